@@ -1,0 +1,432 @@
+"""Clinical indices of systemic sclerosis: mRSS total, EScSG, revised EUSTAR, ACR/EULAR 2013.
+
+Pure, vectorised calculators with units in their parameter names. Each accepts scalars, sequences,
+numpy arrays or pandas Series (``float64``, ``Int64``, ``boolean`` or ``bool`` dtypes) and
+returns a Python scalar for all-scalar input, a numpy ``float64`` array (or a pandas
+``BooleanArray`` for yes/no results, which may be ``<NA>``) for array input, and a Series on the
+shared index for Series input.
+
+Missing items: an index item whose input is missing (NaN, ``pd.NA`` or ``None``) counts as
+absent and scores 0 points, so an index is never NaN; it is a lower bound when items are missing.
+Cut-offs on raw measurements (mRSS > 14, ESR > 30 mm/h, ...) are compared exactly: no arithmetic
+comes between the measurement and the comparison, so no rounding tolerance is needed.
+
+Sections and keys such as ``§2 [S34]`` refer to ``shared/clinical-reference.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import reduce
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from features.schema import MRSS_SITE_FIELDS
+
+__all__ = [
+    "ACR_EULAR_2013_WEIGHTS",
+    "ESCSG_WEIGHTS",
+    "EUSTAR_WEIGHTS",
+    "acr_eular_2013_classified",
+    "acr_eular_2013_score",
+    "escsg_active",
+    "escsg_activity_index",
+    "eustar_active",
+    "eustar_activity_index",
+    "hypocomplementemia_from_complement",
+    "mrss_total_from_sites",
+]
+
+# A scalar, sequence, numpy array or pandas Series (pandas has no type stubs here).
+ArrayInput: TypeAlias = Any
+FloatResult: TypeAlias = Any  # float | np.ndarray | pd.Series
+BoolResult: TypeAlias = Any  # bool | pd.NA | pd.arrays.BooleanArray | pd.Series
+
+# ---------------------------------------------------------------------------------------------
+# Array plumbing shared with features.outcomes
+# ---------------------------------------------------------------------------------------------
+
+# Object arrays holding only these kinds of values convert to float without surprises.
+_NUMERIC_INFERRED = frozenset(
+    {"boolean", "integer", "floating", "mixed-integer-float", "decimal", "empty", "mixed"}
+)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where a result goes: a scalar, a plain array, or a Series on ``index``."""
+
+    scalar: bool
+    index: pd.Index | None
+
+
+def _shape_of(*values: ArrayInput) -> _Shape:
+    """The output shape of a calculator called with ``values`` (Series must share one index)."""
+    series = [v for v in values if isinstance(v, pd.Series)]
+    index = series[0].index if series else None
+    for other in series[1:]:
+        # Positional numpy arithmetic would silently misalign differently indexed Series.
+        if other.index is not index and not other.index.equals(index):
+            raise ValueError("Series inputs must share one index; align them before calling")
+    return _Shape(scalar=all(np.ndim(v) == 0 for v in values), index=index)
+
+
+def _refuse_text(dtype: Any) -> None:
+    if isinstance(dtype, pd.StringDtype) or getattr(dtype, "kind", "") in "USM":
+        raise TypeError(f"expected numbers or booleans, received values of dtype {dtype}")
+
+
+def _object_to_float(array: np.ndarray) -> np.ndarray:
+    """Object array (None / pd.NA / numbers / bools) -> float64 with NaN for missing."""
+    missing = pd.isna(array)
+    present = array[~missing]
+    kind = pd.api.types.infer_dtype(present.ravel(), skipna=True)
+    if kind not in _NUMERIC_INFERRED or any(isinstance(v, str | bytes) for v in present.flat):
+        raise TypeError(f"expected numbers or booleans, received values inferred as {kind!r}")
+    out = np.full(array.shape, np.nan)
+    out[~missing] = present.astype("float64")
+    return out
+
+
+def _as_float(value: ArrayInput) -> np.ndarray:
+    """Float64 values of any accepted input, NaN wherever a value is missing."""
+    if value is None or value is pd.NA:
+        return np.array(np.nan)
+    if isinstance(value, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        _refuse_text(value.dtype)
+        if value.dtype != object:
+            return value.to_numpy(dtype="float64", na_value=np.nan)
+    array = np.asarray(value)
+    _refuse_text(array.dtype)
+    if array.dtype == object:
+        return _object_to_float(array)
+    return array.astype("float64", copy=False)
+
+
+def _as_flag(value: ArrayInput) -> np.ndarray:
+    """Boolean item values; a missing item counts as absent (False)."""
+    values = _as_float(value)
+    return np.where(np.isnan(values), False, values != 0)
+
+
+def _float_result(values: np.ndarray, shape: _Shape) -> FloatResult:
+    if shape.scalar:
+        return float(values)
+    values = np.asarray(values, dtype="float64")
+    if shape.index is not None:
+        return pd.Series(values, index=shape.index, dtype="float64")
+    return values
+
+
+def _bool_result(values: np.ndarray, missing: np.ndarray, shape: _Shape) -> BoolResult:
+    """True/False where known, ``<NA>`` where ``missing``."""
+    values, missing = np.broadcast_arrays(np.asarray(values, bool), np.asarray(missing, bool))
+    if shape.scalar:
+        return pd.NA if bool(missing) else bool(values)
+    # numpy has no missing boolean, so array input gets pandas' nullable BooleanArray.
+    array = pd.arrays.BooleanArray(values & ~missing, missing.copy())
+    if shape.index is not None:
+        return pd.Series(array, index=shape.index)
+    return array
+
+
+def _at_least(values: ArrayInput, threshold: float, *, inclusive: bool) -> BoolResult:
+    """``values >= threshold`` (or ``>`` when not inclusive); ``<NA>`` where values are missing."""
+    shape = _shape_of(values)
+    numbers = _as_float(values)
+    passed = numbers >= threshold if inclusive else numbers > threshold
+    return _bool_result(passed, np.isnan(numbers), shape)
+
+
+def _weighted_sum(items: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> np.ndarray:
+    return np.asarray(sum(weights[name] * items[name] for name in weights), dtype="float64")
+
+
+# ---------------------------------------------------------------------------------------------
+# mRSS (§1.1)
+# ---------------------------------------------------------------------------------------------
+
+
+def mrss_total_from_sites(sites: pd.DataFrame) -> pd.Series:
+    """Modified Rodnan skin score total (0-51): the sum of the 17 site scores (§1.1 [S1], [S3]).
+
+    Parameters
+    ----------
+    sites : DataFrame
+        The 17 ``mrss_<site>`` columns of ``features.schema.MRSS_SITE_FIELDS`` (points, 0-3).
+
+    Returns
+    -------
+    Series of float64 on ``sites.index``; NaN where any site score is missing, because a partial
+    sum would understate the total.
+    """
+    absent = [name for name in MRSS_SITE_FIELDS if name not in sites.columns]
+    if absent:
+        raise KeyError(f"mrss_total_from_sites needs all 17 site columns; missing {absent}")
+    scores = np.column_stack([_as_float(sites[name]) for name in MRSS_SITE_FIELDS])
+    return pd.Series(scores.sum(axis=1), index=sites.index, name="mrss_total", dtype="float64")
+
+
+# ---------------------------------------------------------------------------------------------
+# EScSG (Valentini) whole-series activity index (§2)
+# ---------------------------------------------------------------------------------------------
+
+ESCSG_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "mrss_gt14": 1.0,
+        "scleredema": 0.5,
+        "delta_skin": 2.0,
+        "digital_necrosis": 0.5,
+        "delta_vascular": 0.5,
+        "arthritis": 0.5,
+        "dlco_lt80": 0.5,
+        "delta_cardiopulmonary": 2.0,
+        "esr_gt30": 1.5,
+        "hypocomplementemia": 1.0,
+    }
+)
+
+
+def escsg_activity_index(
+    mrss_total: ArrayInput,
+    scleredema: ArrayInput,
+    delta_skin: ArrayInput,
+    digital_necrosis: ArrayInput,
+    delta_vascular: ArrayInput,
+    arthritis: ArrayInput,
+    dlco_pct_pred: ArrayInput,
+    delta_cardiopulmonary: ArrayInput,
+    esr_mm_h: ArrayInput,
+    hypocomplementemia: ArrayInput,
+) -> FloatResult:
+    """EScSG (Valentini 2001/2003) whole-series disease activity index, 0-10 (§2.1 [S34], [S35]).
+
+    Points: mRSS > 14: 1; scleredema 0.5; Δskin 2; digital necrosis (active ulcers) 0.5;
+    Δvascular 0.5; arthritis 0.5; DLCO < 80 % predicted 0.5; Δcardiopulmonary 2;
+    ESR > 30 mm/h 1.5; hypocomplementaemia 1. All cut-offs are strict. Δ items are the patient's
+    report of worsening in the month before the visit.
+
+    Parameters
+    ----------
+    mrss_total : points (0-51).
+    scleredema, delta_skin, digital_necrosis, delta_vascular, arthritis, delta_cardiopulmonary,
+    hypocomplementemia : yes/no items.
+    dlco_pct_pred : DLCO, % predicted.
+    esr_mm_h : ESR, mm/h (Westergren).
+
+    Returns
+    -------
+    The index in points. A missing item counts as absent (0 points), so the index is never NaN.
+    """
+    shape = _shape_of(
+        mrss_total, scleredema, delta_skin, digital_necrosis, delta_vascular, arthritis,
+        dlco_pct_pred, delta_cardiopulmonary, esr_mm_h, hypocomplementemia,
+    )
+    # NaN compares False, so a missing measurement scores 0 like a missing yes/no item.
+    items = {
+        "mrss_gt14": _as_float(mrss_total) > 14.0,
+        "scleredema": _as_flag(scleredema),
+        "delta_skin": _as_flag(delta_skin),
+        "digital_necrosis": _as_flag(digital_necrosis),
+        "delta_vascular": _as_flag(delta_vascular),
+        "arthritis": _as_flag(arthritis),
+        "dlco_lt80": _as_float(dlco_pct_pred) < 80.0,
+        "delta_cardiopulmonary": _as_flag(delta_cardiopulmonary),
+        "esr_gt30": _as_float(esr_mm_h) > 30.0,
+        "hypocomplementemia": _as_flag(hypocomplementemia),
+    }
+    return _float_result(_weighted_sum(items, ESCSG_WEIGHTS), shape)
+
+
+def escsg_active(
+    index: ArrayInput, threshold: float = 3.0, inclusive: bool = True
+) -> BoolResult:
+    """Active disease by the EScSG index: ``index >= threshold`` (``>`` if not ``inclusive``).
+
+    The EHR form says "active if >= 3" [S35]; Valentini 2003 part III compared > 3 [S37]
+    (§2.1, §9.2). The weights are multiples of 0.5, so sums are exact and need no tolerance.
+    A missing index gives ``<NA>``.
+    """
+    return _at_least(index, threshold, inclusive=inclusive)
+
+
+# ---------------------------------------------------------------------------------------------
+# Revised EUSTAR activity index, Valentini 2017 (§3)
+# ---------------------------------------------------------------------------------------------
+
+EUSTAR_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "delta_skin": 1.5,
+        "mrss_gt18": 1.5,
+        "digital_ulcers": 1.5,
+        "tendon_friction_rubs": 2.25,
+        "crp_gt1_mg_dl": 2.25,
+        "dlco_lt70": 1.0,
+    }
+)
+MG_L_PER_MG_DL = 10.0
+EUSTAR_CRP_CUTOFF_MG_DL = 1.0
+
+
+def eustar_activity_index(
+    delta_skin: ArrayInput,
+    mrss_total: ArrayInput,
+    digital_ulcers: ArrayInput,
+    tendon_friction_rubs: ArrayInput,
+    crp_mg_l: ArrayInput,
+    dlco_pct_pred: ArrayInput,
+) -> FloatResult:
+    """Revised EUSTAR activity index (Valentini 2017), 0-10 (§3 [S39a], [S39b]).
+
+    Points: Δskin 1.5; mRSS > 18: 1.5; digital ulcers 1.5; tendon friction rubs 2.25;
+    CRP > 1 mg/dL 2.25; DLCO < 70 % predicted 1.0. All cut-offs are strict.
+
+    Parameters
+    ----------
+    delta_skin, digital_ulcers, tendon_friction_rubs : yes/no items.
+    mrss_total : points (0-51).
+    crp_mg_l : CRP in **mg/L**; the published rule is > 1 mg/dL, i.e. > 10 mg/L (§9.3).
+    dlco_pct_pred : DLCO, % predicted.
+
+    Returns
+    -------
+    The index in points. A missing item counts as absent (0 points), so the index is never NaN.
+    """
+    shape = _shape_of(delta_skin, mrss_total, digital_ulcers, tendon_friction_rubs, crp_mg_l,
+                      dlco_pct_pred)
+    # Compare in mg/L against 10.0 rather than dividing the input: 10 mg/L stays exactly 10.
+    crp_cutoff_mg_l = EUSTAR_CRP_CUTOFF_MG_DL * MG_L_PER_MG_DL
+    items = {
+        "delta_skin": _as_flag(delta_skin),
+        "mrss_gt18": _as_float(mrss_total) > 18.0,
+        "digital_ulcers": _as_flag(digital_ulcers),
+        "tendon_friction_rubs": _as_flag(tendon_friction_rubs),
+        "crp_gt1_mg_dl": _as_float(crp_mg_l) > crp_cutoff_mg_l,
+        "dlco_lt70": _as_float(dlco_pct_pred) < 70.0,
+    }
+    return _float_result(_weighted_sum(items, EUSTAR_WEIGHTS), shape)
+
+
+def eustar_active(index: ArrayInput, threshold: float = 2.5) -> BoolResult:
+    """Active disease by the revised EUSTAR index: ``index >= threshold`` (§3 [S39a]).
+
+    The weights are multiples of 0.25, so sums such as 1.5 + 1.0 are exactly 2.5.
+    A missing index gives ``<NA>``.
+    """
+    return _at_least(index, threshold, inclusive=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# ACR/EULAR 2013 classification criteria (§4)
+# ---------------------------------------------------------------------------------------------
+
+ACR_EULAR_2013_WEIGHTS: Mapping[str, float] = MappingProxyType(
+    {
+        "skin_thickening_proximal_mcp": 9.0,
+        "puffy_fingers": 2.0,
+        "sclerodactyly": 4.0,
+        "digital_tip_ulcers": 2.0,
+        "pitting_scars": 3.0,
+        "telangiectasia": 2.0,
+        "abnormal_nailfold_capillaries": 2.0,
+        "pah_or_ild": 2.0,
+        "raynaud_phenomenon": 3.0,
+        "ssc_autoantibody": 3.0,
+    }
+)
+
+
+def _category_max(items: Mapping[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Highest weight among the present items of one category (0 if none)."""
+    points = (ACR_EULAR_2013_WEIGHTS[name] * items[name] for name in names)
+    return np.asarray(reduce(np.maximum, points), dtype="float64")
+
+
+def acr_eular_2013_score(
+    skin_thickening_proximal_mcp: ArrayInput,
+    puffy_fingers: ArrayInput,
+    sclerodactyly: ArrayInput,
+    digital_tip_ulcers: ArrayInput,
+    pitting_scars: ArrayInput,
+    telangiectasia: ArrayInput,
+    abnormal_nailfold_capillaries: ArrayInput,
+    pah: ArrayInput,
+    ild: ArrayInput,
+    raynaud_phenomenon: ArrayInput,
+    anti_centromere: ArrayInput,
+    anti_topo1: ArrayInput,
+    anti_rnap3: ArrayInput,
+) -> FloatResult:
+    """ACR/EULAR 2013 classification score for SSc, 0-24 (§4 [S44]).
+
+    The sum of the highest weight in each category. Skin thickening proximal to the MCPs (the
+    sufficient criterion, 9) shares one category with puffy fingers (2) and sclerodactyly (4),
+    the common convention of §4; fingertip lesions: tip ulcers 2, pitting scars 3;
+    telangiectasia 2; abnormal nailfold capillaries 2; PAH and/or ILD 2; Raynaud's 3;
+    anticentromere / anti-topoisomerase I / anti-RNA polymerase III 3.
+
+    All parameters are yes/no findings. A missing finding counts as absent (0 points), so the
+    score is never NaN.
+    """
+    shape = _shape_of(
+        skin_thickening_proximal_mcp, puffy_fingers, sclerodactyly, digital_tip_ulcers,
+        pitting_scars, telangiectasia, abnormal_nailfold_capillaries, pah, ild,
+        raynaud_phenomenon, anti_centromere, anti_topo1, anti_rnap3,
+    )
+    flag = _as_flag
+    items = {
+        "skin_thickening_proximal_mcp": flag(skin_thickening_proximal_mcp),
+        "puffy_fingers": flag(puffy_fingers),
+        "sclerodactyly": flag(sclerodactyly),
+        "digital_tip_ulcers": flag(digital_tip_ulcers),
+        "pitting_scars": flag(pitting_scars),
+        "telangiectasia": flag(telangiectasia),
+        "abnormal_nailfold_capillaries": flag(abnormal_nailfold_capillaries),
+        "pah_or_ild": flag(pah) | flag(ild),
+        "raynaud_phenomenon": flag(raynaud_phenomenon),
+        "ssc_autoantibody": flag(anti_centromere) | flag(anti_topo1) | flag(anti_rnap3),
+    }
+    categories = (
+        ("skin_thickening_proximal_mcp", "puffy_fingers", "sclerodactyly"),
+        ("digital_tip_ulcers", "pitting_scars"),
+        ("telangiectasia",),
+        ("abnormal_nailfold_capillaries",),
+        ("pah_or_ild",),
+        ("raynaud_phenomenon",),
+        ("ssc_autoantibody",),
+    )
+    total = sum(_category_max(items, names) for names in categories)
+    return _float_result(np.asarray(total, dtype="float64"), shape)
+
+
+def acr_eular_2013_classified(score: ArrayInput, threshold: float = 9.0) -> BoolResult:
+    """Definite SSc by ACR/EULAR 2013: ``score >= threshold`` (§4 [S44]). Missing -> ``<NA>``."""
+    return _at_least(score, threshold, inclusive=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Complement (EScSG item)
+# ---------------------------------------------------------------------------------------------
+
+
+def hypocomplementemia_from_complement(
+    c3_g_l: ArrayInput,
+    c4_g_l: ArrayInput,
+    c3_lower_limit_g_l: float = 0.9,
+    c4_lower_limit_g_l: float = 0.1,
+) -> BoolResult:
+    """Low C3 **or** low C4 (EScSG item, §2.1 [S34]); limits in g/L, strict ``<``.
+
+    Three-valued, as for "or" with unknowns: True if any *known* value is below its limit
+    (one low component suffices); False only when both are known and normal; ``<NA>`` otherwise
+    (both missing, or one normal and the other missing), because the missing one might be low.
+    """
+    shape = _shape_of(c3_g_l, c4_g_l)
+    c3, c4 = _as_float(c3_g_l), _as_float(c4_g_l)
+    low = (c3 < c3_lower_limit_g_l) | (c4 < c4_lower_limit_g_l)
+    both_normal = (c3 >= c3_lower_limit_g_l) & (c4 >= c4_lower_limit_g_l)
+    return _bool_result(low, ~(low | both_normal), shape)

@@ -1,0 +1,115 @@
+"""Estimator factories: each returns an *unfitted* model pipeline for one estimator family.
+
+Families are named in experiment files (``experiments/*.yaml``). Hyper-parameters use the
+pipeline's ``estimator__`` prefix, so a search space reads ``{"estimator__C": [0.1, 1.0]}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, RidgeCV
+from sklearn.pipeline import Pipeline
+
+from features.pipeline import build_preprocessor
+from models.delta import DeltaMrssClassifier, ResponseCriterion
+
+
+@dataclass(frozen=True)
+class Family:
+    """An estimator family: how to build it and what it is trained on."""
+
+    name: str
+    make: Callable[[int], BaseEstimator]
+    scale: bool  # penalised linear models need standardised inputs
+    target: str  # "binary": the responder flag; "delta": the continuous change in mRSS
+    description: str
+
+
+def _logistic(l1_ratio: float) -> Callable[[int], BaseEstimator]:
+    def make(seed: int) -> BaseEstimator:
+        return LogisticRegression(
+            C=1.0, l1_ratio=l1_ratio, solver="saga", max_iter=5000, random_state=seed
+        )
+
+    return make
+
+
+def _random_forest(seed: int) -> BaseEstimator:
+    return RandomForestClassifier(
+        n_estimators=200, min_samples_leaf=5, max_features="sqrt", random_state=seed, n_jobs=1
+    )
+
+
+def _gradient_boosting(seed: int) -> BaseEstimator:
+    # Shallow trees, strong shrinkage and early stopping off: at 30-300 patients boosting
+    # overfits quickly, and the validation split early stopping needs would be tiny.
+    return HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=100, max_depth=3, min_samples_leaf=10,
+        l2_regularization=1.0, early_stopping=False, random_state=seed,
+    )
+
+
+def _delta_regression(seed: int) -> BaseEstimator:
+    return DeltaMrssClassifier(criterion=ResponseCriterion(), random_state=seed)
+
+
+FAMILIES: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("logistic_l1", _logistic(1.0), True, "binary", "L1-penalised logistic regression"),
+        Family("logistic_l2", _logistic(0.0), True, "binary", "L2-penalised logistic regression"),
+        Family(
+            "logistic_elasticnet", _logistic(0.5), True, "binary",
+            "elastic-net logistic regression",
+        ),
+        Family("random_forest", _random_forest, False, "binary", "random forest"),
+        Family(
+            "gradient_boosting", _gradient_boosting, False, "binary",
+            "histogram gradient boosting",
+        ),
+        Family(
+            "delta_mrss_regression", _delta_regression, False, "delta",
+            "ridge regression of the change in mRSS; P(response) from its residual distribution",
+        ),
+    )
+}
+
+
+def family(name: str) -> Family:
+    """Look up a family by name, with an error that lists the known ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown estimator family {name!r}; known families: {', '.join(FAMILIES)}"
+        ) from None
+
+
+def make_pipeline(
+    family_name: str, feature_set: str = "both", params: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Pipeline:
+    """An unfitted preprocessing + estimator pipeline for one family."""
+    chosen = family(family_name)
+    pipeline = Pipeline(
+        [
+            ("preprocess", build_preprocessor(feature_set, scale=chosen.scale)),
+            ("estimator", chosen.make(seed)),
+        ]
+    )
+    return pipeline.set_params(**(params or {}))
+
+
+def make_delta_regressor(feature_set: str = "both") -> Pipeline:
+    """The model of the continuous change in mRSS behind ``predicted_delta_mrss``."""
+    return Pipeline(
+        [
+            ("preprocess", build_preprocessor(feature_set, scale=True)),
+            ("estimator", RidgeCV(alphas=(0.1, 1.0, 10.0, 100.0))),
+        ]
+    )

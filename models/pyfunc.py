@@ -1,0 +1,28 @@
+"""The MLflow pyfunc face of the model, so any MLflow tool can load and call it.
+
+Logged as *models from code* (``models/pyfunc_entry.py``): the artifact holds code plus skops,
+Parquet and JSON files, never a pickle. ``predict`` takes the data dictionary's columns and returns
+one row per patient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.pyfunc
+import pandas as pd
+
+from features.validation import validate_frame
+from models.serialization import load_bundle
+from models.tabular import predictions_frame
+
+
+class SkinResponsePyfunc(mlflow.pyfunc.PythonModel):
+    """Loads the bundle from the ``bundle`` artifact; predicts a flat table."""
+
+    def load_context(self, context: Any) -> None:
+        self._model = load_bundle(context.artifacts["bundle"])
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
+        records = validate_frame(pd.DataFrame(model_input))
+        return predictions_frame(self._model.predict(records))

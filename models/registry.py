@@ -1,0 +1,91 @@
+"""Access to the MLflow model registry: resolve ``models:/`` URIs, load bundles, move aliases."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.bundle import ResponseModel
+from models.serialization import load_bundle
+
+DEFAULT_MODEL_NAME = "ssc-skin-response"
+DEFAULT_ALIAS = "champion"
+BUNDLE_ARTIFACT = "bundle"
+
+_ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/@]+)$")
+_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)$")
+
+
+class ModelNotFoundError(LookupError):
+    """No registered model version answers to the URI."""
+
+
+@dataclass(frozen=True)
+class ModelVersionRef:
+    """A resolved registered model version."""
+
+    name: str
+    version: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+@dataclass
+class ServedModel:
+    """A loaded model plus what clients and auditors need to know about it."""
+
+    model: ResponseModel
+    ref: ModelVersionRef
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def resolve(uri: str) -> ModelVersionRef:
+    """``models:/name@alias`` or ``models:/name/version`` -> the registered version."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    try:
+        if match := _ALIAS_URI.match(uri):
+            found = client.get_model_version_by_alias(match["name"], match["alias"])
+        elif match := _VERSION_URI.match(uri):
+            found = client.get_model_version(match["name"], match["version"])
+        else:
+            raise ModelNotFoundError(
+                f"{uri!r} is not a registry URI (models:/<name>@<alias> or models:/<name>/<n>)"
+            )
+    except MlflowException as error:
+        raise ModelNotFoundError(f"no registered model answers to {uri!r}: {error}") from None
+    return ModelVersionRef(found.name, str(found.version), str(found.run_id))
+
+
+def load_served_model(uri: str) -> ServedModel:
+    """Resolve the URI, download that version's bundle and load it (trusted types only)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    ref = resolve(uri)
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref.uri))
+    model = load_bundle(local / "artifacts" / BUNDLE_ARTIFACT)
+    run = MlflowClient().get_run(ref.run_id)
+    return ServedModel(model, ref, dict(run.data.metrics), dict(run.data.tags))
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    """Point ``alias`` at ``version``."""
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient().set_registered_model_alias(name, alias, version)
+
+
+def version_tags(ref: ModelVersionRef) -> dict[str, Any]:
+    """The tags stored on a registered version (promotion decision, thresholds)."""
+    from mlflow.tracking import MlflowClient
+
+    return dict(MlflowClient().get_model_version(ref.name, ref.version).tags)

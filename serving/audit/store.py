@@ -1,0 +1,145 @@
+"""``AuditStore``: append-only writes and reads of the audit trail."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select
+
+from serving.audit.hashing import GENESIS_HASH, canonical_json, compute_entry_hash
+from serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
+from serving.audit.verify import verify_chain
+from serving.database import audit_predictions, to_utc_iso, utc_now_iso, write_transaction
+
+# pg_advisory_xact_lock key owned by the audit chain ("SSCAUDIT").
+AUDIT_LOCK_KEY = 0x5353_4341_5544_4954
+
+_Prepared = dict[str, Any]
+
+
+class AuditStore:
+    """Tamper-evident, append-only log of served predictions.
+
+    There are deliberately no update or delete methods. Each entry's ``entry_hash`` covers its
+    content and the previous entry's hash, so any edit, deletion or reordering is found by
+    :meth:`verify`.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def append(self, entry: AuditEntryIn) -> AuditRecord:
+        """Append one entry; see :meth:`append_many`."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[AuditEntryIn]) -> builtins.list[AuditRecord]:
+        """Append ``entries`` atomically, in order, and return them once durably committed.
+
+        Safe across threads and processes: the writer lock is taken before the chain head is read,
+        so two writers can never chain onto the same head.
+        """
+        if not entries:
+            return []
+        # Serialise outside the lock: the lock is held only for head read, hashing and insert.
+        prepared = [_prepare(entry) for entry in entries]
+        with write_transaction(self._engine, AUDIT_LOCK_KEY) as conn:
+            head_seq, head_hash = _chain_head(conn)
+            records = _chain(prepared, head_seq, head_hash)
+            conn.execute(insert(audit_predictions), [record.model_dump() for record in records])
+        return records
+
+    def get(self, prediction_id: str) -> AuditRecord | None:
+        """The entry recorded for ``prediction_id``, or ``None``."""
+        stmt = select(audit_predictions).where(
+            audit_predictions.c.prediction_id == str(prediction_id)
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else AuditRecord.model_validate(row._mapping)
+
+    def list(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        patient_id: str | None = None,
+        model_version: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[builtins.list[AuditRecord], int]:
+        """One page of entries by seq, and the total number matching the filters.
+
+        ``since`` is inclusive and ``until`` exclusive; naive datetimes are taken to be UTC.
+        """
+        if limit < 1 or offset < 0:
+            raise ValueError(f"need limit >= 1 and offset >= 0, got limit={limit}, offset={offset}")
+        conditions = _filters(since, until, patient_id, model_version)
+        page = select(audit_predictions).where(*conditions).order_by(audit_predictions.c.seq)
+        count = select(func.count()).select_from(audit_predictions).where(*conditions)
+        with self._engine.connect() as conn, conn.begin():  # one snapshot for page and total
+            rows = conn.execute(page.limit(limit).offset(offset)).all()
+            total = conn.execute(count).scalar_one()
+        return [AuditRecord.model_validate(row._mapping) for row in rows], total
+
+    def verify(self, chunk_size: int = 1000) -> VerifyResult:
+        """Recompute the whole chain in seq order, ``chunk_size`` rows in memory at a time."""
+        with self._engine.connect() as conn, conn.begin():
+            return verify_chain(conn, chunk_size)
+
+
+def _prepare(entry: AuditEntryIn) -> _Prepared:
+    """Row fields known before the lock (everything except seq, created_at and hashes)."""
+    return {
+        "prediction_id": str(entry.prediction_id),
+        "key_id": entry.key_id,
+        "patient_id": entry.patient_id,
+        "model_name": entry.model_name,
+        "model_version": entry.model_version,
+        "model_run_id": entry.model_run_id,
+        "input_json": canonical_json(entry.input),
+        "output_json": canonical_json(entry.output),
+        "explanation_json": canonical_json(entry.explanation),
+    }
+
+
+def _chain_head(conn: Connection) -> tuple[int, str]:
+    """(seq, entry_hash) of the last entry, or (0, genesis hash) for an empty trail."""
+    columns = audit_predictions.c
+    head = conn.execute(
+        select(columns.seq, columns.entry_hash).order_by(columns.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if head is None else (head.seq, head.entry_hash)
+
+
+def _chain(prepared: Sequence[_Prepared], head_seq: int, head_hash: str) -> list[AuditRecord]:
+    """Number, timestamp and hash-link ``prepared`` rows onto the chain head."""
+    records, prev_hash = [], head_hash
+    for offset, fields in enumerate(prepared, start=1):
+        # Timestamped under the lock so created_at follows seq order (barring clock steps).
+        row = {**fields, "seq": head_seq + offset, "created_at": utc_now_iso()}
+        row["prev_hash"] = prev_hash
+        row["entry_hash"] = prev_hash = compute_entry_hash(row)
+        records.append(AuditRecord.model_validate(row))
+    return records
+
+
+def _filters(
+    since: datetime | None,
+    until: datetime | None,
+    patient_id: str | None,
+    model_version: str | None,
+) -> list[ColumnElement[bool]]:
+    """WHERE conditions for :meth:`AuditStore.list`; created_at compares as fixed-width text."""
+    columns, conditions = audit_predictions.c, []
+    if since is not None:
+        conditions.append(columns.created_at >= to_utc_iso(since))
+    if until is not None:
+        conditions.append(columns.created_at < to_utc_iso(until))
+    if patient_id is not None:
+        conditions.append(columns.patient_id == patient_id)
+    if model_version is not None:
+        conditions.append(columns.model_version == model_version)
+    return conditions

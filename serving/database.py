@@ -1,0 +1,193 @@
+"""The service's own database: schema, engine factory and the writer-lock transaction.
+
+SQLite is the default (one file beside the service, ``sqlite:///path/ssc-service.db``);
+PostgreSQL is selected by URL (``postgresql+psycopg://user@host/db``). Nothing is created at import
+time: callers build an engine with :func:`make_engine` and own it.
+
+Durability: an acknowledged prediction must survive SIGKILL and power loss, so SQLite runs in WAL
+mode with ``synchronous=FULL`` (the WAL is fsynced at every commit; ``NORMAL`` could lose the last
+commits on power loss). PostgreSQL is durable at commit with its default ``synchronous_commit=on``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    make_url,
+    text,
+)
+
+DATABASE_URL_ENV = "SSC_DATABASE_URL"
+DEFAULT_DATABASE_URL = "sqlite:///ssc-service.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+# Advisory-lock key serialising schema creation when several workers start at once (PostgreSQL).
+SCHEMA_LOCK_KEY = 0x5353_4353_4348_454D  # "SSCSCHEM"
+# Execution option read by the SQLite "begin" hook to choose DEFERRED or IMMEDIATE.
+_SQLITE_BEGIN_OPTION = "ssc_sqlite_begin"
+_SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE"})
+
+metadata = MetaData()
+
+# seq is INTEGER (not BIGINT) on SQLite so that it aliases the rowid: cheapest possible PK lookups.
+_SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+audit_predictions = Table(
+    "audit_predictions",
+    metadata,
+    Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=False),
+    Column("prediction_id", String(36), nullable=False, unique=True),
+    Column("created_at", String(32), nullable=False, index=True),
+    Column("key_id", String(64)),
+    Column("patient_id", String(128), index=True),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(64), nullable=False, index=True),
+    Column("model_run_id", String(64)),
+    Column("input_json", Text, nullable=False),
+    Column("output_json", Text, nullable=False),
+    Column("explanation_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    CheckConstraint("seq >= 1", name="ck_audit_predictions_seq_positive"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("label", String(200)),
+    Column("created_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+)
+
+# Defence in depth only: whoever can write the file can drop these triggers. The tamper *evidence*
+# is the hash chain checked by ``AuditStore.verify``.
+_SQLITE_APPEND_ONLY_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS audit_predictions_no_{op.lower()} "
+    f"BEFORE {op} ON audit_predictions "
+    "BEGIN SELECT RAISE(ABORT, 'audit_predictions is append-only'); END"
+    for op in ("UPDATE", "DELETE")
+)
+
+
+def resolve_database_url(explicit: str | None = None) -> str:
+    """Return ``explicit``, else ``$SSC_DATABASE_URL``, else the SQLite file in the working dir."""
+    return explicit or os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
+
+
+def utc_now_iso() -> str:
+    """Current UTC time as ISO-8601 with microseconds (lexically sortable, fixed width)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def to_utc_iso(moment: datetime) -> str:
+    """Format ``moment`` like :func:`utc_now_iso`; a naive datetime is taken to be UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def make_engine(url: str, *, create_tables: bool = True) -> Engine:
+    """Build an engine for the service database and (by default) create missing tables.
+
+    Raises ``ValueError`` for a database other than SQLite or PostgreSQL.
+    """
+    backend = make_url(url).get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:  # checked before create_engine imports a DBAPI
+        raise ValueError(
+            f"unsupported database {backend!r}; expected one of {', '.join(SUPPORTED_DIALECTS)}"
+        )
+    # SQLite files need no liveness ping; a PostgreSQL connection may have been dropped.
+    engine = create_engine(url, pool_pre_ping=backend == "postgresql")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    if create_tables:
+        create_schema(engine)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    """Set durability pragmas and take BEGIN away from the sqlite3 driver.
+
+    The driver's legacy mode does not BEGIN before a SELECT, so the audit chain head could be read
+    outside the transaction; SQLAlchemy's documented recipe is to disable it and emit BEGIN
+    ourselves (see :func:`_on_sqlite_begin`).
+    """
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching a new file to WAL needs a lock another worker may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    """Emit BEGIN DEFERRED, or BEGIN IMMEDIATE when the connection asked for the writer lock."""
+    mode = conn.get_execution_options().get(_SQLITE_BEGIN_OPTION, "DEFERRED")
+    if mode not in _SQLITE_BEGIN_MODES:
+        raise ValueError(f"invalid SQLite BEGIN mode {mode!r}")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction(engine: Engine, lock_key: int) -> Iterator[Connection]:
+    """Yield a connection in a transaction that holds the writer lock; commit on normal exit.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database write lock *before* anything is read, so a
+    read-then-write (like reading the audit chain head) cannot interleave with another thread or
+    process. PostgreSQL: ``pg_advisory_xact_lock(lock_key)``, released at commit or rollback. This
+    relies on READ COMMITTED (the default): every statement after the lock sees the previous
+    holder's commit, whereas a REPEATABLE READ snapshot could predate it.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{_SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+            yield conn
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables (and the SQLite append-only triggers); safe to call concurrently."""
+    with write_transaction(engine, SCHEMA_LOCK_KEY) as conn:
+        metadata.create_all(conn)
+        if engine.dialect.name == "sqlite":
+            for ddl in _SQLITE_APPEND_ONLY_TRIGGERS:
+                conn.exec_driver_sql(ddl)
+
+
+def schema_exists(engine: Engine) -> bool:
+    """Whether the database already holds the service tables, without creating a SQLite file."""
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        if not Path(database).is_file():
+            return False
+    names = set(inspect(engine).get_table_names())
+    return {table.name for table in metadata.sorted_tables} <= names

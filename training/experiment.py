@@ -1,0 +1,254 @@
+"""Run an experiment: compare families, validate the winner honestly, fit and package it.
+
+Order of work (pre-declared, so the numbers mean what they say):
+1. every candidate family is scored by repeated stratified cross-validation, tuning nested
+   inside, on the pre-declared selection metric;
+2. the winner's whole procedure (tuning included) is optimism-corrected with Harrell's
+   bootstrap; the winner is chosen before these numbers exist;
+3. the winner is refitted on all patients and packaged with its intervals and explainer.
+Selecting among families is itself a source of optimism that step 2 does not cover; the model
+card says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, cross_val_predict
+
+from features import schema
+from features.derive import add_derived_columns
+from features.pipeline import as_model_frame, categorical_fields, numeric_fields
+from models.bundle import ResponseModel, TrainingSummary
+from models.estimators import family, make_delta_regressor
+from models.uncertainty import BootstrapEnsemble, ConformalInterval
+from training.config import ExperimentConfig
+from training.cross_validation import CVResult, repeated_cv_predictions
+from training.metrics import auroc, brier, calibration_intercept, calibration_slope, mae, r2
+from training.modelling import FamilySpec, fit_tuned, make_fit_predict, with_delta
+from training.optimism import OptimismResult, optimism_corrected
+
+log = logging.getLogger(__name__)
+
+BINARY_METRICS = {
+    "auroc": auroc,
+    "brier": brier,
+    "calibration_slope": calibration_slope,
+    "calibration_intercept": calibration_intercept,
+}
+CONTINUOUS_METRICS = {"mae": mae, "r2": r2}
+LOWER_IS_BETTER = {"brier", "mae"}
+Tick = Callable[[str], None]
+
+
+@dataclass
+class Cohort:
+    """The analysable patients: model inputs, binary outcome and change in mRSS."""
+
+    frame: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    delta: np.ndarray
+    n_excluded: int
+
+
+@dataclass
+class Validation:
+    """What the experiment measured, ready to be logged."""
+
+    candidates: dict[str, CVResult]
+    selected: str
+    binary: OptimismResult
+    delta: OptimismResult
+    oof_probability: np.ndarray
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
+    """Derive outcomes and keep patients whose outcome (and change in mRSS) is known."""
+    derived = add_derived_columns(frame)
+    outcome = config.outcome.name if config.outcome.is_binary else "skin_responder"
+    if outcome not in derived:
+        raise ValueError(f"the data have no follow-up columns to derive the outcome {outcome!r}")
+    known = derived[outcome].notna() & derived["delta_mrss"].notna()
+    kept = derived.loc[known].reset_index(drop=True)
+    if kept[outcome].nunique() < 2:
+        raise ValueError(f"outcome {outcome!r} has a single class among the {len(kept)} patients")
+    return Cohort(
+        frame=kept,
+        X=as_model_frame(kept),
+        y=kept[outcome].astype(int).to_numpy(),
+        delta=kept["delta_mrss"].to_numpy(dtype=float),
+        n_excluded=int((~known).sum()),
+    )
+
+
+def family_spec(config: ExperimentConfig, name: str) -> FamilySpec:
+    """A candidate family with the experiment's search space, seed and response rule."""
+    criterion = {
+        "abs_threshold": config.outcome.abs_threshold,
+        "rel_threshold": config.outcome.rel_threshold,
+        "strict": config.outcome.strict,
+    }
+    if config.outcome.name == "skin_responder_mcid":
+        criterion = {"abs_threshold": config.outcome.abs_threshold, "rel_threshold": 0.0,
+                     "strict": False}
+    return FamilySpec(name, config.estimators[name], config.feature_set,
+                      config.validation.inner_splits, config.validation.seed, criterion)
+
+
+def _ticking(fit_predict: Any, tick: Tick | None, label: str) -> Any:
+    def wrapped(*args: Any) -> Any:
+        result = fit_predict(*args)
+        if tick:
+            tick(label)
+        return result
+
+    return wrapped
+
+
+def compare_candidates(cohort: Cohort, config: ExperimentConfig,
+                       tick: Tick | None = None) -> dict[str, CVResult]:
+    """Repeated stratified CV (tuning nested) of every family on the same folds."""
+    v = config.validation
+    results = {}
+    for name in config.estimators:
+        fit_predict = _ticking(make_fit_predict(family_spec(config, name)), tick, name)
+        results[name] = repeated_cv_predictions(
+            fit_predict, with_delta(cohort.X, cohort.delta), cohort.y,
+            n_splits=v.cv_splits, n_repeats=v.cv_repeats, seed=v.seed, metrics=BINARY_METRICS,
+        )
+    return results
+
+
+def select_family(candidates: dict[str, CVResult], metric: str) -> str:
+    """The family with the best pooled cross-validated value of the pre-declared metric."""
+    metric = "brier" if metric == "mae" else metric  # candidates are compared on the binary scale
+    values = {name: float(r.pooled_metrics[metric].mean()) for name, r in candidates.items()}
+    chooser = min if metric in LOWER_IS_BETTER else max
+    return chooser(values, key=lambda name: values[name])
+
+
+def delta_fit_predict(feature_set: str) -> Any:
+    """The mRSS-change regression as a ``fit_predict`` for optimism correction."""
+
+    def fit_predict(X_train: pd.DataFrame, y_train: np.ndarray, X_evals: list[pd.DataFrame]):
+        model = make_delta_regressor(feature_set).fit(X_train, y_train)
+        return [model.predict(X_eval) for X_eval in X_evals]
+
+    return fit_predict
+
+
+def validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None) -> Validation:
+    """Compare, select, then optimism-correct the selected procedure and the ΔmRSS model."""
+    v = config.validation
+    candidates = compare_candidates(cohort, config, tick)
+    selected = select_family(candidates, v.selection_metric)
+    log.info("selected family %s by cross-validated %s", selected, v.selection_metric)
+    spec = family_spec(config, selected)
+    binary = optimism_corrected(
+        _ticking(make_fit_predict(spec), tick, "bootstrap"), with_delta(cohort.X, cohort.delta),
+        cohort.y, BINARY_METRICS, n_boot=v.bootstrap, seed=v.seed, ci_level=v.interval_level,
+    )
+    delta = optimism_corrected(
+        _ticking(delta_fit_predict(config.feature_set), tick, "bootstrap ΔmRSS"), cohort.X,
+        cohort.delta, CONTINUOUS_METRICS, n_boot=v.bootstrap, seed=v.seed,
+        ci_level=v.interval_level,
+    )
+    result = Validation(candidates, selected, binary, delta,
+                        candidates[selected].mean_oof())
+    result.metrics = headline_metrics(result, config)
+    return result
+
+
+def headline_metrics(validation: Validation, config: ExperimentConfig) -> dict[str, float]:
+    """Metrics under the stable names researchers compare runs by."""
+    b, d = validation.binary, validation.delta
+    metrics = {
+        "auroc_apparent": b.apparent["auroc"],
+        "auroc_corrected": b.corrected["auroc"],
+        "auroc_corrected_ci_low": b.ci_lower["auroc"],
+        "auroc_corrected_ci_high": b.ci_upper["auroc"],
+        "brier_apparent": b.apparent["brier"],
+        "brier_corrected": b.corrected["brier"],
+        "brier_corrected_ci_low": b.ci_lower["brier"],
+        "brier_corrected_ci_high": b.ci_upper["brier"],
+        "calibration_slope_corrected": b.corrected["calibration_slope"],
+        "calibration_intercept_corrected": b.corrected["calibration_intercept"],
+        "delta_mae_corrected": d.corrected["mae"],
+        "delta_r2_corrected": d.corrected["r2"],
+    }
+    if not config.outcome.is_binary:
+        metrics["mae_corrected"] = d.corrected["mae"]
+        metrics["r2_corrected"] = d.corrected["r2"]
+    for name, result in validation.candidates.items():
+        for metric in ("auroc", "brier"):
+            metrics[f"cv_{metric}_{name}"] = float(result.pooled_metrics[metric].mean())
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def used_fields(feature_set: str) -> list[str]:
+    """The raw input fields a feature set reads (derived indices excluded)."""
+    baseline = set(schema.baseline_fields())
+    return [n for n in numeric_fields(feature_set) if n in baseline] + categorical_fields(
+        feature_set
+    )
+
+
+def fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
+              metadata: dict[str, Any]) -> ResponseModel:
+    """Refit the selected procedure on every patient and package what serving needs."""
+    seed = config.validation.seed
+    classifier = fit_tuned(family_spec(config, selected), cohort.X, cohort.y, cohort.delta)
+    features = classifier.named_steps["preprocess"].transform(cohort.X)
+    target = cohort.delta if family(selected).target == "delta" else cohort.y
+    ensemble = BootstrapEnsemble().fit(
+        classifier.named_steps["estimator"], features, target,
+        n_models=config.uncertainty.bootstrap_models, seed=seed,
+    )
+    regressor = make_delta_regressor(config.feature_set).fit(cohort.X, cohort.delta)
+    out_of_fold = cross_val_predict(
+        make_delta_regressor(config.feature_set), cohort.X, cohort.delta,
+        cv=KFold(n_splits=5, shuffle=True, random_state=seed),
+    )
+    background = features.sample(n=min(100, len(features)), random_state=seed)
+    return ResponseModel(
+        classifier=classifier,
+        regressor=regressor,
+        probability_ensemble=ensemble,
+        delta_conformal=ConformalInterval().fit(cohort.delta - out_of_fold),
+        background=background,
+        summary=TrainingSummary.from_frame(cohort.X, used_fields(config.feature_set)),
+        metadata=metadata | {
+            "family": selected,
+            "feature_set": config.feature_set,
+            "probability_interval_level": config.uncertainty.probability_interval_level,
+            "delta_interval_level": config.uncertainty.delta_interval_level,
+        },
+    )
+
+
+def promotion_failures(metrics: dict[str, float], config: ExperimentConfig) -> list[str]:
+    """Which promotion thresholds the run fails (empty: promote)."""
+    p = config.promotion
+    rules = [
+        ("auroc_corrected", p.min_auroc_corrected, ">="),
+        ("brier_corrected", p.max_brier_corrected, "<="),
+        ("calibration_slope_corrected", p.min_calibration_slope_corrected, ">="),
+        ("calibration_slope_corrected", p.max_calibration_slope_corrected, "<="),
+        ("mae_corrected", p.max_mae_corrected, "<="),
+    ]
+    failures = []
+    for metric, threshold, op in rules:
+        if threshold is None or metric not in metrics:
+            continue
+        value = metrics[metric]
+        passed = value >= threshold if op == ">=" else value <= threshold
+        if not passed or not np.isfinite(value):
+            failures.append(f"{metric} = {value:.3f} does not satisfy {op} {threshold}")
+    return failures

@@ -1,0 +1,380 @@
+"""A Markdown model card with the TRIPOD+AI items that software can fill from an experiment run.
+
+The card states only what the run knows (data provenance, outcome, predictors, validation,
+performance, sample size); items that need the research team's knowledge are listed in the
+TRIPOD+AI table as "to be completed by the research team" rather than guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+__all__ = [
+    "SECTION_HEADINGS",
+    "DataSource",
+    "Metric",
+    "ModelCard",
+    "OutcomeDefinition",
+    "Predictor",
+    "SampleSizeCheck",
+    "SubgroupResult",
+    "ValidationScheme",
+    "model_card_markdown",
+]
+
+TEAM = "to be completed by the research team"
+SECTION_HEADINGS: tuple[str, ...] = (
+    "## Model details", "## Intended use", "## Out-of-scope use", "## Data", "## Outcome",
+    "## Predictors", "## Missing data", "## Model", "## Validation", "## Performance",
+    "## Sample size", "## Fairness and subgroups", "## Limitations", "## TRIPOD+AI checklist",
+)
+# (item, topic, card section or None when only the research team can report it), after
+# Collins et al., TRIPOD+AI statement, BMJ 2024;385:e078378.
+TRIPOD_AI_ITEMS: tuple[tuple[str, str, str | None], ...] = (
+    ("1", "Title", None), ("2", "Abstract", None), ("3a", "Healthcare context", None),
+    ("3b", "Target population and intended users", "Intended use"),
+    ("3c", "Known health inequalities", None), ("4", "Objectives", None),
+    ("5a", "Data sources", "Data"), ("5b", "Dates of data collection", "Data"),
+    ("6a", "Setting and centres", None), ("6b", "Eligibility criteria", None),
+    ("6c", "Treatments received", None), ("7", "Data preparation", "Predictors; Missing data"),
+    ("8a", "Outcome definition and time horizon", "Outcome"),
+    ("8b", "Outcome assessors", None), ("8c", "Blinding of outcome assessment", None),
+    ("9a", "Choice of predictors", None), ("9b", "Predictor definitions and units", "Predictors"),
+    ("9c", "Predictor assessors", None), ("10", "Sample size", "Sample size"),
+    ("11", "Missing data", "Missing data"),
+    ("12a", "Use of the data in the analysis", "Validation"),
+    ("12b", "Handling of predictors", "Missing data; Model"),
+    ("12c", "Model type, building, tuning, internal validation", "Model; Validation"),
+    ("12d", "Heterogeneity across clusters", None),
+    ("12e", "Performance measures", "Performance"), ("12f", "Model updating", None),
+    ("12g", "Calculation of predictions (evaluation)", None), ("13", "Class imbalance", "Model"),
+    ("14", "Fairness", "Fairness and subgroups"), ("15", "Model output", "Intended use"),
+    ("16", "Training versus evaluation data", "Validation"), ("17", "Ethical approval", None),
+    ("18a-e", "Funding, conflicts, protocol, registration, data sharing", None),
+    ("18f", "Code availability", "Model details"), ("19", "Patient and public involvement", None),
+    ("20a", "Participant flow", None), ("20b", "Participant characteristics", None),
+    ("20c", "Development versus evaluation data", None),
+    ("21", "Participants and outcome events per analysis", "Data; Sample size"),
+    ("22", "Full model specification", "Model"), ("23a", "Model performance", "Performance"),
+    ("23b", "Heterogeneity of performance", "Fairness and subgroups"),
+    ("24", "Model updating results", None), ("25", "Interpretation", None),
+    ("26", "Limitations", "Limitations (research team to extend)"),
+    ("27a-c", "Usability in context", None),
+)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Provenance of the development data."""
+
+    name: str
+    content_hash: str
+    n_patients: int
+    n_events: int
+    simulated: bool
+    period: str  # accrual and follow-up dates, or the simulation scenario and seed
+
+
+@dataclass(frozen=True)
+class OutcomeDefinition:
+    """The predicted outcome, e.g. EUSTAR skin response at 12 ± 2 months."""
+
+    name: str
+    definition: str
+    thresholds: Mapping[str, float | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One input field of the model, with its share of missing values in the development data."""
+
+    name: str
+    label: str
+    unit: str = ""
+    percent_missing: float = 0.0
+
+
+@dataclass(frozen=True)
+class ValidationScheme:
+    """Internal validation: Harrell's bootstrap and repeated k-fold cross-validation."""
+
+    n_bootstrap: int
+    cv_folds: int
+    cv_repeats: int
+    nested_tuning: bool
+    interval_method: str = "bootstrap percentile"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One performance measure: apparent, optimism-corrected with its 95% interval, and the
+    repeated-CV estimate when available."""
+
+    name: str
+    apparent: float
+    corrected: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    cross_validated: float | None = None
+
+
+@dataclass(frozen=True)
+class SampleSizeCheck:
+    """Minimum sample size by the criteria of Riley et al. (BMJ 2020;368:m441)."""
+
+    n_available: int
+    n_events: int
+    n_parameters: int
+    required_by_criterion: Mapping[str, int]
+
+    @property
+    def required(self) -> int:
+        return max(self.required_by_criterion.values(), default=0)
+
+    @property
+    def adequate(self) -> bool:
+        return self.n_available >= self.required
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Performance in one subgroup (e.g. "sex = F"); empty ``metrics`` means too few to estimate."""
+
+    subgroup: str
+    n: int
+    n_events: int
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+
+DEFAULT_INTENDED_USE = (
+    "Estimate, before transplantation, the probability that an adult with diffuse cutaneous "
+    "systemic sclerosis (dcSSc) meets the skin-response outcome below after autologous "
+    "bone-marrow mesenchymal stromal cell (MSC) transplantation. The output is a probability "
+    "with an interval and the contribution of each input (SHAP)."
+)
+DEFAULT_INTENDED_USERS = "Rheumatologists and clinical researchers running MSC programmes."
+DEFAULT_MISSING_HANDLING = (
+    "Median imputation with a missingness indicator for each imputed predictor. Imputation is "
+    "part of the model pipeline, so it is refitted inside every bootstrap sample and CV fold."
+)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything the Markdown card reports; built by the experiment runner from one run."""
+
+    model_name: str
+    model_version: str
+    run_id: str
+    created_utc: datetime
+    data: DataSource
+    outcome: OutcomeDefinition
+    predictors: Sequence[Predictor]
+    model_type: str
+    hyperparameters: Mapping[str, object]
+    validation: ValidationScheme
+    metrics: Sequence[Metric]
+    sample_size: SampleSizeCheck
+    subgroups: Sequence[SubgroupResult] = ()
+    code_version: str = "unknown"
+    intended_use: str = DEFAULT_INTENDED_USE
+    intended_users: str = DEFAULT_INTENDED_USERS
+    missing_data_handling: str = DEFAULT_MISSING_HANDLING
+    class_imbalance_handling: str = "none (no resampling or class weights)"
+    extra_out_of_scope: Sequence[str] = ()
+    extra_limitations: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        # A naive datetime would be silently read as local time; the card promises UTC.
+        if self.created_utc.tzinfo is None:
+            raise ValueError("created_utc must be timezone-aware (e.g. datetime.now(UTC))")
+
+
+def model_card_markdown(card: ModelCard) -> str:
+    """The model card as Markdown, for ``mlflow.log_text(..., "model_card.md")``."""
+    parts = [f"# Model card: {card.model_name} (version {card.model_version})"]
+    if card.data.simulated:
+        parts.append(SIMULATED_WARNING)
+    parts += [
+        _details(card), _intended_use(card), _out_of_scope(card), _data(card), _outcome(card),
+        _predictors(card), _missing(card), _model(card), _validation(card), _performance(card),
+        _sample_size(card), _subgroups(card), _limitations(card), _checklist(),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+SIMULATED_WARNING = (
+    "> **Warning: trained on simulated data.** The patients in the development data are "
+    "synthetic; performance figures describe the simulator, not real patients. Not for "
+    "clinical use."
+)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _details(card: ModelCard) -> str:
+    created = card.created_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "## Model details\n\n" + _bullets([
+        f"Name: `{card.model_name}`", f"Version: {card.model_version}",
+        f"MLflow run id: `{card.run_id}`", f"Created: {created}",
+        f"Code version: `{card.code_version}`", f"Model type: {card.model_type}",
+    ])
+
+
+def _intended_use(card: ModelCard) -> str:
+    return (f"## Intended use\n\n{card.intended_use}\n\n"
+            f"Intended users: {card.intended_users}")
+
+
+def _out_of_scope(card: ModelCard) -> str:
+    items = [
+        "Limited cutaneous SSc, morphoea or other fibrosing conditions: not represented in "
+        "the development data.",
+        "Other treatments (autologous haematopoietic stem-cell transplantation, allogeneic or "
+        "adipose-derived cells, drugs): the model was developed only after bone-marrow MSC.",
+        "Deciding alone whether a patient receives transplantation: the model is not a "
+        "substitute for clinical judgement.",
+        "Estimating the effect of transplantation for a patient (see Limitations).",
+        "Patients whose inputs fall outside the ranges seen in development (flagged at "
+        "prediction time).",
+    ]
+    if card.data.simulated:
+        items.insert(0, "Any clinical use: the model was trained on simulated data.")
+    return "## Out-of-scope use\n\n" + _bullets([*items, *card.extra_out_of_scope])
+
+
+def _data(card: ModelCard) -> str:
+    data = card.data
+    kind = "simulated, synthetic cohort" if data.simulated else "real patients"
+    return "## Data\n\n" + _bullets([
+        f"Source: {data.name} ({kind})", f"Content hash: `{data.content_hash}`",
+        f"Patients: {data.n_patients}; outcome events: {data.n_events}",
+        f"Dates / scenario: {data.period}",
+    ])
+
+
+def _outcome(card: ModelCard) -> str:
+    outcome = card.outcome
+    text = f"## Outcome\n\n`{outcome.name}`: {outcome.definition}"
+    if outcome.thresholds:
+        text += "\n\n" + _table(["parameter", "value"], list(outcome.thresholds.items()))
+    return text
+
+
+def _predictors(card: ModelCard) -> str:
+    rows = [(f"`{p.name}`", p.label, p.unit or "—") for p in card.predictors]
+    return f"## Predictors\n\n{len(rows)} input fields.\n\n" + _table(
+        ["field", "clinical name", "unit"], rows)
+
+
+def _missing(card: ModelCard) -> str:
+    rows = [(f"`{p.name}`", f"{p.percent_missing:.1f}") for p in card.predictors]
+    return (f"## Missing data\n\n{card.missing_data_handling}\n\n"
+            + _table(["field", "% missing"], rows))
+
+
+def _model(card: ModelCard) -> str:
+    rows = sorted((f"`{k}`", f"`{v!r}`") for k, v in card.hyperparameters.items())
+    return (f"## Model\n\n{card.model_type}. Class imbalance: {card.class_imbalance_handling}. "
+            "The fitted pipeline (preprocessing and estimator) is the MLflow model of the run."
+            "\n\n"
+            + _table(["hyper-parameter", "value"], rows))
+
+
+def _validation(card: ModelCard) -> str:
+    v = card.validation
+    tuning = ("Hyper-parameters were tuned by nested cross-validation (an inner loop inside "
+              "every resample)." if v.nested_tuning else "Hyper-parameters were fixed in advance.")
+    return "## Validation\n\n" + _bullets([
+        f"Harrell's optimism-corrected bootstrap with {v.n_bootstrap} resamples; the whole "
+        "modelling process is repeated in each resample.",
+        f"Repeated k-fold cross-validation, {v.cv_folds} folds × {v.cv_repeats} repeats, for "
+        "out-of-fold predictions.",
+        tuning, f"95% intervals: {v.interval_method}.",
+        "All data were used for development; there is no external validation.",
+    ])
+
+
+def _performance(card: ModelCard) -> str:
+    rows = [(m.name, _number(m.apparent), _number(m.corrected), _interval(m),
+             _number(m.cross_validated)) for m in card.metrics]
+    header = ["metric", "apparent", "optimism-corrected", "95% interval (corrected)", "repeated CV"]
+    return ("## Performance\n\nApparent performance is measured on the development data and is "
+            "optimistic.\n\n" + _table(header, rows))
+
+
+def _interval(metric: Metric) -> str:
+    if metric.lower is None or metric.upper is None:
+        return "—"
+    return f"{metric.lower:.3f} to {metric.upper:.3f}"
+
+
+def _sample_size(card: ModelCard) -> str:
+    s = card.sample_size
+    per_parameter = (f" ({s.n_events / s.n_parameters:.1f} events per parameter)"
+                     if s.n_parameters else "")
+    text = (f"## Sample size\n\n{s.n_available} patients, {s.n_events} events, "
+            f"{s.n_parameters} candidate parameters{per_parameter}.\n\n"
+            + _table(["Riley et al. (2020) criterion", "minimum n"],
+                     list(s.required_by_criterion.items())))
+    if not s.required_by_criterion:
+        return text + "\n\nNot assessed: no criterion was computed."
+    if s.adequate:
+        return text + f"\n\nThe sample meets the largest minimum (n ≥ {s.required})."
+    binding = max(s.required_by_criterion, key=lambda name: s.required_by_criterion[name])
+    return text + (f"\n\n> **Warning: sample size insufficient.** {s.n_available} patients are "
+                   f"fewer than the {s.required} required by criterion {binding}. Expect "
+                   "overfitting; even the optimism-corrected estimates are imprecise.")
+
+
+def _subgroups(card: ModelCard) -> str:
+    heading = "## Fairness and subgroups\n\n"
+    if not card.subgroups:
+        return heading + "Not computed: too few patients per subgroup (e.g. by sex)."
+    names = sorted({name for g in card.subgroups for name in g.metrics}) or ["performance"]
+    rows = [(g.subgroup, g.n, g.n_events, *_subgroup_cells(g, names)) for g in card.subgroups]
+    return heading + _table(["subgroup", "n", "events", *names], rows)
+
+
+def _subgroup_cells(group: SubgroupResult, names: Sequence[str]) -> list[str]:
+    if not group.metrics:
+        return ["too few to estimate"] * len(names)
+    return [_number(group.metrics.get(name)) for name in names]
+
+
+def _limitations(card: ModelCard) -> str:
+    items = [
+        "Regression to the mean and natural history: without cell therapy, about 22–30% of "
+        "patients with dcSSc improve in skin score within a year (EUSTAR cohorts: Dobrota et "
+        "al., Ann Rheum Dis 2016; Arthritis Res Ther 2024; faSScinate placebo arm), more often "
+        "with high baseline mRSS and long disease duration.",
+        "The development data are an uncontrolled series: the model predicts the outcome after "
+        "transplantation, not the effect of transplantation, and cannot separate treatment "
+        "effect from natural history.",
+        "Small cohort and internal validation only: performance in new patients and other "
+        "centres is unknown.",
+    ]
+    if card.data.simulated:
+        items.append("Simulated development data: effect sizes were set by the simulator.")
+    return "## Limitations\n\n" + _bullets([*items, *card.extra_limitations])
+
+
+def _checklist() -> str:
+    rows = [(item, topic, section or f"*{TEAM}*") for item, topic, section in TRIPOD_AI_ITEMS]
+    return ("## TRIPOD+AI checklist\n\nItems of the TRIPOD+AI statement (Collins et al., BMJ "
+            "2024) and where this card reports them.\n\n"
+            + _table(["item", "topic", "section"], rows))

@@ -1,0 +1,92 @@
+"""Fitting one estimator family with its hyper-parameter search nested inside.
+
+``make_fit_predict`` returns the *whole* modelling procedure as one callable, so that
+cross-validation and Harrell's bootstrap repeat the tuning in every resample; tuning outside the
+resampling loop is the classic way small-cohort estimates become optimistic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from models.estimators import family, make_pipeline
+
+# The continuous change in mRSS travels as a column of X through the resampling code, which only
+# sees (X, binary y); ``make_fit_predict`` strips it before any model sees X.
+DELTA_COLUMN = "_target_delta_mrss"
+
+FitPredict = Callable[[pd.DataFrame, np.ndarray, Sequence[pd.DataFrame]], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """One candidate model: family, search space, and the data it needs beyond X and y."""
+
+    name: str
+    space: dict[str, list[Any]]
+    feature_set: str
+    inner_splits: int
+    seed: int
+    criterion: dict[str, Any]
+
+
+def _inner_splits(y: np.ndarray, wanted: int) -> int:
+    """Fewer inner folds when the minority class is too small for the requested number."""
+    minority = int(min(np.sum(y == 1), np.sum(y == 0)))
+    return min(wanted, minority)
+
+
+def fit_tuned(spec: FamilySpec, X: pd.DataFrame, y: np.ndarray, delta: np.ndarray) -> Pipeline:
+    """Fit the family on (X, y), tuning its hyper-parameters by inner cross-validation."""
+    pipeline = make_pipeline(spec.name, spec.feature_set, seed=spec.seed)
+    if family(spec.name).target == "delta":
+        pipeline.set_params(**{f"estimator__{k}": v for k, v in spec.criterion.items()})
+        # The mRSS-change model learns from the continuous change; its ridge penalty is tuned
+        # inside by generalised cross-validation, so there is no grid to search here.
+        return pipeline.fit(X, np.asarray(delta, dtype=float))
+    splits = _inner_splits(y, spec.inner_splits)
+    if not spec.space or splits < 2:
+        first = {name: values[0] for name, values in spec.space.items()}
+        return pipeline.set_params(**first).fit(X, y)
+    search = GridSearchCV(
+        pipeline,
+        spec.space,
+        scoring="neg_brier_score",
+        cv=StratifiedKFold(n_splits=splits, shuffle=True, random_state=spec.seed),
+        n_jobs=1,
+        refit=True,
+        error_score="raise",
+    )
+    search.fit(X, y)
+    return search.best_estimator_
+
+
+def with_delta(X: pd.DataFrame, delta: np.ndarray) -> pd.DataFrame:
+    """X plus the change in mRSS as a hidden column (see :data:`DELTA_COLUMN`)."""
+    return X.assign(**{DELTA_COLUMN: np.asarray(delta, dtype=float)})
+
+
+def make_fit_predict(spec: FamilySpec) -> FitPredict:
+    """The modelling procedure as ``fit_predict(X_train, y_train, X_evals) -> predictions``.
+
+    ``X_train`` carries :data:`DELTA_COLUMN` (see :func:`with_delta`).
+    """
+
+    def fit_predict(
+        X_train: pd.DataFrame, y_train: np.ndarray, X_evals: Sequence[pd.DataFrame]
+    ) -> list[np.ndarray]:
+        delta = X_train[DELTA_COLUMN].to_numpy(dtype=float)
+        model = fit_tuned(spec, X_train.drop(columns=DELTA_COLUMN), np.asarray(y_train), delta)
+        return [
+            model.predict_proba(X_eval.drop(columns=DELTA_COLUMN, errors="ignore"))[:, 1]
+            for X_eval in X_evals
+        ]
+
+    return fit_predict
