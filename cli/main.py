@@ -11,8 +11,11 @@ import importlib
 import typer
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "cli.features_cmd",
     "cli.simulate_cmd",
+    "cli.features_cmd",
+    "cli.train_cmd",
+    "cli.keys_cmd",
+    "cli.audit_cmd",
 )
 
 

@@ -223,8 +223,16 @@ def escsg_activity_index(
     The index in points. A missing item counts as absent (0 points), so the index is never NaN.
     """
     shape = _shape_of(
-        mrss_total, scleredema, delta_skin, digital_necrosis, delta_vascular, arthritis,
-        dlco_pct_pred, delta_cardiopulmonary, esr_mm_h, hypocomplementemia,
+        mrss_total,
+        scleredema,
+        delta_skin,
+        digital_necrosis,
+        delta_vascular,
+        arthritis,
+        dlco_pct_pred,
+        delta_cardiopulmonary,
+        esr_mm_h,
+        hypocomplementemia,
     )
     # NaN compares False, so a missing measurement scores 0 like a missing yes/no item.
     items = {
@@ -242,9 +250,7 @@ def escsg_activity_index(
     return _float_result(_weighted_sum(items, ESCSG_WEIGHTS), shape)
 
 
-def escsg_active(
-    index: ArrayInput, threshold: float = 3.0, inclusive: bool = True
-) -> BoolResult:
+def escsg_active(index: ArrayInput, threshold: float = 3.0, inclusive: bool = True) -> BoolResult:
     """Active disease by the EScSG index: ``index >= threshold`` (``>`` if not ``inclusive``).
 
     The EHR form says "active if >= 3" [S35]; Valentini 2003 part III compared > 3 [S37]
@@ -296,8 +302,9 @@ def eustar_activity_index(
     -------
     The index in points. A missing item counts as absent (0 points), so the index is never NaN.
     """
-    shape = _shape_of(delta_skin, mrss_total, digital_ulcers, tendon_friction_rubs, crp_mg_l,
-                      dlco_pct_pred)
+    shape = _shape_of(
+        delta_skin, mrss_total, digital_ulcers, tendon_friction_rubs, crp_mg_l, dlco_pct_pred
+    )
     # Compare in mg/L against 10.0 rather than dividing the input: 10 mg/L stays exactly 10.
     crp_cutoff_mg_l = EUSTAR_CRP_CUTOFF_MG_DL * MG_L_PER_MG_DL
     items = {
@@ -373,9 +380,19 @@ def acr_eular_2013_score(
     score is never NaN.
     """
     shape = _shape_of(
-        skin_thickening_proximal_mcp, puffy_fingers, sclerodactyly, digital_tip_ulcers,
-        pitting_scars, telangiectasia, abnormal_nailfold_capillaries, pah, ild,
-        raynaud_phenomenon, anti_centromere, anti_topo1, anti_rnap3,
+        skin_thickening_proximal_mcp,
+        puffy_fingers,
+        sclerodactyly,
+        digital_tip_ulcers,
+        pitting_scars,
+        telangiectasia,
+        abnormal_nailfold_capillaries,
+        pah,
+        ild,
+        raynaud_phenomenon,
+        anti_centromere,
+        anti_topo1,
+        anti_rnap3,
     )
     flag = _as_flag
     items = {

@@ -51,7 +51,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """
     kind = table_format(path)
     target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    # Same folder as the target: os.replace is only atomic within one file system.
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     os.close(handle)
     try:
         _write(frame, Path(temporary), kind)

@@ -38,6 +38,7 @@ __all__ = [
     "CRISS_COEFFICIENTS",
     "MORPHOLOGY_RULES",
     "TOLERANCE",
+    "change",
     "criss",
     "criss_improved",
     "criss_logit",
@@ -72,11 +73,16 @@ def _paired(baseline: ArrayInput, followup: ArrayInput) -> tuple[np.ndarray, np.
     return _as_float(baseline), _as_float(followup)
 
 
+def change(baseline: ArrayInput, followup: ArrayInput) -> FloatResult:
+    """Δ = follow-up − baseline of any score, in its units. NaN if either value is missing."""
+    shape = _shape_of(baseline, followup)
+    before, after = _paired(baseline, followup)
+    return _float_result(after - before, shape)
+
+
 def delta_mrss(mrss_baseline: ArrayInput, mrss_followup: ArrayInput) -> FloatResult:
     """ΔmRSS = follow-up − baseline, in points (negative = improvement). NaN if either missing."""
-    shape = _shape_of(mrss_baseline, mrss_followup)
-    baseline, followup = _paired(mrss_baseline, mrss_followup)
-    return _float_result(followup - baseline, shape)
+    return change(mrss_baseline, mrss_followup)
 
 
 def pct_change_mrss(mrss_baseline: ArrayInput, mrss_followup: ArrayInput) -> FloatResult:
@@ -96,7 +102,10 @@ def _passes(change: np.ndarray, threshold: float, *, strict: bool) -> np.ndarray
 
 
 def _large_change(
-    baseline: np.ndarray, change: np.ndarray, abs_threshold: float, rel_threshold: float,
+    baseline: np.ndarray,
+    change: np.ndarray,
+    abs_threshold: float,
+    rel_threshold: float,
     strict: bool,
 ) -> np.ndarray:
     """EUSTAR rule on a change in the improving or worsening direction (positive = that way)."""
@@ -193,7 +202,8 @@ def criss_logit(
     }
     shape = _shape_of(*deltas.values())
     terms = (CRISS_COEFFICIENTS[name] * _as_float(value) for name, value in deltas.items())
-    return _float_result(CRISS_COEFFICIENTS["intercept"] + sum(terms), shape)
+    logit = CRISS_COEFFICIENTS["intercept"] + sum(terms, np.zeros(()))
+    return _float_result(logit, shape)
 
 
 def criss(
@@ -213,18 +223,31 @@ def criss(
     ``organ_event`` is a yes/no item: missing counts as no event (events are reported when
     they happen). The result is NaN when there is no event and any Δ is missing.
     """
-    shape = _shape_of(delta_mrss, delta_fvc_pct_pred, delta_patient_global,
-                      delta_physician_global, delta_haq_di, organ_event)
-    logit = _as_float(criss_logit(delta_mrss, delta_fvc_pct_pred, delta_patient_global,
-                                  delta_physician_global, delta_haq_di))
-    # exp(-log(1 + exp(-L))) is the logistic function without overflow for large |L|.
-    probability = np.exp(-np.logaddexp(0.0, -logit))
+    shape = _shape_of(
+        delta_mrss,
+        delta_fvc_pct_pred,
+        delta_patient_global,
+        delta_physician_global,
+        delta_haq_di,
+        organ_event,
+    )
+    logit = _as_float(
+        criss_logit(
+            delta_mrss,
+            delta_fvc_pct_pred,
+            delta_patient_global,
+            delta_physician_global,
+            delta_haq_di,
+        )
+    )
+    # exp(-log(1 + exp(-L))) is the logistic function without overflow for large |L|;
+    # a missing Δ makes L NaN, which is the intended result, not a numerical accident.
+    with np.errstate(invalid="ignore"):
+        probability = np.exp(-np.logaddexp(0.0, -logit))
     return _float_result(np.where(_as_flag(organ_event), 0.0, probability), shape)
 
 
-def criss_improved(
-    criss: ArrayInput, threshold: float = CRISS_IMPROVED_THRESHOLD
-) -> BoolResult:
+def criss_improved(criss: ArrayInput, threshold: float = CRISS_IMPROVED_THRESHOLD) -> BoolResult:
     """Improved by CRISS: ``criss >= threshold`` (0.60, [S50]). Missing -> ``<NA>``."""
     return _at_least(criss, threshold, inclusive=True)
 
@@ -299,9 +322,14 @@ def morphological_responder(
     """
     if require not in MORPHOLOGY_RULES:
         raise ValueError(f"require must be one of {MORPHOLOGY_RULES}, got {require!r}")
-    shape = _shape_of(fibrosis_grade_baseline, fibrosis_grade_followup,
-                      microvessel_density_baseline, microvessel_density_followup,
-                      epidermal_thickness_baseline_um, epidermal_thickness_followup_um)
+    shape = _shape_of(
+        fibrosis_grade_baseline,
+        fibrosis_grade_followup,
+        microvessel_density_baseline,
+        microvessel_density_followup,
+        epidermal_thickness_baseline_um,
+        epidermal_thickness_followup_um,
+    )
     fibrosis_fell = _rose(fibrosis_grade_followup, fibrosis_grade_baseline)
     vessels_rose = _rose(microvessel_density_baseline, microvessel_density_followup)
     epidermis_rose = _rose(epidermal_thickness_baseline_um, epidermal_thickness_followup_um)

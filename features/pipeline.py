@@ -37,7 +37,7 @@ DERIVED_UNITS: dict[str, str] = {name: "points" for name in DERIVED_MODEL_FEATUR
 
 
 def _model_input_fields(feature_set: str) -> list[str]:
-    """Baseline fields a feature set uses (never the ID; the 17 sites are summarised by the total)."""
+    """Baseline fields a feature set uses (never the ID; the total stands for the 17 sites)."""
     if feature_set not in FEATURE_SETS:
         raise ValueError(f"feature_set must be one of {FEATURE_SETS}, got {feature_set!r}")
     chosen = []

@@ -99,7 +99,7 @@ def validate_record(record: Mapping[str, object]) -> dict[str, object]:
     try:
         typed = validate_frame(pd.DataFrame([dict(record)]))
     except ContractError as error:
-        raise ContractError(replace(p, row=None) for p in error.problems) from None
+        raise ContractError(_sorted([replace(p, row=None) for p in error.problems])) from None
     return {str(name): _python_value(value) for name, value in typed.iloc[0].items()}
 
 
@@ -173,6 +173,7 @@ def _parse_float(values: pd.Series, missing: np.ndarray, field: Field) -> _Parse
 
 
 def _to_float(values: pd.Series) -> np.ndarray:
+    """Numbers as float64; NaN for text that is not a number."""
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
@@ -326,6 +327,7 @@ def _duplicate_id_problems(ids: pd.Series) -> list[Problem]:
 
 
 def _rows(rows: list[int], this_row: int) -> str:
+    """'row 3' or 'rows 3, 5': the other rows sharing an ID."""
     others = [str(r) for r in rows if r != this_row]
     return f"row{'s' if len(others) > 1 else ''} {', '.join(others)}"
 

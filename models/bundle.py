@@ -76,14 +76,21 @@ class ResponseModel:
     def delta_level(self) -> float:
         return float(self.metadata.get("delta_interval_level", 0.90))
 
+    def field_of(self, feature: str) -> str:
+        """The input field a model feature comes from."""
+        return field_of_feature(feature, self._categorical)
+
+    @cached_property
+    def _categorical(self) -> list[str]:
+        return categorical_fields(self.metadata.get("feature_set", "both"))
+
     @cached_property
     def explainer(self) -> GroupedExplainer:
         """Built on first use (server start-up), never serialised: shap objects are not data."""
-        categorical = categorical_fields(self.metadata.get("feature_set", "both"))
         return GroupedExplainer(
             self.classifier.named_steps["estimator"],
             self.background,
-            field_of=lambda name: field_of_feature(name, categorical),
+            field_of=self.field_of,
             units=field_units(),
         )
 

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import Pipeline
 
 from features.pipeline import build_preprocessor
-from models.delta import DeltaMrssClassifier, ResponseCriterion
+from models.delta import DeltaMrssClassifier
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _gradient_boosting(seed: int) -> BaseEstimator:
 
 
 def _delta_regression(seed: int) -> BaseEstimator:
-    return DeltaMrssClassifier(criterion=ResponseCriterion(), random_state=seed)
+    return DeltaMrssClassifier(random_state=seed)
 
 
 FAMILIES: dict[str, Family] = {

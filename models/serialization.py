@@ -20,7 +20,16 @@ from models.uncertainty import BootstrapEnsemble, ConformalInterval
 
 # Exactly the non-builtin types our pipelines contain (tests/models/test_serialization.py fails
 # when a new type appears, so the list is reviewed rather than widened blindly).
-TRUSTED_TYPES: tuple[str, ...] = ()
+# skops already trusts plain sklearn/numpy containers; these are the rest, each one reviewed.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "features.pipeline.ClinicalIndices",  # our indices transformer (stateless but names)
+    "models.delta.DeltaMrssClassifier",  # our mRSS-change classifier
+    "models.uncertainty.BootstrapEnsemble",  # per-patient probability intervals
+    "models.uncertainty.ConformalInterval",  # ΔmRSS prediction intervals
+    "numpy.dtype",  # dtypes recorded by fitted transformers
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.tree._tree.Tree",
+)
 
 _ESTIMATOR_FILES = {
     "classifier": "classifier.skops",

@@ -69,3 +69,30 @@ def checked_predictions(
                 f"(class-1 probabilities for a binary outcome); received shape {pred.shape}."
             )
     return out
+
+
+_MAX_REDRAWS = 1000
+
+
+def bootstrap_rows(y: FloatArray, n_boot: int, seed: int) -> tuple[list[IntArray], int]:
+    """Draw all bootstrap samples up front, so results do not depend on ``n_jobs``.
+
+    For a binary outcome a sample holding one class only is redrawn: no classifier can
+    be fitted on it. The redraw count is returned because it makes the bootstrap
+    slightly conditional (on both classes being present).
+    """
+    rng = np.random.default_rng(seed)
+    binary = is_binary(y)
+    samples: list[IntArray] = []
+    redrawn = 0
+    while len(samples) < n_boot:
+        rows = rng.integers(0, y.size, size=y.size)
+        if binary and np.ptp(y[rows]) == 0:
+            redrawn += 1
+            if redrawn > _MAX_REDRAWS:
+                raise ValueError(
+                    "bootstrap keeps drawing one class only; the minority is too small."
+                )
+            continue
+        samples.append(rows)
+    return samples, redrawn

@@ -112,6 +112,21 @@ def _calibration_in_the_large(y: FloatArray, offset: FloatArray) -> float:
     return float(brentq(score, -50.0, 50.0, xtol=1e-12))
 
 
+def _calibration(y: npt.ArrayLike, p: npt.ArrayLike, stacklevel: int) -> tuple[float, float]:
+    y_arr, p_arr = _binary(y, p)
+    x = logit(np.clip(p_arr, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP))
+    intercept = _calibration_in_the_large(y_arr, x)
+    if np.ptp(x) == 0 or _is_separated(x, y_arr):
+        warnings.warn(
+            "calibration slope undefined: predictions are constant or separate the outcomes "
+            "perfectly; returning NaN.",
+            RuntimeWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return float("nan"), intercept
+    return float(_logistic_newton(x, y_arr)[1]), intercept
+
+
 def calibration_slope_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[float, float]:
     """Calibration slope and calibration-in-the-large intercept.
 
@@ -131,28 +146,20 @@ def calibration_slope_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[flo
         predictions perfectly separate the outcomes or are all equal, because the
         maximum-likelihood estimate does not exist then; the intercept is always finite.
     """
-    y_arr, p_arr = _binary(y, p)
-    x = logit(np.clip(p_arr, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP))
-    intercept = _calibration_in_the_large(y_arr, x)
-    if np.ptp(x) == 0 or _is_separated(x, y_arr):
-        warnings.warn(
-            "calibration slope undefined: predictions are constant or separate the outcomes "
-            "perfectly; returning NaN.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        return float("nan"), intercept
-    return float(_logistic_newton(x, y_arr)[1]), intercept
+    return _calibration(y, p, stacklevel=2)
 
 
 def calibration_slope(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Calibration slope alone (see :func:`calibration_slope_intercept`)."""
-    return calibration_slope_intercept(y, p)[0]
+    return _calibration(y, p, stacklevel=2)[0]
 
 
 def calibration_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Calibration-in-the-large alone (see :func:`calibration_slope_intercept`)."""
-    return calibration_slope_intercept(y, p)[1]
+    y_arr, p_arr = _binary(y, p)
+    return _calibration_in_the_large(
+        y_arr, logit(np.clip(p_arr, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP))
+    )
 
 
 def net_benefit(y: npt.ArrayLike, p: npt.ArrayLike, thresholds: npt.ArrayLike) -> pd.DataFrame:

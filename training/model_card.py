@@ -7,6 +7,7 @@ TRIPOD+AI table as "to be completed by the research team" rather than guessed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -214,8 +215,14 @@ SIMULATED_WARNING = (
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _cell(value: object, max_chars: int = 120) -> str:
+    """One table cell: a pipe or newline (e.g. in a nested estimator's repr) would break the row."""
+    text = " ".join(str(value).split()).replace("|", "\\|")
+    return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
 
 
 def _bullets(items: Sequence[str]) -> str:
@@ -223,7 +230,8 @@ def _bullets(items: Sequence[str]) -> str:
 
 
 def _number(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    # NaN means "not estimable" (e.g. no CV value for this metric): show it like a missing value.
+    return "—" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
 def _details(card: ModelCard) -> str:
@@ -318,9 +326,8 @@ def _performance(card: ModelCard) -> str:
 
 
 def _interval(metric: Metric) -> str:
-    if metric.lower is None or metric.upper is None:
-        return "—"
-    return f"{metric.lower:.3f} to {metric.upper:.3f}"
+    low, high = _number(metric.lower), _number(metric.upper)
+    return "—" if "—" in (low, high) else f"{low} to {high}"
 
 
 def _sample_size(card: ModelCard) -> str:

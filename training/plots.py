@@ -95,8 +95,9 @@ def _binned_proportions(ax: Axes, y: NDArray[np.int_], p: NDArray[np.float64], n
         low, high = wilson_interval(k, n)
         means.append(p[members].mean())
         observed.append(k / n)
-        lower.append(k / n - low)
-        upper.append(high - k / n)
+        # Rounding can put a bound a hair inside the proportion; errorbar refuses negatives.
+        lower.append(max(0.0, k / n - low))
+        upper.append(max(0.0, high - k / n))
     ax.errorbar(means, observed, yerr=[lower, upper], fmt="o", color="C0", capsize=3,
                 label="quantile bins (95% Wilson CI)")
 

@@ -1,9 +1,9 @@
-"""Minimum sample size for developing a prediction model (Riley et al.).
+"""Minimum sample size for developing a binary-outcome prediction model (Riley et al.).
+
+Shared pieces (:class:`RileyResult`) are also used by :mod:`training.sample_size_continuous`.
 
 References
 ----------
-Riley RD, Snell KIE, Ensor J, et al. Minimum sample size for developing a multivariable
-prediction model: Part I - continuous outcomes. Stat Med 2019;38:1262-1275.
 Riley RD, Snell KIE, Ensor J, et al. Part II - binary and time-to-event outcomes.
 Stat Med 2019;38:1276-1296.
 Riley RD, Ensor J, Snell KIE, et al. Calculating the sample size required for developing
@@ -25,8 +25,7 @@ import pandas as pd
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.optimize import brentq
 from scipy.special import log_expit
-from scipy.stats import chi2, norm
-from scipy.stats import t as student_t
+from scipy.stats import norm
 
 DEFAULT_NAGELKERKE = 0.15
 """Nagelkerke R2 assumed without prior information (Riley et al. BMJ 2020, conservative)."""
@@ -69,12 +68,12 @@ class RileyResult:
         return pd.DataFrame({"n_required": pd.Series(rows, dtype="int64")})
 
 
-def _ceil(value: float) -> int:
+def ceil_n(value: float) -> int:
     # Tolerance so 1 + 30 * 0.11 / 0.05 (= 67.00000000000001 in floating point) gives 67.
     return math.ceil(value - 1e-9)
 
 
-def _smallest_n(ok: Callable[[int], bool], start: int) -> int:
+def smallest_n(ok: Callable[[int], bool], start: int) -> int:
     """Smallest integer n >= start with ``ok(n)``, for a predicate monotone in n."""
     high = start
     while not ok(high):
@@ -199,9 +198,9 @@ def riley_binary_min_n(
         )
     s_optimism = r2_cs / (r2_cs + r2_difference * max_r2)
     criteria = {
-        "shrinkage": _ceil(_n_for_shrinkage(n_parameters, r2_cs, shrinkage)),
-        "optimism": _ceil(_n_for_shrinkage(n_parameters, r2_cs, s_optimism)),
-        "overall_risk": _ceil((1.96 / margin) ** 2 * prevalence * (1 - prevalence)),
+        "shrinkage": ceil_n(_n_for_shrinkage(n_parameters, r2_cs, shrinkage)),
+        "optimism": ceil_n(_n_for_shrinkage(n_parameters, r2_cs, s_optimism)),
+        "overall_risk": ceil_n((1.96 / margin) ** 2 * prevalence * (1 - prevalence)),
     }
     n_min = max(criteria.values())
     result = RileyResult(
@@ -222,89 +221,11 @@ def riley_binary_min_n(
             else _expected_shrinkage_binary(n_available, n_parameters, r2_cs)
         ),
     )
-    return _with_warning(result)
+    return with_warning(result)
 
 
-def _with_warning(result: RileyResult) -> RileyResult:
+def with_warning(result: RileyResult) -> RileyResult:
+    """Attach the shortfall message when ``n_available`` is below ``n_min``."""
     if result.n_available is None or result.n_available >= result.n_min:
         return result
     return replace(result, warning=_shortfall(result, result.n_available))
-
-
-def _shrinkage_continuous(n: int, n_parameters: int, r2_adj: float) -> float:
-    """Expected shrinkage of a linear model at n (Riley 2019 Part I; as in pmsampsize).
-
-    ``S = 1 + (p - 2) / (n ln(1 - R2app))`` with the expected apparent R2
-    ``R2app = (R2adj (n - p - 1) + p) / (n - 1)``. NaN when n <= p + 1.
-    """
-    if n <= n_parameters + 1:
-        return float("nan")
-    r2_app = (r2_adj * (n - n_parameters - 1) + n_parameters) / (n - 1)
-    return 1 + (n_parameters - 2) / (n * math.log(1 - r2_app))
-
-
-def _residual_sd_mmoe(df: int) -> float:
-    # Multiplicative margin of error of the residual SD from its chi-square 95% interval.
-    low = df / chi2.ppf(0.025, df)
-    high = chi2.ppf(0.975, df) / df
-    return float(math.sqrt(max(low, high)))
-
-
-def _intercept_ok(n: int, p: int, variance: float, mean: float, mmoe: float) -> bool:
-    half_width = student_t.ppf(0.975, n - p - 1) * math.sqrt(variance / n)
-    return bool(half_width <= (mmoe - 1) * abs(mean))
-
-
-def riley_continuous_min_n(
-    n_parameters: int,
-    r2_anticipated: float,
-    *,
-    shrinkage: float = 0.9,
-    r2_difference: float = 0.05,
-    mmoe: float = 1.1,
-    outcome_mean: float | None = None,
-    outcome_sd: float | None = None,
-    n_available: int | None = None,
-) -> RileyResult:
-    """Minimum n for a linear-regression model of a continuous outcome (Riley 2019 Part I).
-
-    Criteria: (1) expected shrinkage >= ``shrinkage``; (2) apparent minus adjusted R2 at
-    most ``r2_difference``, ``n = 1 + p (1 - R2adj) / r2_difference``; (3) residual SD
-    estimated within multiplicative margin ``mmoe`` (gives ``234 + p`` for 1.1); (4), only
-    when ``outcome_mean`` and ``outcome_sd`` are given, mean outcome within ``mmoe``:
-    ``t(0.975, n-p-1) * sqrt(sd^2 (1 - R2adj) / n) <= (mmoe - 1) |mean|``. Criteria 1-3
-    reproduce pmsampsize's published test values (e.g. p = 25, R2 = 0.2: 918, 401, 259).
-    Criterion 4 uses the residual *variance* ``sd^2 (1 - R2)`` of the paper, whereas the
-    pmsampsize code puts ``sd (1 - R2)`` under the root, so the two can differ. It is
-    ill-posed for outcomes whose mean is near 0 (e.g. a change score): leave it out then.
-    """
-    if n_parameters < 1 or not 0 < r2_anticipated < shrinkage < 1 or mmoe <= 1:
-        raise ValueError("need n_parameters >= 1, 0 < r2_anticipated < shrinkage < 1, mmoe > 1.")
-    p, r2 = n_parameters, r2_anticipated
-    start = p + 2
-    criteria = {
-        "shrinkage": _smallest_n(lambda n: _shrinkage_continuous(n, p, r2) >= shrinkage, start),
-        "optimism": _ceil(1 + p * (1 - r2) / r2_difference),
-        "residual_sd": _smallest_n(lambda n: _residual_sd_mmoe(n - p - 1) <= mmoe, start),
-    }
-    if outcome_mean is not None and outcome_sd is not None:
-        variance = outcome_sd**2 * (1 - r2)
-        criteria["intercept"] = _smallest_n(
-            lambda n: _intercept_ok(n, p, variance, outcome_mean, mmoe), start
-        )
-    n_min = max(criteria.values())
-    result = RileyResult(
-        outcome="continuous",
-        n_parameters=p,
-        criteria=criteria,
-        n_min=n_min,
-        r2=r2,
-        r2_source="given",
-        shrinkage_target=shrinkage,
-        shrinkage_at_n_min=_shrinkage_continuous(n_min, p, r2),
-        n_available=n_available,
-        shrinkage_at_available=(
-            None if n_available is None else _shrinkage_continuous(n_available, p, r2)
-        ),
-    )
-    return _with_warning(result)

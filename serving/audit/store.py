@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select
 
@@ -51,11 +52,13 @@ class AuditStore:
             conn.execute(insert(audit_predictions), [record.model_dump() for record in records])
         return records
 
-    def get(self, prediction_id: str) -> AuditRecord | None:
-        """The entry recorded for ``prediction_id``, or ``None``."""
-        stmt = select(audit_predictions).where(
-            audit_predictions.c.prediction_id == str(prediction_id)
-        )
+    def get(self, prediction_id: str | UUID) -> AuditRecord | None:
+        """The entry recorded for ``prediction_id`` (any UUID spelling), or ``None``."""
+        try:
+            canonical_id = str(UUID(str(prediction_id)))  # stored lower-case, hyphenated
+        except ValueError:
+            return None
+        stmt = select(audit_predictions).where(audit_predictions.c.prediction_id == canonical_id)
         with self._engine.connect() as conn:
             row = conn.execute(stmt).first()
         return None if row is None else AuditRecord.model_validate(row._mapping)

@@ -1,9 +1,10 @@
 """Baseline (pre-transplant) fields of a synthetic cohort, complete (missingness comes later).
 
-Four shared standard-normal factors induce the correlations: ``skin`` (mRSS, histological
-fibrosis, function), ``inflammation`` (CRP, ESR, infiltrate, oedema, friction rubs; higher in
-short disease), ``vascular`` (ulcers, capillaroscopy, Raynaud's) and ``lung`` (ILD, FVC, DLCO).
-Distributions follow clinical-reference §8 and §10.1; sources are given beside each number.
+Shared standard-normal factors induce the correlations: ``skin`` (mRSS, histological fibrosis,
+function), ``inflammation`` (CRP, ESR, infiltrate, oedema, friction rubs; higher in short
+disease), ``vascular`` (ulcers, capillaroscopy, Raynaud's), ``lung`` (ILD, FVC, DLCO) and
+``duration``. Distributions follow clinical-reference §8 and §10.1; sources are beside each
+number.
 """
 
 from __future__ import annotations
@@ -74,28 +75,37 @@ def make_latents(rng: np.random.Generator, duration_months: FloatArray) -> Laten
         skin=mix(rng, inflammation, 0.2),
         inflammation=inflammation,
         vascular=mix(rng, duration, 0.3),  # capillary loss accrues with time [S86]
-        lung=rng.standard_normal(duration.shape[0]),
+        lung=rng.standard_normal(len(duration)),
         duration=duration,
     )
 
 
+def _proximal(site: Columns, side: str) -> np.ndarray:
+    """Thickening proximal to the MCPs on one side: dorsum of the hand or the forearm."""
+    return np.asarray((site[f"mrss_hands_{side}"] + site[f"mrss_forearms_{side}"]) > 0)
+
+
 def skin(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     """mRSS total, the 17 site scores and the clinical skin items."""
-    total = truncated_normal(lat.skin, sc.mrss_mean, sc.mrss_sd, sc.mrss_min - 0.5, sc.mrss_max + 0.49)
+    total = truncated_normal(
+        lat.skin, sc.mrss_mean, sc.mrss_sd, sc.mrss_min - 0.5, sc.mrss_max + 0.49
+    )
     mrss = np.floor(total + 0.5).astype(np.int64)
-    sites = allocate_sites(rng, mrss)
-    cols: Columns = {"mrss_total": mrss}
-    cols.update({name: sites[:, i] for i, name in enumerate(MRSS_SITE_FIELDS)})
+    site = dict(zip(MRSS_SITE_FIELDS, allocate_sites(rng, mrss).T, strict=True))
+    cols: Columns = {"mrss_total": mrss, **site}
     cols.update(
         {
             "delta_skin": binary(mix(rng, lat.inflammation, 0.5), 0.40),  # p 0.4 (§10.1)
             "scleredema": binary(mix(rng, lat.inflammation, 0.5), sc.p_scleredema),
-            # TFR mark active disease (EUSTAR AI item [S39a]).
-            "tendon_friction_rubs": binary(mix(rng, lat.inflammation, 0.4), sc.p_tendon_friction_rubs),
+            # Rubs mark active disease (a EUSTAR activity item [S39a]).
+            "tendon_friction_rubs": binary(
+                mix(rng, lat.inflammation, 0.4), sc.p_tendon_friction_rubs
+            ),
             "puffy_fingers": binary(mix(rng, lat.inflammation, 0.4), sc.p_puffy_fingers),
             # ACR/EULAR items follow from the site scores so that they never contradict them.
-            "sclerodactyly": (sites[:, 3] + sites[:, 4]) > 0,
-            "skin_thickening_proximal_mcp": (sites[:, 5] > 0) & (sites[:, 6] > 0),
+            "sclerodactyly": (site["mrss_fingers_r"] + site["mrss_fingers_l"]) > 0,
+            # Thickening proximal to the MCPs: dorsum of hand or forearm, on both sides.
+            "skin_thickening_proximal_mcp": _proximal(site, "r") & _proximal(site, "l"),
         }
     )
     return cols
@@ -103,7 +113,7 @@ def skin(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
 
 def vascular(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     """Ulcers, Raynaud's, capillaroscopy."""
-    n = lat.vascular.shape[0]
+    n = len(lat.vascular)
     pattern = ordinal(mix(rng, lat.vascular, 0.6), sc.nvc_probabilities)
     density_mean = np.asarray(NVC_DENSITY_BY_PATTERN)[pattern]
     density = truncated_normal(rng.standard_normal(n), density_mean, 1.2, 0.0, 15.0)
@@ -122,7 +132,7 @@ def vascular(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
 
 def organs(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     """Joints, lung, heart."""
-    n = lat.lung.shape[0]
+    n = len(lat.lung)
     ild = binary(mix(rng, lat.lung, 0.8), sc.p_ild)
     pah = binary(mix(rng, lat.lung, 0.3), sc.p_pah)
     # FVC 85 ± 18 overall ([S15], [S11]): ILD lowers it; DLCO 65 ± 17 ([S17], [S11]): ILD and PAH.
@@ -144,15 +154,19 @@ def organs(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
 
 def labs(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     """Acute-phase reactants, complement and autoantibodies."""
-    n = lat.inflammation.shape[0]
+    n = len(lat.inflammation)
     # ESR log-normal, median 25, 90th centile about 60 ([S26], [S95]): sigma = ln(60/25)/1.2816.
     esr = lognormal(mix(rng, lat.inflammation, 0.7), 25.0, 0.683, 1.0, 150.0)
     # CRP log-normal, median 4.5, mean about 9 mg/L ([S95], [S11]): sigma = sqrt(2 ln 2).
     crp = lognormal(mix(rng, lat.inflammation, 0.7), 4.5, 1.177, 0.1, 300.0)
     complement = rng.standard_normal(n)
     # C3/C4 set so that about 10% fall below 0.9 / 0.1 g/L (§10.1, prevalence an assumption).
-    c3 = round_to(truncated_normal(mix(rng, complement, 0.6), 1.16, 0.20, 0.05, 3.0), 0.01, 0.05, 3.0)
-    c4 = round_to(truncated_normal(mix(rng, complement, 0.6), 0.26, 0.07, 0.01, 1.0), 0.01, 0.01, 1.0)
+    c3 = round_to(
+        truncated_normal(mix(rng, complement, 0.6), 1.16, 0.20, 0.05, 3.0), 0.01, 0.05, 3.0
+    )
+    c4 = round_to(
+        truncated_normal(mix(rng, complement, 0.6), 0.26, 0.07, 0.01, 1.0), 0.01, 0.01, 1.0
+    )
     profile = categorical(rng, n, ANTIBODY_PROFILES, sc.antibody_probabilities)
     return {
         "esr_mm_h": round_to(esr, 1.0, 0.0, 150.0),
@@ -166,10 +180,11 @@ def labs(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     }
 
 
-def function(rng: np.random.Generator, lat: Latents) -> Columns:
+def function_scores(rng: np.random.Generator, lat: Latents) -> Columns:
     """HAQ-DI, SF-36, global assessments."""
     # HAQ-DI 1.2 ± 0.7, r about 0.4-0.5 with mRSS (§10.1; 1.09-1.26 in dcSSc [S89], [S90]).
-    disability = standardise(0.5 * lat.skin + 0.3 * lat.inflammation + 0.8 * rng.standard_normal(lat.skin.shape[0]))
+    own = rng.standard_normal(len(lat.skin))
+    disability = standardise(0.45 * lat.skin + 0.3 * lat.inflammation + 0.85 * own)
     haq = truncated_normal(disability, 1.2, 0.7, 0.0, 3.0)
     pcs = truncated_normal(mix(rng, -disability, 0.6), 36.7, 11.2, 0.0, 100.0)  # [S92]
     mcs = truncated_normal(mix(rng, -disability, 0.3), 49.0, 11.7, 0.0, 100.0)  # [S92]
@@ -196,4 +211,3 @@ def treatment(rng: np.random.Generator, sc: Scenario, n: int) -> Columns:
         "cell_product": product,
         "cell_dose_million_per_kg": round_to(dose, 0.01, 0.1, 10.0),
     }
-

@@ -26,10 +26,12 @@ def _blend(rng: np.random.Generator, *loadings: tuple[FloatArray, float]) -> Flo
     """A standard-normal latent loading on several factors plus its own noise."""
     total = sum(weight * factor for factor, weight in loadings)
     own = max(0.0, 1.0 - sum(weight**2 for _, weight in loadings)) ** 0.5
-    return standardise(np.asarray(total) + own * rng.standard_normal(loadings[0][0].shape[0]))
+    return standardise(np.asarray(total) + own * rng.standard_normal(len(loadings[0][0])))
 
 
-def scores(rng: np.random.Generator, lat: Latents, fibrosis: FloatArray, atrophy: FloatArray) -> Columns:
+def scores(
+    rng: np.random.Generator, lat: Latents, fibrosis: FloatArray, atrophy: FloatArray
+) -> Columns:
     """Semi-quantitative grades (integers)."""
     # Myofibroblasts mark active fibrosis: skin plus inflammation (Kissin [S73]; assumption).
     myofibroblast = _blend(rng, (lat.skin, 0.75), (lat.inflammation, 0.35))
@@ -38,7 +40,8 @@ def scores(rng: np.random.Generator, lat: Latents, fibrosis: FloatArray, atrophy
         "hyalinized_collagen_score": ordinal(mix(rng, lat.skin, 0.85), (0.10, 0.30, 0.40, 0.20)),
         "myofibroblast_score": ordinal(myofibroblast, (0.15, 0.35, 0.35, 0.15)),
         "inflammatory_infiltrate_score": ordinal(
-            mix(rng, lat.inflammation, 0.7), (0.30, 0.40, 0.20, 0.10)  # template [S81]
+            mix(rng, lat.inflammation, 0.7),
+            (0.30, 0.40, 0.20, 0.10),  # template [S81]
         ),
         "rete_ridge_flattening": ordinal(mix(rng, atrophy, 0.7), (0.15, 0.35, 0.35, 0.15)),
         "adnexal_atrophy": ordinal(
@@ -72,7 +75,7 @@ def histology(rng: np.random.Generator, sc: Scenario, lat: Latents) -> Columns:
     """All baseline biopsy fields (complete; the biopsy's absence is added with missingness)."""
     fibrosis = mix(rng, lat.skin, 0.85)
     atrophy = mix(rng, lat.skin, 0.4)  # epidermal atrophy: thinner epidermis, flatter ridges
-    cols: Columns = {"biopsy_site": np.full(lat.skin.shape[0], sc.biopsy_site, dtype=object)}
+    cols: Columns = {"biopsy_site": np.full(len(lat.skin), sc.biopsy_site, dtype=object)}
     cols.update(scores(rng, lat, fibrosis, atrophy))
     cols.update(measurements(rng, lat, fibrosis, atrophy))
     return cols

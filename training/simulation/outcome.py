@@ -1,20 +1,22 @@
 """The structural outcome model: change in mRSS at 12 ± 2 months (clinical-reference §10.2).
 
-The mechanism, with the coefficients named as ``Scenario`` fields::
+The mechanism, with the coefficients named as ``Scenario`` fields (sources in ``scenarios``)::
 
-    delta_mrss      = natural_history + treatment_effect + noise
-    natural_history = - regression_to_mean_per_point * (mrss_total - regression_centre)  [S12] [S23]
-                      + early_worsening_points  * I(disease_duration_months < 18)       [S15] [S17] [S33]
-                      - late_drift_points       * I(disease_duration_months >= 24)      [S23]
-                      + tendon_friction_rub_points * tendon_friction_rubs               [S12]
-                      + rnap3_early_points * anti_rnap3 * I(duration < 18)              [S17] [S32]
-                      + male_points * I(sex == "M")                                    [S15]
-    treatment_effect = - treatment_effect_points                                      [S30]
-                       * (1 + inflammation_modifier * inflammation_z
-                            + histology_modifier * histology_z)       (hypothesis, not verified)
+    delta_mrss = natural_history + treatment_effect + noise
+    natural_history =
+        - regression_to_mean_per_point * (mrss_total - regression_centre)  # [S12] [S23]
+        + early_worsening_points * I(disease_duration_months < 18)          # [S15] [S17] [S33]
+        - late_drift_points * I(disease_duration_months >= 24)              # [S23]
+        + tendon_friction_rub_points * tendon_friction_rubs                 # [S12]
+        + rnap3_early_points * anti_rnap3 * I(disease_duration_months < 18)  # [S17] [S32]
+        + male_points * I(sex == "M")                                       # [S15]
+    treatment_effect =                                                      # [S30]
+        - treatment_effect_points * max(0, 1 + inflammation_modifier * inflammation_z
+                                             + histology_modifier * histology_z)
         inflammation_z = mean of z(log crp_mg_l), z(log esr_mm_h), z(inflammatory_infiltrate_score)
-        histology_z    = (z(myofibroblast_score) - z(fibrosis_grade)) / 2
-    noise ~ Normal(0, noise_sd = 4.5)                                                [S9]
+        histology_z = (z(myofibroblast_score) - z(fibrosis_grade)) / 2
+        (the modifiers are a hypothesis, not verified: §10.2)
+    noise ~ Normal(0, noise_sd = 4.5)                                       # [S9]
     mrss_total_followup = clip(round(mrss_total + delta_mrss), 0, 51)
 
 Negative delta = improvement. Each z uses a fixed population reference (below), is capped at
@@ -85,10 +87,12 @@ def natural_history_terms(frame: pd.DataFrame, sc: Scenario) -> dict[str, FloatA
     early = (duration < sc.early_cutoff_months).astype(float)
     male = (frame["sex"].astype("string") == "M").fillna(False).to_numpy(dtype=float)
     return {
-        "baseline_mrss": -sc.regression_to_mean_per_point * (_numeric(frame, "mrss_total") - sc.regression_centre),
+        "baseline_mrss": -sc.regression_to_mean_per_point
+        * (_numeric(frame, "mrss_total") - sc.regression_centre),
         "early_disease": sc.early_worsening_points * early,
         "late_disease": -sc.late_drift_points * (duration >= sc.late_cutoff_months),
-        "tendon_friction_rubs": sc.tendon_friction_rub_points * _flag(frame, "tendon_friction_rubs"),
+        "tendon_friction_rubs": sc.tendon_friction_rub_points
+        * _flag(frame, "tendon_friction_rubs"),
         "rnap3_early": sc.rnap3_early_points * _flag(frame, "anti_rnap3") * early,
         "male": sc.male_points * male,
     }
@@ -123,9 +127,7 @@ def expected_delta_mrss(frame: pd.DataFrame, scenario: str | Scenario) -> np.nda
     return np.asarray(natural + treatment, dtype=float)
 
 
-def followup_mrss(
-    rng: np.random.Generator, frame: pd.DataFrame, sc: Scenario
-) -> np.ndarray:
+def followup_mrss(rng: np.random.Generator, frame: pd.DataFrame, sc: Scenario) -> np.ndarray:
     """mRSS at follow-up: baseline + expected change + rater noise, rounded and clipped."""
     noise = rng.normal(0.0, sc.noise_sd, size=len(frame))
     raw = _numeric(frame, "mrss_total") + expected_delta_mrss(frame, sc) + noise

@@ -19,7 +19,7 @@ IntArray = NDArray[np.int64]
 
 def mix(rng: np.random.Generator, shared: FloatArray, rho: float) -> FloatArray:
     """A standard-normal latent with correlation ``rho`` to ``shared`` (itself standard normal)."""
-    own = rng.standard_normal(shared.shape[0])
+    own = rng.standard_normal(len(shared))
     return rho * shared + np.sqrt(1.0 - rho**2) * own
 
 
@@ -36,7 +36,9 @@ def truncated_normal(
     return np.clip(mean_arr + sd * ndtri(u), low, high)
 
 
-def lognormal(latent: FloatArray, median: float, sigma: float, low: float, high: float) -> FloatArray:
+def lognormal(
+    latent: FloatArray, median: float, sigma: float, low: float, high: float
+) -> FloatArray:
     """Log-normal with the given median and log-scale SD, clipped to [low, high]."""
     return np.clip(median * np.exp(sigma * latent), low, high)
 

@@ -61,20 +61,20 @@ class Scenario:
     cell_product_probabilities: tuple[float, ...] = (0.5, 0.5)  # §9.5: both labels in use
     biopsy_site: str = "lower_leg"  # Astana used tibial skin [S42]
     # --- outcome: natural history (points of ΔmRSS at 12 ± 2 months; §10.2) ----------------
-    regression_to_mean_per_point: float = 0.40  # b1: higher baseline improves more [S12], [S23]
+    regression_to_mean_per_point: float = 0.50  # b1: higher baseline improves more [S12], [S23]
     regression_centre: float = 20.0  # mRSS at which the b1 term is zero (§10.2)
     early_worsening_points: float = 3.0  # b2: duration < 18 months worsens [S15], [S17], [S33]
     early_cutoff_months: float = 18.0  # [S33]
-    late_drift_points: float = 1.5  # b3: duration >= 24 months drifts down [S23]
+    late_drift_points: float = 0.5  # b3: duration >= 24 months drifts down [S23]
     late_cutoff_months: float = 24.0  # [S23]
-    tendon_friction_rub_points: float = 2.5  # b4: TFR reduces improvement [S12]
+    tendon_friction_rub_points: float = 3.0  # b4: TFR reduces improvement [S12]
     rnap3_early_points: float = 3.0  # b5: anti-RNAP3 peaks early [S17], [S32]
-    male_points: float = 1.5  # b6: progressors enriched in men (38.5% vs 23.1%) [S15]
+    male_points: float = 2.0  # b6: progressors enriched in men (38.5% vs 23.1%) [S15]
     noise_sd: float = 4.5  # inter-rater SD 4.6-5.4 [S9]
     # --- outcome: treatment effect (MSC) ---------------------------------------------------
-    treatment_effect_points: float = 6.0  # 20.1 -> 13.8 at 12 months [S30]; 0 = natural history
-    inflammation_modifier: float = 0.30  # hypothesis (§10.2, not verified): inflamed respond more
-    histology_modifier: float = 0.20  # hypothesis: myofibroblast-rich, less fibrotic respond more
+    treatment_effect_points: float = 5.0  # T 5-7 (§10.2): 20.1 -> 13.8 [S30]; 0 = none
+    inflammation_modifier: float = 0.60  # hypothesis (§10.2, not verified): inflamed respond more
+    histology_modifier: float = 0.40  # hypothesis: myofibroblast-rich, less fibrotic respond more
     # --- follow-up -------------------------------------------------------------------------
     followup_mean_months: float = 12.0  # EUSTAR window 12 ± 2 months [S12]
     followup_sd_months: float = 1.0  # assumption; truncated to the ± 2 window
@@ -101,12 +101,12 @@ class Scenario:
 
 FOUNDING_CENTRE = Scenario(
     name="founding_centre",
-    description="Astana-like refractory long-standing dcSSc treated with autologous BM cells",
+    description="Astana-like refractory long-standing dcSSc, autologous BM cells",
 )
 
 EARLY_TRIAL = Scenario(
     name="early_trial",
-    description="Trial-like early dcSSc (duration <= 48 months), forearm biopsies",
+    description="trial-like early dcSSc, duration <= 48 months, forearm biopsies",
     age_mean=48.0,  # faSScinate 48 ± 12.9 [S11]
     age_sd=12.9,  # [S11]
     p_male=0.22,  # 21.7-24.3% [S15], [S24]; trials 20-26% [S11]

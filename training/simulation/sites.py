@@ -56,11 +56,13 @@ def _slot_region_index() -> np.ndarray:
 
 def allocate_sites(rng: np.random.Generator, totals: IntArray) -> IntArray:
     """Site scores, shape (n, 17), each row summing to its total (which must be 0-51)."""
-    n = totals.shape[0]
+    n = len(totals)
     region_index = _slot_region_index()
     region_effect = rng.normal(0.0, PAIR_SD, size=(n, int(region_index.max()) + 1))
-    keys = _slot_log_weights()[None, :] + region_effect[:, region_index] + rng.gumbel(
-        size=(n, region_index.size)
+    keys = (
+        _slot_log_weights()[None, :]
+        + region_effect[:, region_index]
+        + rng.gumbel(size=(n, region_index.size))
     )
     order = np.argsort(-keys, axis=1)
     ranks = np.empty_like(order)

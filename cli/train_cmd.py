@@ -1,0 +1,143 @@
+"""``train``, ``runs`` and ``predict``: the researcher's and batch user's commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_EXPERIMENT = Path("experiments/default.yaml")
+DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def train(
+    data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).")],
+    experiment: Annotated[Path, typer.Option(help="Experiment YAML.")] = DEFAULT_EXPERIMENT,
+) -> None:
+    """Train, validate (optimism-corrected), log to MLflow and register a model version."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from features.validation import ContractError
+    from training.config import ExperimentConfigError
+    from training.run import run_experiment
+
+    try:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"),
+                   TextColumn("{task.completed} fits"), TimeElapsedColumn())
+        with Progress(*columns, transient=True, console=_stderr_console()) as progress:
+            task = progress.add_task("fitting", total=None)
+
+            def tick(label: str) -> None:
+                progress.update(task, advance=1, description=f"fitting {label}")
+
+            summary = run_experiment(experiment, data, tick=tick)
+    except ContractError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{data}: {len(error.problems)} problem(s); nothing was trained")
+    except (ExperimentConfigError, FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    _print_summary(summary)
+
+
+def _stderr_console():  # noqa: ANN202 - rich type kept local to the lazy import
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _print_summary(summary) -> None:  # noqa: ANN001
+    m = summary.metrics
+    typer.echo(f"run {summary.run_id} ({summary.experiment}); {summary.n_patients} patients"
+               f" ({summary.n_excluded} excluded: outcome unknown)")
+    typer.echo(f"selected family: {summary.selected_family}")
+    typer.echo(
+        f"AUROC apparent {m['auroc_apparent']:.3f}; optimism-corrected "
+        f"{m['auroc_corrected']:.3f} (95% CI {m['auroc_corrected_ci_low']:.3f}-"
+        f"{m['auroc_corrected_ci_high']:.3f}); Brier {m['brier_corrected']:.3f}; calibration "
+        f"slope {m['calibration_slope_corrected']:.2f}, intercept "
+        f"{m['calibration_intercept_corrected']:.2f}"
+    )
+    if summary.sample_size_warning:
+        typer.echo(f"warning: {summary.sample_size_warning}")
+    reg = summary.registration
+    if reg.promoted:
+        typer.echo(f"registered {reg.name} version {reg.version}; alias 'champion' moved to it")
+    else:
+        typer.echo(f"registered {reg.name} version {reg.version}; NOT promoted:")
+        for failure in reg.failures:
+            typer.echo(f"  - {failure}")
+
+
+def runs(
+    experiment: Annotated[Path, typer.Option(help="Experiment YAML whose runs to list.")] = (
+        DEFAULT_EXPERIMENT
+    ),
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+) -> None:
+    """Leaderboard of an experiment's runs, best optimism-corrected AUROC first."""
+    import mlflow
+
+    from training.config import ExperimentConfigError, load_experiment
+    from training.tracking import configure_tracking
+
+    try:
+        config = load_experiment(experiment)
+    except ExperimentConfigError as error:
+        _fail(str(error))
+    configure_tracking()
+    frame = mlflow.search_runs(experiment_names=[config.name], max_results=limit,
+                               order_by=["metrics.auroc_corrected DESC"])
+    if frame.empty:
+        typer.echo(f"no runs yet for experiment {config.name!r}")
+        return
+    columns = {
+        "run_id": "run_id", "start_time": "started", "tags.selected_family": "family",
+        "metrics.auroc_apparent": "auroc_apparent", "metrics.auroc_corrected": "auroc_corrected",
+        "metrics.auroc_corrected_ci_low": "ci_low", "metrics.auroc_corrected_ci_high": "ci_high",
+        "metrics.brier_corrected": "brier_corrected",
+        "metrics.calibration_slope_corrected": "cal_slope",
+        "tags.registered_version": "version", "tags.promoted": "promoted",
+    }
+    shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
+    typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+def predict(
+    data: Annotated[Path, typer.Option(help="Patients CSV or Parquet (baseline columns).")],
+    output: Annotated[Path, typer.Option(help="Predictions CSV or Parquet.")],
+    model: Annotated[str, typer.Option(help="Registry URI of the model.")] = DEFAULT_MODEL_URI,
+) -> None:
+    """Predict skin response for every patient in a file with a registered model."""
+    from features.io import read_cohort, write_table
+    from features.validation import ContractError
+    from models.registry import ModelNotFoundError, load_served_model
+    from models.tabular import predictions_frame
+    from training.tracking import configure_tracking
+
+    configure_tracking()
+    try:
+        records = read_cohort(data)
+        served = load_served_model(model)
+    except ContractError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        _fail(f"{data}: {len(error.problems)} problem(s); no predictions written")
+    except (ModelNotFoundError, FileNotFoundError, ValueError) as error:
+        _fail(str(error))
+    table = predictions_frame(served.model.predict(records), served.ref.version)
+    write_table(table, output)
+    typer.echo(f"wrote {len(table)} predictions from {served.ref.uri} to {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)
+    app.command()(runs)
+    app.command()(predict)
+

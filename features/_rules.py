@@ -1,0 +1,244 @@
+"""Problems and the rules beyond a value's type: names, ranges, identifiers, mRSS, uniqueness.
+
+Rules work on plain arrays of parsed values (numpy; see ``features._parsers``) and return masks or
+``Problem`` lists, so every validation path - one record, a batch of records, a whole file - uses
+these very definitions. Python work happens only for the rows that fail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_scalar
+
+from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, fields
+
+UNKNOWN_FIELD_RULE = "unknown field; allowed fields are in the data dictionary"
+ID_MAX_LENGTH = 64
+ID_PATTERN = r"[A-Za-z0-9._-]+"
+ID_RULE = (
+    "must contain only letters, digits, '.', '_' or '-' (no spaces): "
+    "pseudonymous IDs only, never a name"
+)
+BOOLEAN_RULE = "must be true or false (accepted: true/false, yes/no, 1/0)"
+NUMBER_RULES = {"float": "must be a finite number", "integer": "must be a whole number"}
+MRSS_REQUIRED_RULE = "required: give mrss_total or all 17 mRSS site scores"
+_ID = re.compile(ID_PATTERN)
+
+Raw = pd.Series | np.ndarray  # a column as given: rows by position
+Flags = list[tuple[np.ndarray, str]]  # (mask of the rows that break a rule, the rule)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where (row, field), what was received (value), what is expected (rule)."""
+
+    row: int | None
+    field: str
+    value: object
+    rule: str
+
+    def __str__(self) -> str:
+        parts = [] if self.row is None else [f"row {self.row}"]
+        parts.append(f"field '{self.field}'")
+        if self.value is not None:
+            parts.append(f"value '{self.value}'")
+        return f"{', '.join(parts)}: {self.rule}"
+
+
+class ContractError(ValueError):
+    """Patient data that break the data contract; ``problems`` lists every broken rule."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'' if count == 1 else 's'} with the patient data:"
+        super().__init__("\n".join([header, *(f"  {p}" for p in self.problems)]))
+
+    def __reduce__(self) -> tuple[type[ContractError], tuple[list[Problem]]]:
+        # ValueError would pickle only the message; keep the structured problems instead.
+        return (type(self), (self.problems,))
+
+
+# --- columns -------------------------------------------------------------------------------------
+
+
+def column_name_problems(names: Sequence[object]) -> list[Problem]:
+    """Unknown and repeated column names: one problem per column, not per row."""
+    known = fields()
+    problems = [Problem(None, str(c), None, UNKNOWN_FIELD_RULE) for c in names if c not in known]
+    seen: set[object] = set()
+    repeated: dict[object, None] = {}  # in the order of their second appearance, like pandas
+    for name in names:
+        if name in seen:
+            repeated[name] = None
+        seen.add(name)
+    return problems + [Problem(None, str(c), None, "field given more than once") for c in repeated]
+
+
+def required_column_problems(names: Sequence[object]) -> list[Problem]:
+    """Required fields absent altogether (reported once, not once per row)."""
+    present = set(names)
+    problems = [
+        Problem(None, n, None, "required field is missing") for n in REQUIRED_FIELDS
+        if n not in present
+    ]
+    if "mrss_total" not in present and present.isdisjoint(MRSS_SITE_FIELDS):
+        problems.append(Problem(None, "mrss_total", None, MRSS_REQUIRED_RULE))
+    return problems
+
+
+# --- values of one field -------------------------------------------------------------------------
+
+
+@cache
+def type_rule(field: Field) -> str:
+    """What a value of this field must look like."""
+    if field.type == "boolean":
+        return BOOLEAN_RULE
+    if field.type == "category":
+        return f"must be one of: {', '.join(field.allowed)}"
+    unit = f" ({field.unit})" if field.unit else ""
+    return f"{NUMBER_RULES[field.type]}{unit}" if field.is_numeric else "must be text"
+
+
+def value_flags(field: Field, parsed: np.ndarray) -> Flags:
+    """Rules beyond the type, on values that passed it: ranges, identifier rules."""
+    if field.is_numeric:
+        return [_range_flag(field, parsed)]
+    if field.name == "patient_id":
+        return _id_flags(parsed)
+    return []
+
+
+def _range_flag(field: Field, number: np.ndarray) -> tuple[np.ndarray, str]:
+    """Inclusive min..max, with the unit in the message (NaN never fails a comparison)."""
+    low = -np.inf if field.min is None else field.min
+    high = np.inf if field.max is None else field.max
+    unit = f" {field.unit}" if field.unit else ""
+    return (number < low) | (number > high), f"must be between {low:g} and {high:g}{unit}"
+
+
+def _id_flags(ids: np.ndarray) -> Flags:
+    """Length and character rules that keep identifiers pseudonymous."""
+    too_long = [pid is not None and len(pid) > ID_MAX_LENGTH for pid in ids]
+    bad_chars = [pid is not None and _ID.fullmatch(pid) is None for pid in ids]
+    return [
+        (np.array(too_long, dtype=bool), f"must be at most {ID_MAX_LENGTH} characters"),
+        (np.array(bad_chars, dtype=bool), ID_RULE),
+    ]
+
+
+def flagged_problems(raw: Raw, name: str, flags: Flags) -> list[Problem]:
+    """One problem per flagged row and rule; Python work only for the rows that fail."""
+    return [
+        Problem(int(row) + 1, name, shown(_at(raw, row)), rule)
+        for mask, rule in flags
+        for row in np.flatnonzero(mask)
+    ]
+
+
+# --- rules across fields and rows ----------------------------------------------------------------
+
+
+def mrss_problems(
+    n_rows: int, parsed: Mapping[str, np.ndarray], missing: Mapping[str, np.ndarray], total: Raw
+) -> list[Problem]:
+    """mrss_total or all 17 sites are required; when both are given they must agree."""
+    if "mrss_total" not in parsed and parsed.keys().isdisjoint(MRSS_SITE_FIELDS):
+        return []  # reported once by required_column_problems, not once per row
+    absent = np.ones(n_rows, dtype=bool)
+    sites_missing = np.column_stack([missing.get(s, absent) for s in MRSS_SITE_FIELDS])
+    total_missing = missing.get("mrss_total", absent)
+    problems = [
+        Problem(int(row) + 1, "mrss_total", None, _missing_sites_rule(sites_missing[row]))
+        for row in np.flatnonzero(total_missing & sites_missing.any(axis=1))
+    ]
+    if "mrss_total" in parsed:
+        problems += _mrss_sum_problems(n_rows, parsed, total)
+    return problems
+
+
+def _mrss_sum_problems(n_rows: int, parsed: Mapping[str, np.ndarray], total: Raw) -> list[Problem]:
+    """A given total must equal the sum of the sites when all 17 are given and valid."""
+    nothing = np.full(n_rows, np.nan)
+    scores = np.column_stack([parsed.get(s, nothing) for s in MRSS_SITE_FIELDS])
+    site_sum = scores.sum(axis=1)  # NaN when any site is absent or invalid: no sum check then
+    given = parsed["mrss_total"]
+    mismatch = ~np.isnan(site_sum) & ~np.isnan(given) & (site_sum != given)
+    return [
+        Problem(
+            int(row) + 1,
+            "mrss_total",
+            shown(_at(total, row)),
+            f"must equal the sum of the 17 mRSS site scores ({site_sum[row]:g})",
+        )
+        for row in np.flatnonzero(mismatch)
+    ]
+
+
+def _missing_sites_rule(site_missing: np.ndarray) -> str:
+    """Name the absent sites when some, but not all, were given without a total."""
+    if site_missing.all():
+        return MRSS_REQUIRED_RULE
+    names = [name for name, gone in zip(MRSS_SITE_FIELDS, site_missing, strict=True) if gone]
+    return f"{MRSS_REQUIRED_RULE}; missing site scores: {', '.join(names)}"
+
+
+def duplicate_id_problems(ids: np.ndarray) -> list[Problem]:
+    """Each row whose patient_id appears more than once, naming all rows with that ID."""
+    if len(ids) < 2:
+        return []
+    codes, _ = pd.factorize(ids)  # missing IDs get -1: never duplicates
+    duplicated = (codes >= 0) & (np.bincount(codes + 1)[codes + 1] > 1)
+    rows_by_id: dict[str, list[int]] = {}
+    for row in np.flatnonzero(duplicated):
+        rows_by_id.setdefault(str(ids[row]), []).append(int(row) + 1)
+    return [
+        Problem(row, "patient_id", pid, f"must be unique in the file; also in {_rows(rows, row)}")
+        for pid, rows in rows_by_id.items()
+        for row in rows
+    ]
+
+
+def _rows(rows: list[int], this_row: int) -> str:
+    """'row 3' or 'rows 3, 5': the other rows sharing an ID."""
+    others = [str(r) for r in rows if r != this_row]
+    return f"row{'s' if len(others) > 1 else ''} {', '.join(others)}"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _at(raw: Raw, row: int) -> object:
+    """The value given in one row (by position, whatever the frame's index)."""
+    return raw.iloc[row] if isinstance(raw, pd.Series) else raw[row]
+
+
+def shown(value: object) -> object:
+    """The received value as given, or None when nothing was given (NaN, <NA>, blank)."""
+    value = python_value(value)
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def python_value(value: object) -> object:
+    """numpy/pandas scalars to Python ones; every kind of missing to None."""
+    if is_scalar(value) and pd.isna(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """File-level problems first, then by row, then in dictionary order within a row."""
+    order = _field_order()
+    return sorted(problems, key=lambda p: (p.row or 0, order.get(p.field, -1)))
+
+
+@cache
+def _field_order() -> dict[str, int]:
+    return {name: i for i, name in enumerate(fields())}

@@ -1,0 +1,286 @@
+"""Derived columns of a cohort frame: baseline clinical indices and follow-up outcomes.
+
+Input columns are those of ``features/data_dictionary.csv``; any optional column may be absent
+and is then treated as all-missing (an absent index item scores 0 points, an absent outcome
+input gives NaN / ``<NA>``). The input frame is never modified.
+
+Data mapping (dictionary field -> calculator item):
+
+- EScSG digital necrosis, EUSTAR digital ulcers and ACR/EULAR digital tip ulcers <-
+  ``digital_ulcers_active``; ACR/EULAR pitting scars <- ``digital_pitting_scars``;
+  ACR/EULAR ILD <- ``ild_on_hrct``.
+- ACR/EULAR abnormal nailfold capillaries <- ``nvc_pattern`` in {early, active, late}, the
+  Cutolo "scleroderma patterns" (§7.2); "normal" and "nonspecific" are not SSc patterns.
+- CRISS organ event <- ``criss_organ_event_followup``; missing counts as no event (step-1
+  events are reported when they happen), so CRISS is then decided by the Δs alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from features import indices, outcomes
+from features.schema import MRSS_SITE_FIELDS
+
+__all__ = [
+    "BASELINE_DERIVED_COLUMNS",
+    "OUTCOME_DERIVED_COLUMNS",
+    "OutcomeThresholds",
+    "add_baseline_indices",
+    "add_derived_columns",
+    "add_outcome_columns",
+]
+
+BASELINE_DERIVED_COLUMNS: tuple[str, ...] = (
+    "mrss_total",
+    "hypocomplementemia",
+    "escsg_activity_index",
+    "escsg_active",
+    "eustar_activity_index",
+    "eustar_active",
+    "acr_eular_2013_score",
+)
+OUTCOME_DERIVED_COLUMNS: tuple[str, ...] = (
+    "delta_mrss",
+    "pct_change_mrss",
+    "skin_responder",
+    "skin_progressor",
+    "skin_responder_mcid",
+    "criss",
+    "criss_improved",
+    "raynaud_responder",
+    "haq_responder",
+    "morphological_responder",
+)
+SSC_NVC_PATTERNS: tuple[str, ...] = ("early", "active", "late")
+
+_CRISS_FOLLOWUP = (
+    "mrss_total_followup",
+    "fvc_pct_pred_followup",
+    "patient_global_followup",
+    "physician_global_followup",
+    "haq_di_followup",
+)
+
+
+@dataclass(frozen=True)
+class OutcomeThresholds:
+    """Outcome cut-offs used by :func:`add_outcome_columns` (record them with the model, §9.1)."""
+
+    skin_abs_threshold: float = outcomes.SKIN_ABS_THRESHOLD_POINTS
+    skin_rel_threshold: float = outcomes.SKIN_REL_THRESHOLD
+    skin_strict: bool = True
+    skin_mcid: float = outcomes.SKIN_MCID_POINTS
+    criss_improved: float = outcomes.CRISS_IMPROVED_THRESHOLD
+    rcs_mid: float = outcomes.RCS_MID_POINTS
+    haq_mid: float = outcomes.HAQ_MID_POINTS
+    morphology_require: str = "fibrosis_and_one"
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column, or an all-missing float column on the same index when it is absent."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(np.nan, index=frame.index, dtype="float64", name=name)
+
+
+def _fill(frame: pd.DataFrame, name: str, computed: pd.Series) -> pd.Series:
+    """``frame[name]`` where given, ``computed`` where missing (or everywhere if absent)."""
+    if name not in frame.columns:
+        return computed
+    given = frame[name]
+    if given.dtype == "float64":
+        # Unvalidated or reindexed frames carry float64; keep it rather than force a dtype.
+        return given.fillna(computed.astype("float64"))
+    return given.astype(computed.dtype).fillna(computed)
+
+
+def _mrss_from_sites(frame: pd.DataFrame) -> pd.Series:
+    """Site sum as nullable ``Int64`` (the dictionary type); float if a site is fractional."""
+    total = indices.mrss_total_from_sites(frame.reindex(columns=list(MRSS_SITE_FIELDS)))
+    whole = total.isna() | (total == np.round(total))
+    return total.astype("Int64") if whole.all() else total
+
+
+def _baseline_mrss(frame: pd.DataFrame) -> pd.Series:
+    return _fill(frame, "mrss_total", _mrss_from_sites(frame))
+
+
+def _hypocomplementemia(frame: pd.DataFrame) -> pd.Series:
+    computed = indices.hypocomplementemia_from_complement(
+        _column(frame, "c3_g_l"), _column(frame, "c4_g_l")
+    )
+    return _fill(frame, "hypocomplementemia", computed)
+
+
+def _abnormal_nailfold_capillaries(frame: pd.DataFrame) -> pd.Series:
+    pattern = _column(frame, "nvc_pattern")
+    return pd.Series(pattern.isin(SSC_NVC_PATTERNS).to_numpy(dtype=bool), index=frame.index)
+
+
+def _escsg(frame: pd.DataFrame, mrss: pd.Series, hypocomplementemia: pd.Series) -> pd.Series:
+    col = partial(_column, frame)
+    return indices.escsg_activity_index(
+        mrss_total=mrss,
+        scleredema=col("scleredema"),
+        delta_skin=col("delta_skin"),
+        digital_necrosis=col("digital_ulcers_active"),
+        delta_vascular=col("delta_vascular"),
+        arthritis=col("arthritis"),
+        dlco_pct_pred=col("dlco_pct_pred"),
+        delta_cardiopulmonary=col("delta_cardiopulmonary"),
+        esr_mm_h=col("esr_mm_h"),
+        hypocomplementemia=hypocomplementemia,
+    )
+
+
+def _eustar(frame: pd.DataFrame, mrss: pd.Series) -> pd.Series:
+    col = partial(_column, frame)
+    return indices.eustar_activity_index(
+        delta_skin=col("delta_skin"),
+        mrss_total=mrss,
+        digital_ulcers=col("digital_ulcers_active"),
+        tendon_friction_rubs=col("tendon_friction_rubs"),
+        crp_mg_l=col("crp_mg_l"),
+        dlco_pct_pred=col("dlco_pct_pred"),
+    )
+
+
+def _acr_eular(frame: pd.DataFrame) -> pd.Series:
+    col = partial(_column, frame)
+    return indices.acr_eular_2013_score(
+        skin_thickening_proximal_mcp=col("skin_thickening_proximal_mcp"),
+        puffy_fingers=col("puffy_fingers"),
+        sclerodactyly=col("sclerodactyly"),
+        digital_tip_ulcers=col("digital_ulcers_active"),
+        pitting_scars=col("digital_pitting_scars"),
+        telangiectasia=col("telangiectasia"),
+        abnormal_nailfold_capillaries=_abnormal_nailfold_capillaries(frame),
+        pah=col("pah"),
+        ild=col("ild_on_hrct"),
+        raynaud_phenomenon=col("raynaud_phenomenon"),
+        anti_centromere=col("anti_centromere"),
+        anti_topo1=col("anti_topo1"),
+        anti_rnap3=col("anti_rnap3"),
+    )
+
+
+def add_baseline_indices(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :data:`BASELINE_DERIVED_COLUMNS` filled or added.
+
+    ``mrss_total`` is filled from the 17 site scores and ``hypocomplementemia`` from C3/C4
+    (default limits) only where missing; given values are kept. The indices then use the filled
+    values. Needs no follow-up column.
+    """
+    out = frame.copy()
+    out["mrss_total"] = _baseline_mrss(frame)
+    out["hypocomplementemia"] = _hypocomplementemia(frame)
+    out["escsg_activity_index"] = _escsg(frame, out["mrss_total"], out["hypocomplementemia"])
+    out["escsg_active"] = indices.escsg_active(out["escsg_activity_index"])
+    out["eustar_activity_index"] = _eustar(frame, out["mrss_total"])
+    out["eustar_active"] = indices.eustar_active(out["eustar_activity_index"])
+    out["acr_eular_2013_score"] = _acr_eular(frame)
+    return out
+
+
+def _has(frame: pd.DataFrame, *names: str) -> bool:
+    return all(name in frame.columns for name in names)
+
+
+def _skin_outcomes(frame: pd.DataFrame, t: OutcomeThresholds) -> dict[str, pd.Series]:
+    base, follow = _baseline_mrss(frame), frame["mrss_total_followup"]
+    rule = (t.skin_abs_threshold, t.skin_rel_threshold, t.skin_strict)
+    return {
+        "delta_mrss": outcomes.delta_mrss(base, follow),
+        "pct_change_mrss": outcomes.pct_change_mrss(base, follow),
+        "skin_responder": outcomes.skin_responder(base, follow, *rule),
+        "skin_progressor": outcomes.skin_progressor(base, follow, *rule),
+        "skin_responder_mcid": outcomes.skin_responder_mcid(base, follow, mcid=t.skin_mcid),
+    }
+
+
+def _delta(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Follow-up minus baseline of one field, as float64 (NaN if either is missing)."""
+    return outcomes.change(_column(frame, name), frame[f"{name}_followup"])
+
+
+def _criss(frame: pd.DataFrame, t: OutcomeThresholds) -> dict[str, pd.Series]:
+    probability = outcomes.criss(
+        delta_mrss=outcomes.delta_mrss(_baseline_mrss(frame), frame["mrss_total_followup"]),
+        delta_fvc_pct_pred=_delta(frame, "fvc_pct_pred"),
+        delta_patient_global=_delta(frame, "patient_global"),
+        delta_physician_global=_delta(frame, "physician_global"),
+        delta_haq_di=_delta(frame, "haq_di"),
+        organ_event=_column(frame, "criss_organ_event_followup"),
+    )
+    improved = outcomes.criss_improved(probability, threshold=t.criss_improved)
+    return {"criss": probability, "criss_improved": improved}
+
+
+def _paired_outcomes(frame: pd.DataFrame, t: OutcomeThresholds) -> dict[str, pd.Series]:
+    added = {}
+    if _has(frame, "raynaud_condition_score_followup"):
+        added["raynaud_responder"] = outcomes.raynaud_responder(
+            _column(frame, "raynaud_condition_score"),
+            frame["raynaud_condition_score_followup"],
+            mid=t.rcs_mid,
+        )
+    if _has(frame, "haq_di_followup"):
+        added["haq_responder"] = outcomes.haq_responder(
+            _column(frame, "haq_di"), frame["haq_di_followup"], mid=t.haq_mid
+        )
+    return added
+
+
+def _morphology(frame: pd.DataFrame, t: OutcomeThresholds) -> dict[str, pd.Series]:
+    other = ("microvessel_density_per_mm2_followup", "epidermal_thickness_um_followup")
+    if not _has(frame, "fibrosis_grade_followup") or not any(_has(frame, n) for n in other):
+        return {}
+    col = partial(_column, frame)
+    responder = outcomes.morphological_responder(
+        col("fibrosis_grade"),
+        col("fibrosis_grade_followup"),
+        col("microvessel_density_per_mm2"),
+        col("microvessel_density_per_mm2_followup"),
+        col("epidermal_thickness_um"),
+        col("epidermal_thickness_um_followup"),
+        require=t.morphology_require,
+    )
+    return {"morphological_responder": responder}
+
+
+def add_outcome_columns(
+    frame: pd.DataFrame, thresholds: OutcomeThresholds = OutcomeThresholds()
+) -> pd.DataFrame:
+    """A copy of ``frame`` with those :data:`OUTCOME_DERIVED_COLUMNS` its follow-up data allow.
+
+    - mRSS outcomes need ``mrss_total_followup`` (baseline: ``mrss_total``, else the sites);
+    - ``criss`` / ``criss_improved`` need the five follow-up fields of CRISS (mRSS, FVC,
+      patient and physician globals, HAQ-DI); a missing organ event counts as no event;
+    - ``raynaud_responder`` / ``haq_responder`` need their follow-up score;
+    - ``morphological_responder`` needs the follow-up fibrosis grade and a follow-up vessel
+      density or epidermal thickness.
+    """
+    added: dict[str, pd.Series] = {}
+    if _has(frame, "mrss_total_followup"):
+        added.update(_skin_outcomes(frame, thresholds))
+    if _has(frame, *_CRISS_FOLLOWUP):
+        added.update(_criss(frame, thresholds))
+    added.update(_paired_outcomes(frame, thresholds))
+    added.update(_morphology(frame, thresholds))
+    out = frame.copy()
+    for name in OUTCOME_DERIVED_COLUMNS:
+        if name in added:
+            out[name] = added[name]
+    return out
+
+
+def add_derived_columns(
+    frame: pd.DataFrame, thresholds: OutcomeThresholds = OutcomeThresholds()
+) -> pd.DataFrame:
+    """Baseline indices, then the outcomes the follow-up columns allow (a copy)."""
+    return add_outcome_columns(add_baseline_indices(frame), thresholds)

@@ -1,0 +1,110 @@
+"""Every dependency of the routes, as ``Annotated`` aliases.
+
+The lifespan in ``serving/app.py`` builds one :class:`Services` per app and yields it as lifespan
+state; the dependencies below read it from the request. Cheap look-ups are ``async def`` so they
+run on the event loop instead of costing a threadpool hop; the key check reads the database and
+is a plain ``def`` (threadpool).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from models.registry import ServedModel
+from serving.audit import AuditStore
+from serving.keys import ApiKey, KeyStore, Role
+from serving.metrics import ServiceMetrics
+from serving.model_holder import ModelHolder
+from serving.replay import VersionCache
+from serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
+from serving.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the lifespan builds once per app and the routes share."""
+
+    settings: Settings
+    engine: Engine
+    keys: KeyStore
+    audit: AuditStore
+    models: ModelHolder
+    versions: VersionCache
+    metrics: ServiceMetrics
+
+
+async def get_services(request: Request) -> Services:
+    """The app's services (lifespan state)."""
+    services: Services = request.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_model(services: ServicesDep) -> ServedModel:
+    """The current model, read once: the request keeps it even if a reload swaps models."""
+    return services.models.current
+
+
+async def get_holder(services: ServicesDep) -> ModelHolder:
+    return services.models
+
+
+async def get_audit(services: ServicesDep) -> AuditStore:
+    return services.audit
+
+
+ModelDep = Annotated[ServedModel, Depends(get_model)]
+HolderDep = Annotated[ModelHolder, Depends(get_holder)]
+AuditDep = Annotated[AuditStore, Depends(get_audit)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="API key created with `ssc-response keys create` (ssc_<key_id>_<secret>).",
+)
+
+
+def _unauthenticated() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, DETAIL_UNAUTHENTICATED, {"WWW-Authenticate": "Bearer"}
+    )
+
+
+def authenticate(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    """The caller's active key; 401 when absent, malformed, unknown or revoked."""
+    if credentials is None:
+        raise _unauthenticated()
+    key = services.keys.authenticate(credentials.credentials)
+    if key is None:
+        raise _unauthenticated()
+    return key
+
+
+CallerKey = Annotated[ApiKey, Depends(authenticate)]
+
+
+def _require(*roles: Role) -> object:
+    """A dependency admitting only keys of ``roles`` (403 otherwise)."""
+
+    async def check_role(key: CallerKey) -> ApiKey:
+        if key.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, DETAIL_FORBIDDEN)
+        return key
+
+    return check_role
+
+
+ClinicianKey = Annotated[ApiKey, Depends(_require(Role.CLINICIAN))]
+AuditorKey = Annotated[ApiKey, Depends(_require(Role.AUDITOR))]
+ResearcherKey = Annotated[ApiKey, Depends(_require(Role.RESEARCHER))]
+ModelReaderKey = Annotated[ApiKey, Depends(_require(Role.RESEARCHER, Role.CLINICIAN))]

@@ -1,0 +1,148 @@
+"""The one inference path, and replay: re-running a recorded prediction with its model version.
+
+:func:`run_model` is what the prediction route calls; :func:`replay_prediction` calls it again
+on the recorded input with the recorded model version, so a replay recomputes exactly what was
+served and any difference means the model artifact, the code or the record has changed.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from features.validation import ContractError, validate_frame
+from models.bundle import ResponseModel
+from models.registry import ModelNotFoundError, ServedModel, load_served_model
+from serving.audit import AuditRecord
+from serving.schemas import patient_record_model, records_frame
+
+TOLERANCE = 1e-9
+_INTERVALS = ("probability_response", "predicted_delta_mrss")
+_INTERVAL_PARTS = ("estimate", "lower", "upper")
+
+VersionLoader = Callable[[str, str], ServedModel]  # (model name, version) -> loaded model
+
+
+def run_model(model: ResponseModel, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Cross-field validation of the pydantic-checked records, then one vectorised model call.
+
+    Raises ``ContractError`` when the batch breaks a rule of the input contract.
+    """
+    return model.predict(validate_frame(records_frame(records)))
+
+
+class ReplayError(RuntimeError):
+    """The recorded prediction cannot be recomputed (model version gone, input now invalid)."""
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One recorded value the replay did not reproduce."""
+
+    path: str
+    recorded: Any
+    replayed: Any
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """Outcome of a replay; ``match`` is true when nothing differs beyond :data:`TOLERANCE`."""
+
+    prediction_id: str
+    model_name: str
+    model_version: str
+    model_run_id: str | None
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def match(self) -> bool:
+        return not self.differences
+
+
+def replay_prediction(record: AuditRecord, loader: VersionLoader) -> ReplayResult:
+    """Recompute ``record`` with the model version it names and compare with what was served."""
+    try:
+        served = loader(record.model_name, record.model_version)
+    except ModelNotFoundError:
+        raise ReplayError("the recorded model version is no longer in the registry") from None
+    try:
+        inputs = patient_record_model().model_validate(record.input).model_dump(exclude_unset=True)
+        replayed = run_model(served.model, [inputs])[0]
+    except (ContractError, ValueError):
+        raise ReplayError("the recorded input no longer passes the input contract") from None
+    differences = compare_outputs(record.output, record.explanation, replayed)
+    return ReplayResult(record.prediction_id, record.model_name, record.model_version,
+                        record.model_run_id, differences)
+
+
+def compare_outputs(output: Mapping[str, Any], explanation: Mapping[str, Any],
+                    replayed: Mapping[str, Any]) -> list[Difference]:
+    """Interval numbers and the explanation (base, output, every contribution)."""
+    differences: list[Difference] = []
+    for name in _INTERVALS:
+        for part in _INTERVAL_PARTS:
+            _compare(differences, f"{name}.{part}", output.get(name, {}).get(part),
+                     replayed[name][part])
+    _compare_explanation(differences, explanation or {}, replayed["explanation"])
+    return differences
+
+
+def _compare_explanation(differences: list[Difference], recorded: Mapping[str, Any],
+                         replayed: Mapping[str, Any]) -> None:
+    for part in ("base_value", "output_value", "output_space"):
+        _compare(differences, f"explanation.{part}", recorded.get(part), replayed[part])
+    before = {c["feature"]: c for c in recorded.get("contributions", [])}
+    after = {c["feature"]: c for c in replayed["contributions"]}
+    for feature in sorted(before.keys() | after.keys()):
+        old, new = before.get(feature, {}), after.get(feature, {})
+        path = f"explanation.contributions[{feature}]"
+        _compare(differences, f"{path}.contribution", old.get("contribution"),
+                 new.get("contribution"))
+        _compare(differences, f"{path}.value", old.get("value"), new.get("value"))
+
+
+def _compare(differences: list[Difference], path: str, recorded: Any, replayed: Any) -> None:
+    if not _same(recorded, replayed):
+        differences.append(Difference(path, recorded, replayed))
+
+
+def _same(recorded: Any, replayed: Any) -> bool:
+    if _is_number(recorded) and _is_number(replayed):
+        return math.isclose(recorded, replayed, rel_tol=0.0, abs_tol=TOLERANCE)
+    return bool(recorded == replayed)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class VersionCache:
+    """Loaded model versions for replay, least recently used dropped beyond ``size``.
+
+    The model currently served is reused rather than loaded twice.
+    """
+
+    def __init__(self, current: Callable[[], ServedModel | None],
+                 loader: Callable[[str], ServedModel] = load_served_model, size: int = 4) -> None:
+        self._current = current
+        self._loader = loader
+        self._size = size
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], ServedModel] = OrderedDict()
+
+    def __call__(self, name: str, version: str) -> ServedModel:
+        served = self._current()
+        if served is not None and (served.ref.name, served.ref.version) == (name, version):
+            return served
+        with self._lock:  # loading twice in parallel would only waste memory and time
+            key = (name, version)
+            if key not in self._cache:
+                self._cache[key] = self._loader(f"models:/{name}/{version}")
+                if len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(key)
+            return self._cache[key]

@@ -1,0 +1,323 @@
+"""Wire shapes of the HTTP API: request models built from the data dictionary, typed responses.
+
+The patient record model is generated from ``features.schema.fields()`` so the API documents
+exactly the input contract (types, units, ranges, allowed values) and can never drift from it.
+Pydantic checks each field on its own; ``features.validation.validate_frame`` then enforces the
+cross-field rules (mRSS total = sum of sites, unique patient_id) on the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any, Literal
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from features.schema import REQUIRED_FIELDS, baseline_fields, fields
+from features.schema import Field as DictionaryField
+from features.validation import ID_MAX_LENGTH, ID_PATTERN
+
+# Stable ``detail`` strings: clients and tests match on them, so change them only deliberately.
+DETAIL_UNAUTHENTICATED = "missing or invalid API key"
+DETAIL_FORBIDDEN = "this API key's role may not use this endpoint"
+DETAIL_PREDICTION_UNAVAILABLE = "prediction failed; nothing was recorded, retry later"
+DETAIL_AUDIT_UNAVAILABLE = "audit trail unavailable; the prediction was not recorded, retry later"
+DETAIL_SERVICE_UNAVAILABLE = "service temporarily unavailable, retry later"
+DETAIL_NOT_READY = "not ready"
+DETAIL_AUDIT_NOT_FOUND = "no audit entry with this prediction_id"
+DETAIL_MODEL_NOT_FOUND = "no registered model version answers to the requested version or alias"
+DETAIL_MODEL_LOAD_FAILED = "the model could not be loaded; the previous model is still served"
+OUTCOME_FIELD_RULE = "follow-up (outcome) field; not accepted for prediction"
+
+_Scalar = float | int | bool | str | None
+
+
+# --- request: built from the data dictionary ---------------------------------------------------
+
+
+def _python_type(field: DictionaryField) -> Any:
+    """The pydantic type of one dictionary field (before optionality)."""
+    if field.type == "category":
+        return Literal[field.allowed]
+    return {"float": float, "integer": int, "boolean": bool, "string": str}[field.type]
+
+
+def _field_info(field: DictionaryField) -> Any:
+    """Description with unit and range, JSON-schema bounds, required or default ``None``."""
+    extras: dict[str, Any] = {}
+    notes = [field.description.rstrip(".") + "."]
+    if field.unit:
+        notes.append(f"Unit: {field.unit}.")
+    if field.is_numeric and field.min is not None and field.max is not None:
+        extras = {"ge": field.min, "le": field.max}
+        notes.append(f"Range {field.min:g}-{field.max:g} (inclusive).")
+    if field.type == "float":
+        extras["allow_inf_nan"] = False
+    if field.name == "patient_id":
+        extras = {"min_length": 1, "max_length": ID_MAX_LENGTH, "pattern": f"^{ID_PATTERN}$"}
+    required = field.name in REQUIRED_FIELDS
+    default: Any = ... if required else None
+    return Field(default, description=" ".join(notes), **extras)
+
+
+@cache
+def patient_record_model() -> type[BaseModel]:
+    """``PatientRecord``: the baseline fields of the data dictionary, unknown fields refused."""
+    definitions: dict[str, Any] = {}
+    for name in ["patient_id", *baseline_fields()]:
+        field = fields()[name]
+        kind = _python_type(field)
+        annotation = kind if name in REQUIRED_FIELDS else kind | None
+        definitions[name] = (annotation, _field_info(field))
+    return create_model(
+        "PatientRecord",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        __doc__="Baseline data of one patient (data-dictionary fields; missing = omitted/null).",
+        **definitions,
+    )
+
+
+@cache
+def prediction_request_model(max_batch: int) -> type[BaseModel]:
+    """``PredictionRequest``: ``{"patients": [PatientRecord, ...]}`` with 1..max_batch records."""
+    record = patient_record_model()
+    patients = Field(..., min_length=1, max_length=max_batch, description="One record per patient.")
+    return create_model(
+        "PredictionRequest",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="A batch of patients to predict for (one model call, one audit transaction).",
+        patients=(list[record], patients),  # type: ignore[valid-type]
+    )
+
+
+def records_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One typed DataFrame for a batch of pydantic-checked records (columns: fields given).
+
+    Columns are built directly as float64 (numbers and booleans as 1/0) or object (text), which
+    ``validate_frame`` takes on its fast numeric path instead of re-parsing text.
+    """
+    given = {name for record in records for name in record}
+    columns: dict[str, Any] = {}
+    for name, field in fields().items():
+        if name in given:
+            values = [record.get(name) for record in records]
+            numeric = field.is_numeric or field.type == "boolean"
+            columns[name] = _float_column(values) if numeric else np.array(values, dtype=object)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
+
+
+def _float_column(values: list[Any]) -> np.ndarray:
+    return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
+
+
+# --- responses -----------------------------------------------------------------------------------
+
+
+class ModelRef(BaseModel):
+    """A registered model version."""
+
+    name: str
+    version: str
+    run_id: str | None = None
+
+
+class Interval(BaseModel):
+    """A point estimate with its interval."""
+
+    estimate: float
+    lower: float
+    upper: float
+    level: float = Field(description="Nominal coverage of [lower, upper], e.g. 0.95.")
+    unit: str
+
+
+class Indices(BaseModel):
+    """Clinical indices derived from the record."""
+
+    mrss_total: float | None = Field(description="Modified Rodnan skin score (points, 0-51).")
+    escsg_activity_index: float | None = Field(description="EScSG activity index (points).")
+    escsg_active: bool | None
+    eustar_activity_index: float | None = Field(description="Revised EUSTAR index (points).")
+    eustar_active: bool | None
+    acr_eular_2013_score: float | None = Field(description="ACR/EULAR 2013 criteria (points).")
+    hypocomplementemia: bool | None
+
+
+class Contribution(BaseModel):
+    """One input field's SHAP contribution to the output (in ``output_space``)."""
+
+    feature: str
+    value: _Scalar = Field(description="The patient's value of the field (null when missing).")
+    unit: str
+    contribution: float
+
+
+class Explanation(BaseModel):
+    """``base_value + sum(contributions) == output_value`` in ``output_space``."""
+
+    base_value: float
+    output_space: str = Field(description="'logit', 'probability' or 'delta_mrss'.")
+    output_value: float
+    contributions: list[Contribution]
+
+
+class Prediction(BaseModel):
+    """The answer for one patient, recorded in the audit trail under ``prediction_id``."""
+
+    prediction_id: UUID
+    patient_id: str
+    model: ModelRef
+    probability_response: Interval = Field(description="Probability of a skin response.")
+    predicted_delta_mrss: Interval = Field(description="Predicted change in mRSS (points).")
+    indices: Indices
+    explanation: Explanation
+    warnings: list[str]
+
+
+class PredictionsOut(BaseModel):
+    """One prediction per patient, in request order."""
+
+    predictions: list[Prediction]
+
+
+class ErrorItem(BaseModel):
+    """One broken rule of the request."""
+
+    loc: list[str | int] = Field(description="Where: FastAPI-style location in the request.")
+    field: str | None = Field(description="The data-dictionary field (or parameter) concerned.")
+    rule: str = Field(description="What the value must satisfy.")
+    value: _Scalar = Field(None, description="The value received (scalars only, shortened).")
+    row: int | None = Field(None, description="1-based patient number in the batch.")
+
+
+class ValidationErrorOut(BaseModel):
+    """422: every broken rule of the request."""
+
+    detail: list[ErrorItem]
+
+
+class MessageOut(BaseModel):
+    """An error with a stable ``detail`` string."""
+
+    detail: str
+
+
+# --- model, audit -------------------------------------------------------------------------------
+
+
+class Estimate(BaseModel):
+    """A validation metric with its confidence interval (None when not logged)."""
+
+    estimate: float | None
+    lower: float | None = None
+    upper: float | None = None
+
+
+class TrainingData(BaseModel):
+    """What the model was trained on: size and the ranges it has seen."""
+
+    n_patients: int
+    numeric_ranges: dict[str, tuple[float, float]]
+    categories: dict[str, list[str]]
+
+
+class ModelInfo(BaseModel):
+    """The served model: identity, optimism-corrected validation metrics, training data."""
+
+    name: str
+    version: str
+    run_id: str | None
+    family: str | None
+    followed_uri: str = Field(description="The registry URI the service follows.")
+    loaded_at: datetime
+    auroc_corrected: Estimate
+    brier_corrected: Estimate
+    calibration_slope_corrected: float | None
+    calibration_intercept_corrected: float | None
+    metrics: dict[str, float] = Field(description="Every metric logged with the training run.")
+    training_data: TrainingData
+
+
+class ReloadRequest(BaseModel):
+    """Which version to serve: a version number or an alias; neither = the configured URI."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str | None = Field(None, pattern=r"^\d{1,18}$")
+    alias: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ReloadRequest:
+        if self.version is not None and self.alias is not None:
+            raise ValueError("give version or alias, not both")
+        return self
+
+
+class ReloadOut(BaseModel):
+    """The model served before and after the reload."""
+
+    previous: ModelRef
+    current: ModelRef
+    changed: bool
+    followed_uri: str
+
+
+class AuditEntryOut(BaseModel):
+    """One audit-trail entry, JSON fields parsed."""
+
+    seq: int
+    prediction_id: str
+    created_at: str
+    key_id: str | None
+    patient_id: str | None
+    model_name: str
+    model_version: str
+    model_run_id: str | None
+    input: Any
+    output: Any
+    explanation: Any
+    prev_hash: str
+    entry_hash: str
+
+
+class AuditPage(BaseModel):
+    """One page of audit entries and the number matching the filters."""
+
+    items: list[AuditEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VerifyOut(BaseModel):
+    """Result of re-computing the whole hash chain."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    first_broken_prediction_id: str | None
+    reason: str | None
+    head_seq: int | None
+    head_hash: str | None
+
+
+class Difference(BaseModel):
+    """One recorded value that the replay did not reproduce."""
+
+    path: str
+    recorded: Any
+    replayed: Any
+
+
+class ReplayOut(BaseModel):
+    """Whether re-running the recorded model on the recorded input reproduces the output."""
+
+    prediction_id: str
+    model: ModelRef
+    match: bool
+    differences: list[Difference]

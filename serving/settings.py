@@ -1,0 +1,93 @@
+"""Configuration of the prediction service, read from the environment (prefix ``SSC_``).
+
+Where things live comes from the environment; nothing is read at import time. ``get_settings``
+builds the object once per process and refuses to start on bad configuration, so a typo in a
+deployment fails at start-up with a message naming the variable, not at the first request.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
+
+from serving.database import DEFAULT_DATABASE_URL, SUPPORTED_DIALECTS
+
+DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
+# The same embedded store the training side defaults to, so a laptop set-up needs no variables.
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+MODEL_URI_PATTERN = re.compile(r"^models:/[^/@]+(@[^/@]+|/\d+)$")
+MAX_BATCH_LIMIT = 10_000
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field can be set as ``SSC_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SSC_", extra="ignore", frozen=True, validate_by_name=True
+    )
+
+    model_uri: str = Field(
+        DEFAULT_MODEL_URI,
+        description="Registered model to serve: models:/<name>@<alias> or models:/<name>/<n>.",
+    )
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the audit/keys database."
+    )
+    tracking_uri: str = Field(
+        DEFAULT_TRACKING_URI,
+        validation_alias=AliasChoices("SSC_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking/registry URI (also read from MLFLOW_TRACKING_URI).",
+    )
+    model_poll_seconds: float = Field(
+        0.0, ge=0, description="Re-resolve the model alias every N seconds (0 = never)."
+    )
+    max_batch: int = Field(1000, ge=1, le=MAX_BATCH_LIMIT, description="Patients per request.")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+
+    @field_validator("model_uri")
+    @classmethod
+    def _registry_uri(cls, value: str) -> str:
+        if not MODEL_URI_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} is not a registry URI; expected models:/<name>@<alias> "
+                "or models:/<name>/<version>"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a SQLAlchemy database URL") from None
+        if backend not in SUPPORTED_DIALECTS:
+            raise ValueError(
+                f"unsupported database {backend!r}; expected one of {', '.join(SUPPORTED_DIALECTS)}"
+            )
+        return value
+
+    @field_validator("tracking_uri")
+    @classmethod
+    def _non_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @property
+    def model_name(self) -> str:
+        """The registered model name inside ``model_uri``."""
+        return re.split(r"[@/]", self.model_uri.removeprefix("models:/"), maxsplit=1)[0]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once (override with ``app.dependency_overrides``)."""
+    return Settings()

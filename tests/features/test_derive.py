@@ -1,0 +1,316 @@
+"""Derived columns on cohort frames in the dtypes of a validated frame (docs/ARCHITECTURE.md).
+
+Expected index values are the worked cases of shared/clinical-reference.md (named per test) or
+hand-computed from its weights.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features import derive, outcomes, schema
+
+DTYPES = {
+    "float": "float64",
+    "integer": "Int64",
+    "boolean": "boolean",
+    "category": "string",
+    "string": "string",
+}
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cast dictionary fields to the dtypes validate_frame produces."""
+    kinds = {name: field.type for name, field in schema.fields().items()}
+    return frame.astype({c: DTYPES[kinds[c]] for c in frame.columns if c in kinds})
+
+
+def make_patient(**overrides: Any) -> dict[str, Any]:
+    """EScSG §2.3 case A / EUSTAR §3 case A in dictionary fields, plus ACR/EULAR findings."""
+    patient: dict[str, Any] = {
+        "patient_id": "P001",
+        "age_years": 45.0,
+        "sex": "F",
+        "disease_duration_months": 36.0,
+        "mrss_total": 28,
+        "scleredema": False,
+        "delta_skin": True,
+        "digital_ulcers_active": False,
+        "delta_vascular": True,
+        "arthritis": False,
+        "dlco_pct_pred": 65.0,
+        "delta_cardiopulmonary": False,
+        "esr_mm_h": 35.0,
+        "hypocomplementemia": False,
+        "tendon_friction_rubs": True,
+        "crp_mg_l": 15.0,
+        "skin_thickening_proximal_mcp": True,
+        "raynaud_phenomenon": True,
+        "anti_topo1": True,
+        "nvc_pattern": "active",
+        "fvc_pct_pred": 80.0,
+        "haq_di": 1.5,
+        "patient_global": 6.0,
+        "physician_global": 6.0,
+        "raynaud_condition_score": 5.0,
+        "fibrosis_grade": 3,
+        "microvessel_density_per_mm2": 100.0,
+        "epidermal_thickness_um": 40.0,
+    }
+    patient.update(overrides)
+    return patient
+
+
+def make_followup(**overrides: Any) -> dict[str, Any]:
+    """A responder at 12 months: ΔmRSS −10 only (CRISS §5 'skin only −10' = 0.9282)."""
+    followup: dict[str, Any] = {
+        "followup_months": 12.0,
+        "mrss_total_followup": 18,
+        "fvc_pct_pred_followup": 80.0,
+        "haq_di_followup": 1.5,
+        "patient_global_followup": 6.0,
+        "physician_global_followup": 6.0,
+        "criss_organ_event_followup": False,
+        "raynaud_condition_score_followup": 3.0,
+        "fibrosis_grade_followup": 2,
+        "microvessel_density_per_mm2_followup": 100.0,
+        "epidermal_thickness_um_followup": 50.0,
+    }
+    followup.update(overrides)
+    return followup
+
+
+def make_frame(*patients: dict[str, Any]) -> pd.DataFrame:
+    return typed(pd.DataFrame(list(patients) or [make_patient()]))
+
+
+def minimal_frame() -> pd.DataFrame:
+    return make_frame({name: make_patient()[name] for name in schema.REQUIRED_FIELDS})
+
+
+def escsg(frame: pd.DataFrame) -> list[float]:
+    return derive.add_baseline_indices(frame)["escsg_activity_index"].tolist()
+
+
+# --- baseline indices -------------------------------------------------------------------------
+
+
+def test_reference_patient_indices() -> None:
+    """EScSG §2.3 case A = 5.5; EUSTAR §3 case A = 8.5; ACR/EULAR 9 + 3 + 3 + 2 (NFC) = 17."""
+    out = derive.add_baseline_indices(make_frame()).iloc[0]
+    assert out["escsg_activity_index"] == 5.5 and out["escsg_active"]
+    assert out["eustar_activity_index"] == 8.5 and out["eustar_active"]
+    assert out["acr_eular_2013_score"] == 17.0
+
+
+def test_all_baseline_columns_added_with_stable_dtypes() -> None:
+    out = derive.add_baseline_indices(make_frame())
+    assert set(derive.BASELINE_DERIVED_COLUMNS) <= set(out.columns)
+    expected = {
+        "mrss_total": "Int64",
+        "hypocomplementemia": "boolean",
+        "escsg_activity_index": "float64",
+        "escsg_active": "boolean",
+        "eustar_activity_index": "float64",
+        "eustar_active": "boolean",
+        "acr_eular_2013_score": "float64",
+    }
+    assert {name: str(out[name].dtype) for name in expected} == expected
+
+
+def test_input_frame_is_not_mutated() -> None:
+    frame = make_frame(make_patient(mrss_total=None, hypocomplementemia=None))
+    before = frame.copy()
+    derive.add_derived_columns(frame)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_index_is_preserved() -> None:
+    frame = make_frame(make_patient(), make_patient(patient_id="P002")).set_axis(["x", "y"])
+    assert derive.add_derived_columns(frame).index.tolist() == ["x", "y"]
+
+
+def test_mrss_total_filled_from_sites_only_where_missing() -> None:
+    sites = {name: 1 for name in schema.MRSS_SITE_FIELDS}
+    frame = make_frame(make_patient(mrss_total=None, **sites), make_patient(mrss_total=10, **sites))
+    out = derive.add_baseline_indices(frame)
+    assert out["mrss_total"].tolist() == [17, 10]
+    assert out["mrss_total"].dtype == "Int64"
+    # mRSS 17 > 14 scores 1 point in EScSG; the given 10 does not.
+    assert out["escsg_activity_index"].tolist() == [5.5, 4.5]
+
+
+def test_mrss_total_stays_missing_when_a_site_is_missing() -> None:
+    sites = {name: 1 for name in schema.MRSS_SITE_FIELDS} | {"mrss_face": None}
+    out = derive.add_baseline_indices(make_frame(make_patient(mrss_total=None, **sites)))
+    assert out["mrss_total"].isna().all()
+
+
+def test_hypocomplementemia_filled_from_complement_only_where_missing() -> None:
+    """Default limits C3 < 0.9 g/L, C4 < 0.1 g/L (data dictionary); a given value is kept."""
+    frame = make_frame(
+        make_patient(hypocomplementemia=None, c3_g_l=0.5, c4_g_l=0.2),
+        make_patient(hypocomplementemia=False, c3_g_l=0.5, c4_g_l=0.2),
+        make_patient(hypocomplementemia=None, c3_g_l=1.0, c4_g_l=None),
+    )
+    out = derive.add_baseline_indices(frame)
+    assert out["hypocomplementemia"].tolist() == [True, False, pd.NA]
+    assert out["escsg_activity_index"].tolist() == [6.5, 5.5, 5.5]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "points"),
+    [
+        ("early", 2.0),
+        ("active", 2.0),
+        ("late", 2.0),
+        ("normal", 0.0),
+        ("nonspecific", 0.0),
+        (None, 0.0),
+    ],
+)
+def test_nailfold_pattern_mapping(pattern: str | None, points: float) -> None:
+    """Cutolo SSc patterns (§7.2) count as abnormal nailfold capillaries (§4: 2 points)."""
+    frame = make_frame(make_patient(nvc_pattern=pattern))
+    assert derive.add_baseline_indices(frame)["acr_eular_2013_score"].iloc[0] == 15.0 + points
+
+
+def test_digital_ulcers_feed_three_indices() -> None:
+    """digital_ulcers_active: EScSG necrosis 0.5, EUSTAR 1.5, ACR/EULAR tip ulcers 2."""
+    frame = make_frame(make_patient(), make_patient(digital_ulcers_active=True))
+    out = derive.add_baseline_indices(frame)
+    assert out["escsg_activity_index"].diff().iloc[1] == 0.5
+    assert out["eustar_activity_index"].diff().iloc[1] == 1.5
+    assert out["acr_eular_2013_score"].diff().iloc[1] == 2.0
+
+
+def test_pitting_scars_and_ild_mapping() -> None:
+    base = make_patient(
+        skin_thickening_proximal_mcp=False,
+        raynaud_phenomenon=False,
+        anti_topo1=False,
+        nvc_pattern=None,
+    )
+    frame = make_frame(base, base | {"digital_pitting_scars": True}, base | {"ild_on_hrct": True})
+    assert derive.add_baseline_indices(frame)["acr_eular_2013_score"].tolist() == [0.0, 3.0, 2.0]
+
+
+def test_absent_optional_columns_count_as_missing() -> None:
+    out = derive.add_baseline_indices(minimal_frame()).iloc[0]
+    assert out["escsg_activity_index"] == 0.0 and out["eustar_activity_index"] == 0.0
+    assert out["acr_eular_2013_score"] == 0.0 and not out["escsg_active"]
+    assert out["mrss_total"] is pd.NA and out["hypocomplementemia"] is pd.NA
+
+
+def test_reindexed_unvalidated_frame() -> None:
+    """As the sklearn pipeline passes it: every baseline field, absent ones all-NaN float64."""
+    frame = make_frame().reindex(columns=schema.baseline_fields())
+    frame["mrss_total"] = frame["mrss_total"].astype("float64")
+    out = derive.add_baseline_indices(frame)
+    assert out["escsg_activity_index"].iloc[0] == 5.5
+    assert out["mrss_total"].dtype == "float64"
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+
+
+def test_no_outcome_columns_without_followup() -> None:
+    out = derive.add_derived_columns(make_frame())
+    assert not set(derive.OUTCOME_DERIVED_COLUMNS) & set(out.columns)
+
+
+def test_all_outcomes_with_full_followup() -> None:
+    """ΔmRSS −10 from 28 (35.7 %): EUSTAR responder; CRISS 'skin only −10' = 0.9282 (§5)."""
+    out = derive.add_derived_columns(make_frame(make_patient() | make_followup())).iloc[0]
+    assert set(derive.OUTCOME_DERIVED_COLUMNS) <= set(out.index)
+    assert out["delta_mrss"] == -10.0
+    assert out["pct_change_mrss"] == pytest.approx(-35.714, abs=1e-3)
+    assert out["skin_responder"] and out["skin_responder_mcid"] and not out["skin_progressor"]
+    assert out["criss"] == pytest.approx(0.9282, abs=5e-5) and out["criss_improved"]
+    assert out["raynaud_responder"] and not out["haq_responder"]
+    assert out["morphological_responder"]
+
+
+def test_criss_needs_all_five_followup_fields() -> None:
+    row = make_patient() | make_followup()
+    del row["haq_di_followup"]
+    out = derive.add_outcome_columns(make_frame(row))
+    assert "criss" not in out.columns and "haq_responder" not in out.columns
+    assert "skin_responder" in out.columns
+
+
+def test_missing_organ_event_counts_as_no_event() -> None:
+    rows = [make_patient() | make_followup(criss_organ_event_followup=v) for v in (None, True)]
+    out = derive.add_outcome_columns(make_frame(*rows))
+    assert out["criss"].tolist() == [pytest.approx(0.9282, abs=5e-5), 0.0]
+    without_column = make_frame(rows[0]).drop(columns="criss_organ_event_followup")
+    assert derive.add_outcome_columns(without_column)["criss"].iloc[0] == out["criss"].iloc[0]
+
+
+def test_morphology_needs_fibrosis_and_another_followup() -> None:
+    row = make_patient() | make_followup()
+    frame = make_frame(row).drop(
+        columns=["microvessel_density_per_mm2_followup", "epidermal_thickness_um_followup"]
+    )
+    assert "morphological_responder" not in derive.add_outcome_columns(frame).columns
+    frame = make_frame(row).drop(columns="microvessel_density_per_mm2_followup")
+    assert derive.add_outcome_columns(frame)["morphological_responder"].iloc[0]
+
+
+def test_outcome_dtypes() -> None:
+    out = derive.add_derived_columns(make_frame(make_patient() | make_followup()))
+    floats = {"delta_mrss", "pct_change_mrss", "criss"}
+    for name in derive.OUTCOME_DERIVED_COLUMNS:
+        assert str(out[name].dtype) == ("float64" if name in floats else "boolean"), name
+
+
+def test_thresholds_are_configurable() -> None:
+    """20 -> 15 is exactly 5 points and 25 %: a responder only under '>= 5' (§9.1)."""
+    frame = make_frame(make_patient(mrss_total=20) | make_followup(mrss_total_followup=15))
+    default = derive.add_outcome_columns(frame)["skin_responder"].iloc[0]
+    lenient = derive.OutcomeThresholds(skin_strict=False)
+    assert not default
+    assert derive.add_outcome_columns(frame, lenient)["skin_responder"].iloc[0]
+
+
+def test_threshold_defaults_are_the_published_ones() -> None:
+    t = derive.OutcomeThresholds()
+    assert (t.skin_abs_threshold, t.skin_rel_threshold, t.skin_strict) == (5.0, 0.25, True)
+    assert (t.criss_improved, t.rcs_mid, t.haq_mid) == (0.60, 1.4, 0.14)
+    assert t.morphology_require in outcomes.MORPHOLOGY_RULES
+
+
+def test_derived_is_baseline_then_outcomes() -> None:
+    frame = make_frame(make_patient() | make_followup())
+    expected = derive.add_outcome_columns(derive.add_baseline_indices(frame))
+    pd.testing.assert_frame_equal(derive.add_derived_columns(frame), expected)
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+def large_cohort(n: int, seed: int = 0) -> pd.DataFrame:
+    """n copies of the reference patient with random mRSS and 20 % of the ESR/DLCO missing."""
+    rng = np.random.default_rng(seed)
+    frame = make_frame(make_patient() | make_followup())
+    frame = frame.loc[np.zeros(n, dtype=int)].reset_index(drop=True)
+    frame["mrss_total"] = pd.array(rng.integers(0, 52, n), dtype="Int64")
+    frame["mrss_total_followup"] = pd.array(rng.integers(0, 52, n), dtype="Int64")
+    for name in ("esr_mm_h", "dlco_pct_pred"):
+        frame[name] = frame[name].mask(rng.random(n) < 0.2)
+    return frame
+
+
+def test_100k_rows_in_well_under_a_second() -> None:
+    frame = large_cohort(100_000)
+    derive.add_derived_columns(frame.head(10))  # warm-up: imports and first-call costs
+    start = time.perf_counter()
+    out = derive.add_derived_columns(frame)
+    elapsed = time.perf_counter() - start
+    assert len(out) == 100_000
+    assert elapsed < 1.0, f"add_derived_columns took {elapsed:.2f} s for 100k rows"

@@ -1,0 +1,86 @@
+"""One tracked experiment run end to end: data -> validation -> model -> reports -> registry."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.io import read_cohort
+from models.registry import DEFAULT_MODEL_NAME
+from training import reporting, tracking
+from training.config import ExperimentConfig, load_experiment
+from training.experiment import (
+    Tick,
+    fit_final,
+    prepare_cohort,
+    promotion_failures,
+    validate,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a researcher needs to read after ``ssc-response train``."""
+
+    run_id: str
+    experiment: str
+    selected_family: str
+    metrics: dict[str, float]
+    registration: tracking.Registration
+    sample_size_warning: str | None
+    n_patients: int
+    n_excluded: int
+
+
+def model_name_from_env() -> str:
+    """Registered model name: ``SSC_MODEL_NAME`` or the default ``ssc-skin-response``."""
+    return os.environ.get("SSC_MODEL_NAME") or DEFAULT_MODEL_NAME
+
+
+def run_experiment(config_path: str | Path, data_path: str | Path,
+                   tick: Tick | None = None) -> RunSummary:
+    """Train, validate, log and register; the alias moves only when promotion passes."""
+    import mlflow
+
+    config = load_experiment(config_path)
+    data_path = Path(data_path)
+    raw = read_cohort(data_path)
+    cohort = prepare_cohort(raw, config)
+    tracking.configure_tracking()
+    mlflow.set_experiment(config.name)
+    with mlflow.start_run() as run:
+        sample_size = reporting.sample_size_check(cohort, config)
+        if sample_size.warning:
+            log.warning("%s", sample_size.warning)
+        _log_inputs(config, Path(config_path), cohort.frame, data_path)
+        validation = validate(cohort, config, tick)
+        tracking.log_metrics(validation.metrics)
+        model = fit_final(cohort, config, validation.selected,
+                          metadata={"experiment": config.name, "outcome": config.outcome.name,
+                                    "run_id": run.info.run_id})
+        reporting.log_reports(cohort, config, validation, model, sample_size, run.info.run_id)
+        model_uri = tracking.log_model(model, tracking.input_example(cohort.frame))
+        failures = promotion_failures(validation.metrics, config)
+        registration = tracking.register(model_uri, model_name_from_env(), failures,
+                                         run.info.run_id)
+        mlflow.set_tags({"selected_family": validation.selected,
+                         "registered_version": registration.version,
+                         "promoted": str(registration.promoted)})
+    return RunSummary(run.info.run_id, config.name, validation.selected, validation.metrics,
+                      registration, sample_size.warning, len(cohort.y), cohort.n_excluded)
+
+
+def _log_inputs(config: ExperimentConfig, config_path: Path, frame: pd.DataFrame,
+                data_path: Path) -> None:
+    import mlflow
+
+    mlflow.log_params(tracking.flat_params("", config.model_dump()))
+    mlflow.log_artifact(str(config_path), artifact_path="experiment")
+    tracking.log_dataset(frame, data_path, config.outcome.name, tracking.file_sha256(data_path))
+    mlflow.set_tag("mlflow.source.git.commit", tracking.git_commit())
