@@ -147,7 +147,10 @@ def flagged_problems(raw: Raw, name: str, flags: Flags) -> list[Problem]:
 
 
 def mrss_problems(
-    n_rows: int, parsed: Mapping[str, np.ndarray], missing: Mapping[str, np.ndarray], total: Raw
+    n_rows: int,
+    parsed: Mapping[str, np.ndarray],
+    missing: Mapping[str, np.ndarray],
+    raw: Mapping[str, Raw],
 ) -> list[Problem]:
     """mrss_total or all 17 sites are required; when both are given they must agree."""
     if "mrss_total" not in parsed and parsed.keys().isdisjoint(MRSS_SITE_FIELDS):
@@ -160,7 +163,7 @@ def mrss_problems(
         for row in np.flatnonzero(total_missing & sites_missing.any(axis=1))
     ]
     if "mrss_total" in parsed:
-        problems += _mrss_sum_problems(n_rows, parsed, total)
+        problems += _mrss_sum_problems(n_rows, parsed, raw["mrss_total"])
     return problems
 
 

@@ -17,10 +17,15 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
 
 from features import schema
-from features.derive import add_baseline_indices
+from features.derive import BASELINE_DERIVED_COLUMNS, add_baseline_indices
 
 FeatureSet = Literal["clinical", "histology", "both"]
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
@@ -75,10 +80,18 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _to_model_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Nullable pandas dtypes -> float64 / object with NaN, which every sklearn step accepts."""
+    """Nullable pandas dtypes -> float64 / object with NaN, which every sklearn step accepts.
+
+    Category and string fields of the dictionary become object even when the column is all
+    missing (float64 after :func:`as_model_frame`), so the categorical imputer never sees them as
+    numbers.
+    """
+    known = schema.fields()
     converted = {}
     for name, column in frame.items():
-        if isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
+        field = known.get(str(name))
+        textual = field is not None and field.type in ("category", "string")
+        if textual or isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
             converted[name] = column.astype(object).where(column.notna(), np.nan)
         else:
             converted[name] = pd.to_numeric(column.astype("Float64"), errors="coerce").astype(
@@ -93,52 +106,56 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
     Also fills ``mrss_total`` from the 17 site scores and ``hypocomplementemia`` from C3/C4 where
     they are missing, and converts nullable pandas dtypes to float64/object for later steps.
     Stateless apart from the input feature names.
+
+    A DataFrame (the intended input: validated records with dictionary column names) comes back
+    as a DataFrame with the input columns, then those of
+    :data:`features.derive.BASELINE_DERIVED_COLUMNS` it lacked. A numeric array is accepted too
+    (its columns are named ``x0``, ``x1``... and so match no clinical field: the indices are
+    then computed from absent items) and comes back as a float array.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of columns seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Column names seen in :meth:`fit`; only set when ``X`` had string column names.
     """
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: object = None) -> ClinicalIndices:
-        frame = self._as_frame(X)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = frame.shape[1]
+        """Record the number and names of the input columns; nothing else is learned."""
+        self._validate(X, reset=True)
         return self
 
     def transform(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
-        check_is_fitted(self)
-        frame = self._as_frame(X)
-        if frame.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {frame.shape[1]} features, but ClinicalIndices was fitted with "
-                f"{self.n_features_in_} features"
-            )
+        """The records with the derived indices added (a new object; ``X`` is not modified)."""
+        check_is_fitted(self, "n_features_in_")
+        frame = self._validate(X, reset=False)
         derived = _to_model_dtypes(add_baseline_indices(frame))
         derived = derived[list(self.get_feature_names_out())]
         # Plain arrays in, plain arrays out: keeps the transformer usable outside pandas pipelines.
         return derived if isinstance(X, pd.DataFrame) else derived.to_numpy(dtype=float)
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
-        check_is_fitted(self)
-        names = list(self.feature_names_in_)
-        added = [c for c in _DERIVED_OUTPUT if c not in names]
+        """Input column names, then the derived columns the input lacked."""
+        check_is_fitted(self, "n_features_in_")
+        names = list(_check_feature_names_in(self, input_features))
+        added = [c for c in BASELINE_DERIVED_COLUMNS if c not in names]
         return np.asarray(names + added, dtype=object)
 
-    @staticmethod
-    def _as_frame(X: pd.DataFrame | np.ndarray) -> pd.DataFrame:
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # NaN / <NA> is how a record says "not measured"
+        return tags
+
+    def _validate(self, X: pd.DataFrame | np.ndarray, reset: bool) -> pd.DataFrame:
+        """Check the number and names of columns; X as a frame with string column names."""
         if isinstance(X, pd.DataFrame):
+            # Mixed nullable dtypes must reach the indices as they are: only names are checked.
+            validate_data(self, X, reset=reset, skip_check_array=True)
             return X
-        array = np.asarray(X, dtype=float)
-        if array.ndim != 2:
-            raise ValueError(f"Expected 2D input, got an array of shape {array.shape}")
-        return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-
-
-_DERIVED_OUTPUT: tuple[str, ...] = (
-    "mrss_total",
-    "hypocomplementemia",
-    "escsg_activity_index",
-    "escsg_active",
-    "eustar_activity_index",
-    "eustar_active",
-    "acr_eular_2013_score",
-)
+        array = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype="numeric")
+        names = _check_feature_names_in(self, None)
+        return pd.DataFrame(array, columns=list(names))
 
 
 def build_preprocessor(feature_set: str = "both", scale: bool = False) -> Pipeline:
@@ -154,7 +171,12 @@ def build_preprocessor(feature_set: str = "both", scale: bool = False) -> Pipeli
         numeric_steps.append(("scale", StandardScaler()))
     categorical = Pipeline(
         [
-            ("impute", SimpleImputer(strategy="constant", fill_value="missing")),
+            # Kept even when all missing in training, like the numeric fields: a fitted
+            # pipeline's output columns then depend on the feature set only, not on the cohort.
+            (
+                "impute",
+                SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True),
+            ),
             ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
         ]
     )
@@ -174,7 +196,8 @@ def field_of_feature(feature: str, categorical: Sequence[str] | None = None) -> 
     """The input field a model feature comes from (``sex_M`` -> ``sex``)."""
     if feature.startswith(MISSING_PREFIX):
         return feature[len(MISSING_PREFIX) :]
-    for field in sorted(categorical or categorical_fields("both"), key=len, reverse=True):
+    known = categorical_fields("both") if categorical is None else categorical
+    for field in sorted(known, key=len, reverse=True):
         if feature.startswith(field + "_"):
             return field
     return feature

@@ -12,6 +12,8 @@ The method depends on the estimator (chosen once, in ``GroupedExplainer.__init__
 - ``RandomForestClassifier``: ``shap.TreeExplainer`` in probability space (class 1);
 - gradient-boosted classifiers: ``shap.TreeExplainer`` in raw (logit) space;
 - tree regressors: ``shap.TreeExplainer`` in ΔmRSS points;
+- estimators with ``additive_logit_terms`` (the mRSS-change classifier): exact SHAP in logit
+  space, one term per feature;
 - anything else with ``predict_proba`` (or ``predict`` for a regressor): permutation SHAP on a
   small background sample, in probability (or ΔmRSS) space. Its base value is the mean model
   output over that sample, so additivity holds against that mean.
@@ -127,6 +129,26 @@ class _LinearAttributor:
         return self._base, (matrix - self._mean) * self._coef
 
 
+class _AdditiveLogitAttributor:
+    """Exact interventional SHAP for a model whose logit is a sum of one-feature terms.
+
+    With ``logit = c + sum_j g_j(x_j)``, feature j's Shapley value against a background is
+    ``g_j(x_j) - mean_background(g_j)``: no interaction, no sampling. The estimator provides
+    ``additive_logit_terms(X) -> (c, terms)`` (see ``models.delta.DeltaMrssClassifier``).
+    """
+
+    def __init__(self, estimator: Any, background: np.ndarray) -> None:
+        self.output_space = LOGIT
+        self._estimator = estimator
+        constant, terms = estimator.additive_logit_terms(background)
+        self._mean_terms = terms.mean(axis=0)
+        self._base = float(constant + self._mean_terms.sum())
+
+    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
+        _, terms = self._estimator.additive_logit_terms(matrix)
+        return self._base, terms - self._mean_terms
+
+
 class _TreeAttributor:
     """``shap.TreeExplainer`` (path-dependent) in the trees' raw output space."""
 
@@ -146,7 +168,7 @@ class _TreeAttributor:
 
 
 class _ModelOutput:
-    """The scalar model output shap perturbs; restores column names sklearn was fitted with."""
+    """The scalar model output being explained; restores the column names sklearn saw in fit."""
 
     def __init__(self, estimator: Any, names: list[str], proba: bool) -> None:
         self._estimator = estimator
@@ -210,6 +232,10 @@ def _require_binary(estimator: Any) -> None:
 
 def _linear(estimator: Any, background: pd.DataFrame, space: str) -> _LinearAttributor:
     coef = np.ravel(estimator.coef_).astype(float)
+    if coef.size != background.shape[1]:
+        raise ValueError(
+            f"Expected one coefficient per model feature ({background.shape[1]}); got {coef.size}."
+        )
     intercept = float(np.ravel(estimator.intercept_)[0]) if np.size(estimator.intercept_) else 0.0
     return _LinearAttributor(coef, intercept, background.to_numpy(dtype=float).mean(axis=0), space)
 
@@ -230,9 +256,10 @@ def _fallback(
 def _attributor(
     estimator: Any, background: pd.DataFrame, max_background: int, seed: int
 ) -> _Attributor:
-    """Pick the cheapest exact method for this estimator type."""
-    if hasattr(estimator, "classes_"):
-        _require_binary(estimator)
+    """Pick the method for this estimator type: exact where its structure allows, else sampled."""
+    _require_binary(estimator)
+    if hasattr(estimator, "additive_logit_terms"):
+        return _AdditiveLogitAttributor(estimator, background.to_numpy(dtype=float))
     if isinstance(estimator, LogisticRegression):
         return _linear(estimator, background, LOGIT)
     if isinstance(estimator, LINEAR_REGRESSORS):
@@ -269,7 +296,8 @@ class GroupedExplainer:
     units : mapping
         Unit of each input field (fields missing from the mapping get ``""``).
     max_background : int, default=100
-        Upper bound on background rows for sampling-based methods (the fallback uses at most 50).
+        Upper bound on background rows for the sampling fallback (which uses at most 50). Linear
+        models use the mean of the whole background; trees use the training data in the trees.
     seed : int, default=0
         Seed for background sampling and permutations.
 
@@ -295,7 +323,7 @@ class GroupedExplainer:
         self.feature_names = [str(c) for c in background.columns]
         feature_fields = [field_of(name) for name in self.feature_names]
         self.fields = list(dict.fromkeys(feature_fields))
-        self.units = [units.get(field, "") for field in self.fields]
+        self._units = [units.get(field, "") for field in self.fields]
         position = {field: j for j, field in enumerate(self.fields)}
         # 0/1 matrix (features x fields): grouping a whole batch is then one matmul.
         self._grouping = np.zeros((len(self.feature_names), len(self.fields)))
@@ -322,6 +350,11 @@ class GroupedExplainer:
         raw : pandas.DataFrame
             The same rows, in the same order, as validated input fields plus derived indices;
             supplies the value shown beside each contribution (``None`` when missing).
+
+        Returns
+        -------
+        list of Explanation
+            One per row, in row order; each has one contribution per input field.
         """
         if len(raw) != len(transformed):
             raise ValueError(f"raw has {len(raw)} rows but transformed has {len(transformed)}.")
@@ -338,7 +371,7 @@ class GroupedExplainer:
     def _contributions(
         self, row: list[float], order: list[int], shown: list[list[object]], i: int
     ) -> list[Contribution]:
-        fields, units = self.fields, self.units
+        fields, units = self.fields, self._units
         return [Contribution(fields[j], shown[j][i], units[j], row[j]) for j in order]
 
     def _raw_columns(self, raw: pd.DataFrame) -> list[list[object]]:

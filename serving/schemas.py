@@ -9,14 +9,13 @@ cross-field rules (mRSS total = sum of sites, unique patient_id) on the whole ba
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from features.schema import REQUIRED_FIELDS, baseline_fields, fields
 from features.schema import Field as DictionaryField
@@ -205,119 +204,3 @@ class MessageOut(BaseModel):
     """An error with a stable ``detail`` string."""
 
     detail: str
-
-
-# --- model, audit -------------------------------------------------------------------------------
-
-
-class Estimate(BaseModel):
-    """A validation metric with its confidence interval (None when not logged)."""
-
-    estimate: float | None
-    lower: float | None = None
-    upper: float | None = None
-
-
-class TrainingData(BaseModel):
-    """What the model was trained on: size and the ranges it has seen."""
-
-    n_patients: int
-    numeric_ranges: dict[str, tuple[float, float]]
-    categories: dict[str, list[str]]
-
-
-class ModelInfo(BaseModel):
-    """The served model: identity, optimism-corrected validation metrics, training data."""
-
-    name: str
-    version: str
-    run_id: str | None
-    family: str | None
-    followed_uri: str = Field(description="The registry URI the service follows.")
-    loaded_at: datetime
-    auroc_corrected: Estimate
-    brier_corrected: Estimate
-    calibration_slope_corrected: float | None
-    calibration_intercept_corrected: float | None
-    metrics: dict[str, float] = Field(description="Every metric logged with the training run.")
-    training_data: TrainingData
-
-
-class ReloadRequest(BaseModel):
-    """Which version to serve: a version number or an alias; neither = the configured URI."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: str | None = Field(None, pattern=r"^\d{1,18}$")
-    alias: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
-
-    @model_validator(mode="after")
-    def _one_target(self) -> ReloadRequest:
-        if self.version is not None and self.alias is not None:
-            raise ValueError("give version or alias, not both")
-        return self
-
-
-class ReloadOut(BaseModel):
-    """The model served before and after the reload."""
-
-    previous: ModelRef
-    current: ModelRef
-    changed: bool
-    followed_uri: str
-
-
-class AuditEntryOut(BaseModel):
-    """One audit-trail entry, JSON fields parsed."""
-
-    seq: int
-    prediction_id: str
-    created_at: str
-    key_id: str | None
-    patient_id: str | None
-    model_name: str
-    model_version: str
-    model_run_id: str | None
-    input: Any
-    output: Any
-    explanation: Any
-    prev_hash: str
-    entry_hash: str
-
-
-class AuditPage(BaseModel):
-    """One page of audit entries and the number matching the filters."""
-
-    items: list[AuditEntryOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class VerifyOut(BaseModel):
-    """Result of re-computing the whole hash chain."""
-
-    ok: bool
-    checked: int
-    first_broken_seq: int | None
-    first_broken_prediction_id: str | None
-    reason: str | None
-    head_seq: int | None
-    head_hash: str | None
-
-
-class Difference(BaseModel):
-    """One recorded value that the replay did not reproduce."""
-
-    path: str
-    recorded: Any
-    replayed: Any
-
-
-class ReplayOut(BaseModel):
-    """Whether re-running the recorded model on the recorded input reproduces the output."""
-
-    prediction_id: str
-    model: ModelRef
-    match: bool
-    differences: list[Difference]

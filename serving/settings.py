@@ -32,23 +32,25 @@ class Settings(BaseSettings):
     )
 
     model_uri: str = Field(
-        DEFAULT_MODEL_URI,
+        default=DEFAULT_MODEL_URI,
         description="Registered model to serve: models:/<name>@<alias> or models:/<name>/<n>.",
     )
     database_url: str = Field(
-        DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the audit/keys database."
+        default=DEFAULT_DATABASE_URL, description="SQLAlchemy URL of the audit/keys database."
     )
     tracking_uri: str = Field(
-        DEFAULT_TRACKING_URI,
+        default=DEFAULT_TRACKING_URI,
         validation_alias=AliasChoices("SSC_TRACKING_URI", "MLFLOW_TRACKING_URI"),
         description="MLflow tracking/registry URI (also read from MLFLOW_TRACKING_URI).",
     )
     model_poll_seconds: float = Field(
-        0.0, ge=0, description="Re-resolve the model alias every N seconds (0 = never)."
+        default=0.0, ge=0, description="Re-resolve the model alias every N seconds (0 = never)."
     )
-    max_batch: int = Field(1000, ge=1, le=MAX_BATCH_LIMIT, description="Patients per request.")
+    max_batch: int = Field(
+        default=1000, ge=1, le=MAX_BATCH_LIMIT, description="Most patients in one request."
+    )
     max_body_bytes: int = Field(
-        16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+        default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
 
     @field_validator("model_uri")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
 
 @pytest.fixture
 def tmp_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
@@ -23,3 +25,43 @@ def tmp_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     yield uri
     mlflow.end_run()  # a failing test may leave a run open
     mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # back to "read the environment"
+
+
+TRAINED_PATIENTS = 150
+TRAINED_SEED = 11
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """A real model trained once per session: simulated cohort -> quick experiment -> registry.
+
+    Sets ``MLFLOW_TRACKING_URI`` for the whole session (tests that need another store use
+    ``tmp_mlflow``, which overrides it). Yields the store's paths, the run summary and the
+    cohort file.
+    """
+    import mlflow
+
+    from features.io import write_table
+    from training.run import run_experiment
+    from training.simulation import simulate_cohort
+
+    root = tmp_path_factory.mktemp("trained_store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    cohort_path = root / "cohort.csv"
+    write_table(simulate_cohort(TRAINED_PATIENTS, TRAINED_SEED), cohort_path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_tracking_uri(uri)
+        summary = run_experiment(EXPERIMENTS / "quick.yaml", cohort_path)
+        yield {"tracking_uri": uri, "root": root, "summary": summary, "cohort": cohort_path}
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def trained_model_uri(trained_store: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> str:
+    """``models:/ssc-skin-response@champion`` in the session's trained store (env set)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(trained_store["tracking_uri"]))
+    mlflow.set_tracking_uri(str(trained_store["tracking_uri"]))
+    return "models:/ssc-skin-response@champion"

@@ -95,6 +95,14 @@ class ExperimentConfig(_Strict):
             raise ValueError(f"unknown feature_set {value!r}; choose one of {FEATURE_SETS}")
         return value
 
+    @field_validator("estimators", mode="before")
+    @classmethod
+    def _empty_spaces(cls, value: Any) -> Any:
+        # ``delta_mrss_regression:`` with nothing after it is YAML null; it means "no grid".
+        if isinstance(value, dict):
+            return {name: {} if space is None else space for name, space in value.items()}
+        return value
+
     @field_validator("estimators")
     @classmethod
     def _known_families(cls, value: dict[str, dict[str, list[Any]]]) -> dict[str, Any]:
@@ -104,20 +112,21 @@ class ExperimentConfig(_Strict):
                 f"unknown estimator families {unknown}; known: {', '.join(FAMILIES)}"
             )
         for name, space in value.items():
-            for param, candidates in (space or {}).items():
+            for param, candidates in space.items():
                 if not param.startswith("estimator__") or not candidates:
                     raise ValueError(
                         f"{name}.{param}: search-space keys start with 'estimator__' and "
                         "list at least one candidate value"
                     )
-        return {name: space or {} for name, space in value.items()}
+        return value
 
     def check_compatible(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""
-        if "delta_mrss_regression" in self.estimators and self.outcome.name not in SKIN_OUTCOMES:
+        skin = SKIN_OUTCOMES + CONTINUOUS_OUTCOMES
+        if "delta_mrss_regression" in self.estimators and self.outcome.name not in skin:
             raise ExperimentConfigError(
                 "estimators.delta_mrss_regression: models the change in mRSS, so it only "
-                f"predicts skin outcomes {SKIN_OUTCOMES}, not {self.outcome.name!r}"
+                f"predicts skin outcomes {skin}, not {self.outcome.name!r}"
             )
         if not self.outcome.is_binary and set(self.estimators) != {"delta_mrss_regression"}:
             raise ExperimentConfigError(
@@ -144,5 +153,8 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
         )
         raise ExperimentConfigError(f"{source}: {problems}") from None
-    config.check_compatible()
+    try:
+        config.check_compatible()
+    except ExperimentConfigError as error:
+        raise ExperimentConfigError(f"{source}: {error}") from None
     return config

@@ -53,7 +53,7 @@ def run_experiment(config_path: str | Path, data_path: str | Path,
     raw = read_cohort(data_path)
     cohort = prepare_cohort(raw, config)
     tracking.configure_tracking()
-    mlflow.set_experiment(config.name)
+    tracking.use_experiment(config.name)
     with mlflow.start_run() as run:
         sample_size = reporting.sample_size_check(cohort, config)
         if sample_size.warning:

@@ -44,6 +44,37 @@ def configure_tracking() -> str:
     return uri
 
 
+def artifact_root(tracking_uri: str) -> str | None:
+    """Where new experiments keep artifacts: ``SSC_ARTIFACT_ROOT``, else beside a SQLite store.
+
+    MLflow's own default (``./mlruns``) depends on the working directory of whoever created
+    the experiment; keeping artifacts next to the database keeps the store self-contained.
+    """
+    explicit = os.environ.get("SSC_ARTIFACT_ROOT")
+    if explicit:
+        return explicit
+    if tracking_uri.startswith("sqlite:///"):
+        database = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        return (database.parent / "mlartifacts").as_uri()
+    return None  # a tracking server decides for itself
+
+
+def use_experiment(name: str) -> str:
+    """Activate the named experiment, creating it with :func:`artifact_root` if needed."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    existing = client.get_experiment_by_name(name)
+    if existing is None:
+        location = artifact_root(mlflow.get_tracking_uri())
+        experiment_id = client.create_experiment(name, artifact_location=location)
+    else:
+        experiment_id = existing.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return str(experiment_id)
+
+
 def file_sha256(path: str | Path) -> str:
     """Content hash of the data file, so a run names exactly the bytes it learnt from."""
     digest = hashlib.sha256()

@@ -21,6 +21,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsRegressor
+from sklearn.tree import DecisionTreeClassifier
 
 from models.explain import Contribution, Explanation, GroupedExplainer
 
@@ -314,7 +315,7 @@ def test_rejects_raw_of_another_length() -> None:
 
 def test_rejects_multiclass_classifier() -> None:
     labels = np.digitize(DELTA, [-10, -5])
-    model = LogisticRegression(max_iter=5000).fit(X, labels)
+    model = DecisionTreeClassifier(max_depth=2).fit(X, labels)
     with pytest.raises(ValueError, match="binary"):
         GroupedExplainer(model, X, field_of, UNITS)
 
@@ -324,12 +325,41 @@ def test_rejects_estimator_without_predictions() -> None:
         GroupedExplainer(object(), X, field_of, UNITS)
 
 
-def test_project_delta_classifier_is_explained_additively() -> None:
-    """The lead's DeltaMrssClassifier (a step function of predicted ΔmRSS) uses the fallback."""
+def test_project_delta_classifier_is_explained_exactly_in_logit_space() -> None:
+    """DeltaMrssClassifier's logit is additive per feature, so its SHAP values are exact."""
     from models.delta import DeltaMrssClassifier
 
     model = DeltaMrssClassifier().fit(X, DELTA)
     explanations = GroupedExplainer(model, X, field_of, UNITS).explain(NEW_X, NEW_RAW)
     outputs = [e.output_value for e in explanations]
+    assert explanations[0].output_space == "logit"
+    np.testing.assert_allclose(outputs, logit(model.predict_proba(NEW_X)[:, 1]), atol=1e-9)
+
+
+def test_fallback_explains_any_probabilistic_classifier_additively() -> None:
+    """An estimator without a known structure goes through permutation SHAP (probability)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    model = KNeighborsClassifier(n_neighbors=15).fit(X, RESPONDER)
+    explanations = GroupedExplainer(model, X, field_of, UNITS).explain(NEW_X.head(3),
+                                                                       NEW_RAW.head(3))
+    outputs = [e.output_value for e in explanations]
     assert explanations[0].output_space == "probability"
-    np.testing.assert_allclose(outputs, model.predict_proba(NEW_X)[:, 1], atol=1e-9)
+    np.testing.assert_allclose(outputs, model.predict_proba(NEW_X.head(3))[:, 1], atol=1e-9)
+
+
+def test_tree_model_with_native_missing_values_stays_additive() -> None:
+    x = X.copy()
+    x.loc[x["missingindicator_crp_mg_l"] == 1, "crp_mg_l"] = np.nan  # no imputation for HGB
+    model = HistGradientBoostingClassifier(max_iter=10, random_state=0).fit(x, RESPONDER)
+    new = NEW_X.copy()
+    new.loc[new["missingindicator_crp_mg_l"] == 1, "crp_mg_l"] = np.nan
+    explanations = GroupedExplainer(model, x, field_of, UNITS).explain(new, NEW_RAW)
+    outputs = [e.output_value for e in explanations]
+    np.testing.assert_allclose(outputs, logit(model.predict_proba(new)[:, 1]), atol=1e-6)
+
+
+def test_rejects_multi_output_linear_model() -> None:
+    model = LinearRegression().fit(X, np.column_stack([DELTA, DELTA]))
+    with pytest.raises(ValueError, match="one coefficient per model feature"):
+        GroupedExplainer(model, X, field_of, UNITS)

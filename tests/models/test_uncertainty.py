@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 import skops.io as sio
 from scipy.special import expit
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
 
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
@@ -50,7 +55,7 @@ CASES = {
     "logistic": (lambda: LogisticRegression(), LABELS),
     "forest": (lambda: RandomForestClassifier(n_estimators=30, random_state=0), LABELS),
     "ridge": (lambda: Ridge(), DELTA),
-    "hgb_regressor": (lambda: HistGradientBoostingRegressor(max_iter=15), DELTA),
+    "hgb_regressor": (lambda: HistGradientBoostingRegressor(max_iter=10), DELTA),
 }
 
 
@@ -123,23 +128,48 @@ def test_linear_fast_path_equals_member_predictions(
     np.testing.assert_allclose(fitted.predictions(NEW_X.iloc[:1]), slow[:1], rtol=0, atol=1e-12)
 
 
-def test_fast_path_refuses_reordered_columns() -> None:
-    fitted = ensemble(Ridge(), DELTA)
+@pytest.mark.parametrize("estimator", [Ridge(), RandomForestRegressor(n_estimators=3)])
+def test_fast_paths_refuse_reordered_columns(estimator: object) -> None:
+    fitted = ensemble(estimator, DELTA, n_models=2)
     with pytest.raises(ValueError, match="Expected columns"):
         fitted.predictions(NEW_X[["d", "c", "b", "a"]])
 
 
-def test_tree_members_use_the_slow_path() -> None:
-    fitted = ensemble(RandomForestClassifier(n_estimators=5, random_state=0), LABELS, n_models=3)
-    assert fitted.link_ is None and fitted.coef_ is None
-    assert fitted.predictions(NEW_X).shape == (len(NEW_X), 3)
+@pytest.mark.parametrize(
+    "estimator, target",
+    [
+        (RandomForestClassifier(n_estimators=20, random_state=0), LABELS),
+        (ExtraTreesClassifier(n_estimators=20, random_state=0), LABELS),
+        (RandomForestRegressor(n_estimators=20, random_state=0), DELTA),
+    ],
+)
+def test_forest_fast_path_equals_member_predictions(estimator: object, target: np.ndarray) -> None:
+    x = X.copy()
+    x.iloc[::9, 1] = np.nan  # forests route missing values natively; the fast path must too
+    fitted = BootstrapEnsemble().fit(estimator, x, target, n_models=5)
+    new = NEW_X.copy()
+    new.iloc[::4, 1] = np.nan
+    if hasattr(estimator, "predict_proba"):
+        slow = np.column_stack([m.predict_proba(new)[:, 1] for m in fitted.estimators_])
+    else:
+        slow = np.column_stack([m.predict(new) for m in fitted.estimators_])
+    assert fitted.forest_
+    np.testing.assert_allclose(fitted.predictions(new), slow, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fitted.predictions(new.iloc[:1]), slow[:1], rtol=0, atol=1e-12)
+
+
+def test_other_members_are_called_once_per_batch() -> None:
+    fitted = ensemble(HistGradientBoostingRegressor(max_iter=5), DELTA, n_models=3)
+    assert fitted.link_ is None and fitted.coef_ is None and not fitted.forest_
+    expected = np.column_stack([m.predict(NEW_X) for m in fitted.estimators_])
+    np.testing.assert_array_equal(fitted.predictions(NEW_X), expected)
 
 
 def test_rare_class_resamples_always_have_both_classes() -> None:
     x = make_features(25, seed=4)
     labels = np.zeros(25, dtype=bool)
     labels[0] = True  # a plain bootstrap misses it ~36 % of the time
-    fitted = BootstrapEnsemble().fit(LogisticRegression(), x, labels, n_models=30)
+    fitted = BootstrapEnsemble().fit(LogisticRegression(), x, labels, n_models=15)
     assert all(len(m.classes_) == 2 for m in fitted.estimators_)
 
 

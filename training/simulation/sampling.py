@@ -64,7 +64,8 @@ def categorical(
 
 def round_to(values: FloatArray, step: float, low: float, high: float) -> FloatArray:
     """Round half up to a multiple of ``step`` and clip to [low, high]."""
-    return np.clip(np.floor(values / step + 0.5) * step, low, high)
+    # The final round removes binary noise (39 * 0.1 = 3.9000000000000004) from CSV output.
+    return np.clip(np.round(np.floor(values / step + 0.5) * step, 10), low, high)
 
 
 def standardise(values: FloatArray) -> FloatArray:

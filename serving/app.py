@@ -1,0 +1,193 @@
+"""The FastAPI application: ``create_app()`` builds it; its lifespan loads the model once.
+
+Run it with ``ssc-response serve`` or ``uvicorn --factory serving.app:create_app``. Nothing
+happens at import: settings are read, the database opened and the model loaded only when an
+app is created and started.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from features.schema import fields, outcome_fields
+from features.validation import UNKNOWN_FIELD_RULE, ContractError, Problem
+from serving.audit import AuditStore
+from serving.database import make_engine
+from serving.deps import Services
+from serving.keys import KeyStore
+from serving.metrics import ObservabilityMiddleware, ServiceMetrics
+from serving.model_holder import ModelHolder
+from serving.replay import VersionCache
+from serving.routers import audit, health, model, predictions
+from serving.schemas import OUTCOME_FIELD_RULE
+from serving.settings import Settings, get_settings
+
+DESCRIPTION = """\
+Predicts whether a patient with diffuse systemic sclerosis will have a skin response after
+autologous bone-marrow MSC transplantation, with intervals, derived clinical indices and a
+per-field SHAP explanation. Every prediction is recorded in a tamper-evident audit trail
+before it is returned.
+
+Roles (API key as `Authorization: Bearer <key>`): **clinician** predicts and reads model
+information; **researcher** reads model information and switches the served model;
+**auditor** reads, verifies and replays the audit trail.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; ``settings`` default to the environment (``SSC_*``), read now."""
+    resolved = settings or get_settings()  # invalid configuration fails here, before serving
+    metrics = ServiceMetrics()
+    app = FastAPI(
+        title="ssc-response prediction service",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=_lifespan(resolved, metrics),
+        max_body_size=resolved.max_body_bytes,
+    )
+    if settings is not None:  # routes that ask for SettingsDep see the same object
+        app.dependency_overrides[get_settings] = lambda: settings
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(ContractError, _contract_broken)
+    app.include_router(predictions.build_router(resolved.max_batch))
+    app.include_router(model.router)
+    app.include_router(audit.router)
+    app.include_router(health.router)
+    return app
+
+
+def _lifespan(
+    settings: Settings, metrics: ServiceMetrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        # Loading reads files and the registry: keep it off the event loop.
+        services = await run_in_threadpool(build_services, settings, metrics)
+        services.models.start_polling(settings.model_poll_seconds)
+        try:
+            yield {"services": services}
+        finally:
+            services.models.stop_polling()
+            services.engine.dispose()
+
+    return lifespan
+
+
+def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
+    """Open the database, load and warm the model; raises (refusing to start) on failure."""
+    import mlflow  # heavy; only when an app actually starts
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    engine = make_engine(settings.database_url)
+    holder = ModelHolder(settings.model_uri, on_swap=metrics.set_model)
+    try:
+        holder.load()
+    except BaseException:
+        engine.dispose()
+        raise
+    return Services(
+        settings=settings,
+        engine=engine,
+        keys=KeyStore(engine),
+        audit=AuditStore(engine),
+        models=holder,
+        versions=VersionCache(lambda: holder.current),
+        metrics=metrics,
+    )
+
+
+# --- 422: one stable shape for both validation layers ---------------------------------------------
+
+_SHOWN_TEXT = 80  # characters of a received value echoed back
+_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal"})
+
+
+async def _request_invalid(_request: Request, error: Exception) -> JSONResponse:
+    """Pydantic/FastAPI errors with their locations kept, as ``{loc, field, rule, value, row}``."""
+    assert isinstance(error, RequestValidationError)
+    return _unprocessable([_pydantic_item(item) for item in error.errors()])
+
+
+async def _contract_broken(_request: Request, error: Exception) -> JSONResponse:
+    """Cross-field rules of the input contract (``validate_frame``), located in the batch."""
+    assert isinstance(error, ContractError)
+    return _unprocessable([_problem_item(problem) for problem in error.problems])
+
+
+def _unprocessable(items: list[dict[str, Any]]) -> JSONResponse:
+    return JSONResponse({"detail": items}, status_code=422)
+
+
+def _pydantic_item(item: Any) -> dict[str, Any]:
+    loc = [part if isinstance(part, int) else str(part) for part in item.get("loc", ())]
+    field = _field_of(loc)
+    row = _row_of(loc)
+    return {"loc": loc, "field": field, "rule": _rule(item, field if row else None),
+            "value": shown(item.get("input")), "row": row}
+
+
+def _row_of(loc: list[str | int]) -> int | None:
+    """1-based patient number when the location is inside ``body.patients[i]``."""
+    if loc[:2] == ["body", "patients"] and len(loc) > 2 and isinstance(loc[2], int):
+        return loc[2] + 1
+    return None
+
+
+def _rule(item: Any, record_field: str | None) -> str:
+    """Pydantic's message, or the data dictionary's wording for the rules it defines."""
+    kind = item.get("type")
+    dictionary = fields()
+    if kind == "extra_forbidden":
+        return OUTCOME_FIELD_RULE if record_field in _outcomes() else UNKNOWN_FIELD_RULE
+    if kind == "json_invalid":
+        return f"invalid JSON: {item.get('ctx', {}).get('error', 'cannot be parsed')}"
+    if kind in _RANGE_ERRORS and record_field in dictionary:
+        field = dictionary[record_field]
+        return f"must be between {field.min:g} and {field.max:g} {field.unit}".rstrip()
+    return str(item.get("msg", "invalid value"))
+
+
+def _field_of(loc: list[str | int]) -> str | None:
+    """The field named by a location: the record field in a batch, else the last name."""
+    if loc[:2] == ["body", "patients"] and len(loc) > 3 and isinstance(loc[3], str):
+        return loc[3]
+    names = [part for part in loc[1:] if isinstance(part, str)]
+    return names[-1] if names else None
+
+
+def _problem_item(problem: Problem) -> dict[str, Any]:
+    loc: list[str | int] = ["body", "patients"]
+    if problem.row is not None:
+        loc.append(problem.row - 1)
+    return {"loc": [*loc, problem.field], "field": problem.field, "rule": problem.rule,
+            "value": shown(problem.value), "row": problem.row}
+
+
+def shown(value: Any) -> Any:
+    """A received value safe to echo: short scalars only, non-finite numbers as text.
+
+    Structures are not echoed (they can be huge), and NaN/Infinity are not JSON.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        return value if len(text) <= 18 else text[:_SHOWN_TEXT // 4] + "..."
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if len(value) <= _SHOWN_TEXT else value[:_SHOWN_TEXT] + "..."
+    return None
+
+
+def _outcomes() -> frozenset[str]:
+    return frozenset(outcome_fields())

@@ -1,0 +1,1 @@
+"""HTTP routers, one module per resource: predictions, model, audit, health/metrics."""

@@ -1,0 +1,158 @@
+"""``/v1/audit``: read, verify and replay the audit trail (auditor role)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AfterValidator, BaseModel
+
+from features.validation import ID_MAX_LENGTH, ID_PATTERN
+from serving.audit import AuditRecord
+from serving.deps import AuditDep, AuditorKey, ServicesDep
+from serving.replay import ReplayError, replay_prediction
+from serving.schemas import DETAIL_AUDIT_NOT_FOUND, MessageOut, ModelRef, ValidationErrorOut
+
+
+class AuditEntryOut(BaseModel):
+    """One audit-trail entry, JSON fields parsed."""
+
+    seq: int
+    prediction_id: str
+    created_at: str
+    key_id: str | None
+    patient_id: str | None
+    model_name: str
+    model_version: str
+    model_run_id: str | None
+    input: Any
+    output: Any
+    explanation: Any
+    prev_hash: str
+    entry_hash: str
+
+
+class AuditPage(BaseModel):
+    """One page of audit entries and the number matching the filters."""
+
+    items: list[AuditEntryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VerifyOut(BaseModel):
+    """Result of re-computing the whole hash chain."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    first_broken_prediction_id: str | None
+    reason: str | None
+    head_seq: int | None
+    head_hash: str | None
+
+
+class Difference(BaseModel):
+    """One recorded value that the replay did not reproduce."""
+
+    path: str
+    recorded: Any
+    replayed: Any
+
+
+class ReplayOut(BaseModel):
+    """Whether re-running the recorded model on the recorded input reproduces the output."""
+
+    prediction_id: str
+    model: ModelRef
+    match: bool
+    differences: list[Difference]
+
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": MessageOut, "description": "Missing or invalid API key."},
+    403: {"model": MessageOut, "description": "The key's role is not auditor."},
+    422: {"model": ValidationErrorOut, "description": "Invalid parameters."},
+}
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=_RESPONSES)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Naive times are UTC; times that cannot be expressed in UTC are refused (422)."""
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date-time out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
+Since = Annotated[UtcTime | None, Query(description="Inclusive lower bound (ISO 8601).")]
+Until = Annotated[UtcTime | None, Query(description="Exclusive upper bound (ISO 8601).")]
+PatientFilter = Annotated[
+    str | None, Query(max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN}$")
+]
+VersionFilter = Annotated[str | None, Query(pattern=r"^\d{1,18}$")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+
+
+@router.get("/predictions", response_model=AuditPage)
+def list_predictions(
+    _key: AuditorKey, audit: AuditDep, since: Since = None, until: Until = None,
+    patient_id: PatientFilter = None, model_version: VersionFilter = None,
+    limit: Limit = 100, offset: Offset = 0,
+) -> AuditPage:
+    """List recorded predictions by sequence, filtered and paged (auditor)."""
+    records, total = audit.list(
+        since=since, until=until, patient_id=patient_id, model_version=model_version,
+        limit=limit, offset=offset,
+    )
+    return AuditPage(items=[_entry(r) for r in records], total=total, limit=limit, offset=offset)
+
+
+@router.get("/predictions/{prediction_id}", response_model=AuditEntryOut,
+            responses={404: {"model": MessageOut}})
+def get_prediction(prediction_id: UUID, _key: AuditorKey, audit: AuditDep) -> AuditEntryOut:
+    """One recorded prediction (auditor)."""
+    return _entry(_found(audit.get(prediction_id)))
+
+
+@router.get("/verify", response_model=VerifyOut)
+def verify(_key: AuditorKey, audit: AuditDep) -> VerifyOut:
+    """Recompute the whole hash chain and report the first broken entry (auditor)."""
+    return VerifyOut.model_validate(audit.verify().model_dump())
+
+
+@router.post("/predictions/{prediction_id}/replay", response_model=ReplayOut,
+             responses={404: {"model": MessageOut}, 409: {"model": MessageOut}})
+def replay(prediction_id: UUID, _key: AuditorKey, services: ServicesDep) -> ReplayOut:
+    """Recompute a recorded prediction with its logged model version and compare (auditor)."""
+    record = _found(services.audit.get(prediction_id))
+    try:
+        result = replay_prediction(record, services.versions)
+    except ReplayError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return ReplayOut.model_validate({
+        "prediction_id": result.prediction_id,
+        "model": {"name": result.model_name, "version": result.model_version,
+                  "run_id": result.model_run_id},
+        "match": result.match,
+        "differences": [vars(d) for d in result.differences],
+    })
+
+
+def _found(record: AuditRecord | None) -> AuditRecord:
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, DETAIL_AUDIT_NOT_FOUND)
+    return record
+
+
+def _entry(record: AuditRecord) -> AuditEntryOut:
+    """A stored row with its JSON columns parsed."""
+    fields = record.model_dump(exclude={"input_json", "output_json", "explanation_json"})
+    return AuditEntryOut(**fields, input=record.input, output=record.output,
+                         explanation=record.explanation)

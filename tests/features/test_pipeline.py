@@ -1,0 +1,198 @@
+"""The sklearn feature pipeline on validated cohorts and API-like records."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from features import schema
+from features.pipeline import (
+    DERIVED_MODEL_FEATURES,
+    FEATURE_SETS,
+    MISSING_PREFIX,
+    as_model_frame,
+    build_preprocessor,
+    categorical_fields,
+    field_of_feature,
+    numeric_fields,
+)
+from features.validation import validate_frame, validate_records
+from models.serialization import TRUSTED_TYPES
+from tests.factories import SITE_SCORES, make_patient
+from training.simulation import simulate_cohort
+
+COHORT_SIZE = 300
+COHORT_SEED = 7
+
+
+@pytest.fixture(scope="module")
+def cohort() -> pd.DataFrame:
+    """A validated simulated cohort, as the model sees it (every baseline field)."""
+    return as_model_frame(validate_frame(simulate_cohort(COHORT_SIZE, COHORT_SEED)))
+
+
+@pytest.fixture(scope="module")
+def fitted(cohort: pd.DataFrame) -> dict[str, Pipeline]:
+    """One preprocessor per feature set, fitted on the cohort."""
+    return {name: build_preprocessor(name).fit(cohort) for name in FEATURE_SETS}
+
+
+def records(*patients: dict[str, object]) -> pd.DataFrame:
+    """API-like records, validated and reindexed to every baseline field."""
+    return as_model_frame(validate_records(list(patients)))
+
+
+def model_fields(feature_set: str) -> set[str]:
+    return set(numeric_fields(feature_set)) | set(categorical_fields(feature_set))
+
+
+def output_fields(preprocessor: Pipeline, feature_set: str) -> set[str]:
+    names = preprocessor.get_feature_names_out()
+    return {field_of_feature(name, categorical_fields(feature_set)) for name in names}
+
+
+@pytest.mark.parametrize("feature_set", FEATURE_SETS)
+@pytest.mark.parametrize("scale", [False, True])
+def test_output_is_a_named_frame_of_the_input_rows(
+    cohort: pd.DataFrame, feature_set: str, scale: bool
+) -> None:
+    shuffled = cohort.sample(frac=1.0, random_state=0)  # a non-default index must survive
+    out = build_preprocessor(feature_set, scale=scale).fit(shuffled).transform(shuffled)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(
+        build_preprocessor(feature_set, scale=scale).fit(shuffled).get_feature_names_out()
+    )
+    assert out.index.equals(shuffled.index)
+    assert (out.dtypes == "float64").all()
+
+
+@pytest.mark.parametrize("feature_set", FEATURE_SETS)
+def test_every_feature_maps_back_to_a_field_of_its_set(
+    fitted: dict[str, Pipeline], feature_set: str
+) -> None:
+    assert output_fields(fitted[feature_set], feature_set) == model_fields(feature_set)
+
+
+def test_one_hot_and_indicator_features_map_to_their_field(fitted: dict[str, Pipeline]) -> None:
+    names = set(fitted["both"].get_feature_names_out())
+    assert {"sex_M", f"{MISSING_PREFIX}crp_mg_l"} <= names
+    assert field_of_feature("sex_M") == "sex"
+    assert field_of_feature(f"{MISSING_PREFIX}crp_mg_l") == "crp_mg_l"
+    assert field_of_feature("cell_product_auto_bm_msc") == "cell_product"
+    assert field_of_feature("escsg_activity_index") == "escsg_activity_index"
+
+
+def test_field_of_feature_with_no_categorical_fields_keeps_the_name() -> None:
+    assert field_of_feature("sex_M", categorical=[]) == "sex_M"
+
+
+def test_histology_set_has_only_histology_fields(fitted: dict[str, Pipeline]) -> None:
+    groups = {
+        schema.fields()[name].group for name in output_fields(fitted["histology"], "histology")
+    }
+    assert groups == {"histology"}
+
+
+def test_clinical_set_has_no_histology_and_has_the_derived_indices(
+    fitted: dict[str, Pipeline],
+) -> None:
+    found = output_fields(fitted["clinical"], "clinical")
+    histology = {name for name, field in schema.fields().items() if field.group == "histology"}
+    assert not found & histology
+    assert set(DERIVED_MODEL_FEATURES) <= found
+    assert set(DERIVED_MODEL_FEATURES) <= set(fitted["clinical"].get_feature_names_out())
+
+
+@pytest.mark.parametrize("feature_set", FEATURE_SETS)
+def test_no_missing_values_in_the_output(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline], feature_set: str
+) -> None:
+    assert cohort.isna().any().any()  # the cohort has missing values to fill
+    assert not fitted[feature_set].transform(cohort).isna().any().any()
+
+
+def test_missing_indicators_for_fields_missing_in_training() -> None:
+    patients = [make_patient(patient_id=f"P{i}", crp_mg_l=None if i % 2 else 5.0) for i in range(4)]
+    names = set(build_preprocessor("both").fit(records(*patients)).get_feature_names_out())
+    assert f"{MISSING_PREFIX}crp_mg_l" in names
+    assert f"{MISSING_PREFIX}esr_mm_h" not in names  # complete in training
+
+
+def test_missing_indicators_for_the_simulated_cohort(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline]
+) -> None:
+    names = set(fitted["both"].get_feature_names_out())
+    for name in ("crp_mg_l", "dlco_pct_pred", "fibrosis_grade"):
+        assert cohort[name].isna().any()
+        assert f"{MISSING_PREFIX}{name}" in names
+
+
+@pytest.mark.parametrize("feature_set", FEATURE_SETS)
+def test_category_fields_absent_in_training_keep_their_features(feature_set: str) -> None:
+    optional = set(categorical_fields("both")) - set(schema.REQUIRED_FIELDS)
+    patients = [
+        {k: v for k, v in make_patient(patient_id=f"P{i}").items() if k not in optional}
+        for i in range(3)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Skipping features without any observed values"
+        preprocessor = build_preprocessor(feature_set).fit(records(*patients))
+    assert output_fields(preprocessor, feature_set) == model_fields(feature_set)
+
+
+def test_unseen_categories_at_transform_time_are_all_zero() -> None:
+    patients = [make_patient(patient_id=f"P{i}", age_years=40.0 + i) for i in range(3)]
+    preprocessor = build_preprocessor("both").fit(records(*patients))
+    unseen = make_patient(sex="M", cell_product="ad_svf", biopsy_site="other")
+    out = preprocessor.transform(records(unseen))
+    one_hot = out.filter(regex="^(sex|cell_product|biopsy_site)_")
+    assert list(one_hot.columns) == ["sex_F", "cell_product_auto_bm_msc", "biopsy_site_forearm"]
+    assert (one_hot == 0).all().all()
+
+
+@pytest.mark.parametrize("feature_set", FEATURE_SETS)
+def test_record_with_only_required_fields_and_mrss_transforms(
+    fitted: dict[str, Pipeline], feature_set: str
+) -> None:
+    minimal = {name: make_patient()[name] for name in (*schema.REQUIRED_FIELDS, "mrss_total")}
+    out = fitted[feature_set].transform(records(minimal))
+    assert out.shape == (1, len(fitted[feature_set].get_feature_names_out()))
+    assert not out.isna().any().any()
+    if feature_set != "histology":
+        assert out.loc[0, "mrss_total"] == minimal["mrss_total"]
+
+
+@pytest.mark.parametrize("absent", ["none", "key"])
+def test_mrss_total_is_filled_from_the_sites(fitted: dict[str, Pipeline], absent: str) -> None:
+    patient = make_patient(mrss_total=None)
+    if absent == "key":
+        del patient["mrss_total"]
+    out = fitted["clinical"].transform(records(patient))
+    assert out.loc[0, "mrss_total"] == sum(SITE_SCORES.values())
+
+
+def test_transform_is_deterministic_and_leaves_the_input_alone(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline]
+) -> None:
+    before = cohort.copy()
+    first = fitted["both"].transform(cohort)
+    build_preprocessor("both").fit(cohort)
+    pd.testing.assert_frame_equal(fitted["both"].transform(cohort), first)
+    pd.testing.assert_frame_equal(cohort, before)
+
+
+@pytest.mark.parametrize("scale", [False, True])
+def test_fitted_preprocessor_round_trips_through_skops(
+    cohort: pd.DataFrame, tmp_path: Path, scale: bool
+) -> None:
+    preprocessor = build_preprocessor("both", scale=scale).fit(cohort)
+    path = tmp_path / "preprocessor.skops"
+    sio.dump(preprocessor, path)
+    assert set(sio.get_untrusted_types(file=path)) <= set(TRUSTED_TYPES)
+    loaded = sio.load(path, trusted=list(TRUSTED_TYPES))
+    pd.testing.assert_frame_equal(loaded.transform(cohort), preprocessor.transform(cohort))

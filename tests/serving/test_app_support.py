@@ -1,0 +1,97 @@
+"""Plain helpers shared by the ``test_app_*`` modules (no tests here).
+
+``running_service`` starts the real app (real model from the ``trained_model_uri`` fixture, a
+temporary SQLite database, one API key per role) inside a ``TestClient``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from serving.app import create_app
+from serving.database import make_engine
+from serving.keys import KeyStore, Role
+from serving.settings import Settings
+from tests.factories import make_patient
+
+
+@dataclass
+class Service:
+    """A started app, its client, database file and one key per role."""
+
+    app: FastAPI
+    client: TestClient
+    settings: Settings
+    db_path: Path
+    keys: dict[Role, tuple[str, str]]  # role -> (key_id, plaintext)
+
+    def headers(self, role: Role | str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[Role(role)][1]}"}
+
+    def key_id(self, role: Role | str) -> str:
+        return self.keys[Role(role)][0]
+
+    def predict(self, *patients: dict[str, Any], role: Role | str = Role.CLINICIAN) -> Response:
+        return self.client.post(
+            "/v1/predictions", json={"patients": list(patients)}, headers=self.headers(role)
+        )
+
+    def audit_total(self) -> int:
+        response = self.client.get("/v1/audit/predictions", headers=self.headers(Role.AUDITOR))
+        assert response.status_code == 200, response.text
+        return int(response.json()["total"])
+
+
+def make_settings(directory: Path, model_uri: str, **overrides: Any) -> Settings:
+    """Settings for a throwaway database in ``directory`` and the fixture's MLflow store."""
+    values: dict[str, Any] = {
+        "model_uri": model_uri,
+        "database_url": f"sqlite:///{directory / 'service.db'}",
+        "tracking_uri": os.environ["MLFLOW_TRACKING_URI"],
+        **overrides,
+    }
+    return Settings(**values)
+
+
+def create_keys(database_url: str) -> dict[Role, tuple[str, str]]:
+    """One active key per role, created the way an operator would (KeyStore)."""
+    engine = make_engine(database_url)
+    try:
+        store = KeyStore(engine)
+        return {role: store.create(role, label=f"test {role.value}") for role in Role}
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def running_service(directory: Path, model_uri: str, **overrides: Any) -> Iterator[Service]:
+    """Create keys, build the app and run its lifespan for the duration of the block."""
+    settings = make_settings(directory, model_uri, **overrides)
+    keys = create_keys(settings.database_url)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Service(app, client, settings, directory / "service.db", keys)
+
+
+def make_batch(count: int, **overrides: Any) -> list[dict[str, Any]]:
+    """``count`` valid patients with distinct IDs."""
+    return [make_patient(patient_id=f"P-{i:05d}", **overrides) for i in range(count)]
+
+
+def tamper(db_path: Path, statement: str, *params: Any) -> None:
+    """Edit the database as someone with file access: drop the guard triggers, then write."""
+    with closing(sqlite3.connect(db_path)) as raw:
+        raw.execute("DROP TRIGGER IF EXISTS audit_predictions_no_update")
+        raw.execute("DROP TRIGGER IF EXISTS audit_predictions_no_delete")
+        raw.execute(statement, params)
+        raw.commit()
