@@ -7,6 +7,8 @@ imported inside the command functions so that ``--help`` stays fast.
 from __future__ import annotations
 
 import importlib
+import logging
+import os
 
 import typer
 
@@ -16,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.train_cmd",
     "cli.keys_cmd",
     "cli.audit_cmd",
+    "cli.demo_cmd",
 )
 
 
@@ -27,9 +30,24 @@ def build_app() -> typer.Typer:
         no_args_is_help=True,
         pretty_exceptions_enable=False,
     )
+    application.callback()(configure_output)
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(application)
     return application
+
+
+def configure_output(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show library log messages."),
+) -> None:
+    """Predict skin response to autologous BM-MSC transplantation in diffuse SSc."""
+    # Runs when a command is invoked (not at import): MLflow's INFO chatter and download
+    # progress bars drown the few lines a researcher needs; --verbose brings them back.
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(name).setLevel(level)
+    if not verbose:
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def app() -> None:

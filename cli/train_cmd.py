@@ -16,34 +16,40 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
+def run_with_progress(experiment: Path, data: Path):  # noqa: ANN201 - RunSummary, lazily imported
+    """Run an experiment with a spinner and a count of model fits on stderr."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from training.run import run_experiment
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"),
+               TextColumn("{task.completed} fits"), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=_stderr_console()) as progress:
+        task = progress.add_task("fitting", total=None)
+
+        def tick(label: str) -> None:
+            progress.update(task, advance=1, description=f"fitting {label}")
+
+        return run_experiment(experiment, data, tick=tick)
+
+
 def train(
     data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).")],
     experiment: Annotated[Path, typer.Option(help="Experiment YAML.")] = DEFAULT_EXPERIMENT,
 ) -> None:
     """Train, validate (optimism-corrected), log to MLflow and register a model version."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from features.validation import ContractError
     from training.config import ExperimentConfigError
-    from training.run import run_experiment
 
     try:
-        columns = (SpinnerColumn(), TextColumn("{task.description}"),
-                   TextColumn("{task.completed} fits"), TimeElapsedColumn())
-        with Progress(*columns, transient=True, console=_stderr_console()) as progress:
-            task = progress.add_task("fitting", total=None)
-
-            def tick(label: str) -> None:
-                progress.update(task, advance=1, description=f"fitting {label}")
-
-            summary = run_experiment(experiment, data, tick=tick)
+        summary = run_with_progress(experiment, data)
     except ContractError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         _fail(f"{data}: {len(error.problems)} problem(s); nothing was trained")
     except (ExperimentConfigError, FileNotFoundError, ValueError) as error:
         _fail(str(error))
-    _print_summary(summary)
+    print_summary(summary)
 
 
 def _stderr_console():  # noqa: ANN202 - rich type kept local to the lazy import
@@ -52,7 +58,7 @@ def _stderr_console():  # noqa: ANN202 - rich type kept local to the lazy import
     return Console(stderr=True)
 
 
-def _print_summary(summary) -> None:  # noqa: ANN001
+def print_summary(summary) -> None:  # noqa: ANN001
     m = summary.metrics
     typer.echo(f"run {summary.run_id} ({summary.experiment}); {summary.n_patients} patients"
                f" ({summary.n_excluded} excluded: outcome unknown)")

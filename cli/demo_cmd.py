@@ -1,0 +1,104 @@
+"""``demo``: the main job on a fresh machine - simulate, train, register, create keys, serve."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ROLES = ("clinician", "auditor", "researcher")
+
+
+def _configure_environment(workdir: Path) -> dict[str, str]:
+    """Keep every store of the demo inside its folder (and tell the server where they are)."""
+    settings = {
+        "MLFLOW_TRACKING_URI": f"sqlite:///{(workdir / 'mlflow.db').resolve()}",
+        "SSC_DATABASE_URL": f"sqlite:///{(workdir / 'ssc-service.db').resolve()}",
+    }
+    os.environ.update(settings)
+    return settings
+
+
+def _simulate(workdir: Path, n: int, seed: int, scenario: str) -> Path:
+    from features.io import write_table
+    from training.simulation import simulate_cohort
+
+    path = workdir / "cohort.csv"
+    write_table(simulate_cohort(n, seed, scenario), path)
+    typer.echo(f"1/4 simulated {n} patients ({scenario}, seed {seed}) -> {path}")
+    return path
+
+
+def _train(cohort: Path, experiment: Path) -> str:
+    """Train and register; returns the registry URI the server should load."""
+    from cli.train_cmd import print_summary, run_with_progress
+
+    typer.echo(f"2/4 training {experiment} (optimism-corrected validation; a few minutes)")
+    summary = run_with_progress(experiment, cohort)
+    print_summary(summary)
+    registration = summary.registration
+    if registration.promoted:
+        return f"models:/{registration.name}@champion"
+    typer.echo("the new version did not pass promotion; the demo serves it anyway, "
+               "explicitly by version, so you can look at it", err=True)
+    return f"models:/{registration.name}/{registration.version}"
+
+
+def _create_keys(database_url: str) -> dict[str, str]:
+    from serving.database import make_engine
+    from serving.keys import KeyStore, parse_role
+
+    store = KeyStore(make_engine(database_url))
+    keys = {role: store.create(parse_role(role), label="demo")[1] for role in ROLES}
+    typer.echo("3/4 created one API key per role (shown once; stored hashed)")
+    return keys
+
+
+def _print_access(host: str, port: int, keys: dict[str, str]) -> None:
+    url = f"http://{host}:{port}"
+    typer.echo(f"4/4 serving on {url}  (OpenAPI docs: {url}/docs)")
+    for role, key in keys.items():
+        typer.echo(f"  {role:<10} key: {key}")
+    typer.echo(
+        f"  try: curl -s -H 'Authorization: Bearer {keys['clinician']}' "
+        f"-H 'Content-Type: application/json' -d @examples/prediction_request.json "
+        f"{url}/v1/predictions"
+    )
+
+
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Folder for the cohort, MLflow store and DB.")] = (
+        Path("demo")
+    ),
+    n: Annotated[int, typer.Option(min=30, max=100_000, help="Simulated patients.")] = 200,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 42,
+    scenario: Annotated[str, typer.Option(help="Simulation scenario.")] = "founding_centre",
+    experiment: Annotated[Path, typer.Option(help="Experiment YAML.")] = Path(
+        "experiments/default.yaml"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    serve: Annotated[bool, typer.Option(help="Start the server at the end.")] = True,
+) -> None:
+    """Simulate a cohort, train and register a model, create API keys, and serve it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = _configure_environment(workdir)
+    cohort = _simulate(workdir, n, seed, scenario)
+    model_uri = _train(cohort, experiment)
+    keys = _create_keys(settings["SSC_DATABASE_URL"])
+    if not serve:
+        typer.echo(f"model ready at {model_uri}; not serving (--no-serve)")
+        for role, key in keys.items():
+            typer.echo(f"  {role:<10} key: {key}")
+        return
+    _print_access(host, port, keys)
+    import uvicorn
+
+    os.environ["SSC_MODEL_URI"] = model_uri
+    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
