@@ -24,3 +24,5 @@ test: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_features.py
+	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python benchmarks/bench_serving.py
