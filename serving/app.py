@@ -86,7 +86,9 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     """Open the database, load and warm the model; raises (refusing to start) on failure."""
     import mlflow  # heavy; only when an app actually starts
 
-    mlflow.set_tracking_uri(settings.tracking_uri)
+    # Process-wide in MLflow; set only when it differs, so an embedding process keeps its own.
+    if mlflow.get_tracking_uri() != settings.tracking_uri:
+        mlflow.set_tracking_uri(settings.tracking_uri)
     engine = make_engine(settings.database_url)
     holder = ModelHolder(settings.model_uri, on_swap=metrics.set_model)
     try:
@@ -128,10 +130,10 @@ def _unprocessable(items: list[dict[str, Any]]) -> JSONResponse:
 
 
 def _pydantic_item(item: Any) -> dict[str, Any]:
-    loc = [part if isinstance(part, int) else str(part) for part in item.get("loc", ())]
+    loc = [part if isinstance(part, int) else _text(str(part)) for part in item.get("loc", ())]
     field = _field_of(loc)
     row = _row_of(loc)
-    return {"loc": loc, "field": field, "rule": _rule(item, field if row else None),
+    return {"loc": loc, "field": field, "rule": _text(_rule(item, field if row else None)),
             "value": shown(item.get("input")), "row": row}
 
 
@@ -185,8 +187,13 @@ def shown(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value if len(value) <= _SHOWN_TEXT else value[:_SHOWN_TEXT] + "..."
+        return _text(value if len(value) <= _SHOWN_TEXT else value[:_SHOWN_TEXT] + "...")
     return None
+
+
+def _text(value: str) -> str:
+    """``value`` encodable as UTF-8: JSON text may carry lone surrogates, a response cannot."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _outcomes() -> frozenset[str]:

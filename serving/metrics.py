@@ -94,7 +94,8 @@ class ObservabilityMiddleware:
             if started:
                 raise  # too late to change the response; the server closes the connection
             status = 503
-            response = JSONResponse({"detail": DETAIL_SERVICE_UNAVAILABLE}, status_code=503)
+            body, retry = {"detail": DETAIL_SERVICE_UNAVAILABLE}, {"Retry-After": "1"}
+            response = JSONResponse(body, status_code=503, headers=retry)
             await response(scope, receive, send)
         finally:
             elapsed = time.perf_counter() - start
@@ -102,6 +103,13 @@ class ObservabilityMiddleware:
 
 
 def log_failure(error: BaseException, where: str) -> None:
-    """Log the exception type and code location only: messages can quote patient values."""
-    frames = "".join(traceback.format_tb(error.__traceback__))
+    """Log the exception type and where it was raised, never its message or arguments.
+
+    Messages (pandas, sklearn, our own) can quote the patient values that caused the error, so
+    only the type and the stack of ``file:line in function`` are written.
+    """
+    frames = "\n".join(
+        f"  {frame.filename}:{frame.lineno} in {frame.name}"
+        for frame in traceback.extract_tb(error.__traceback__)
+    )
     log.error("%s failed with %s\n%s", where, type(error).__name__, frames)

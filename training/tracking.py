@@ -118,15 +118,21 @@ def flat_params(prefix: str, value: Any) -> dict[str, str]:
 
 
 def model_signature() -> Any:
-    """Input schema = the baseline fields of the data dictionary; only required ones required."""
+    """Input schema: the id and baseline fields of the data dictionary, only required ones required.
+
+    Every column is declared ``Any``: MLflow's type enforcement is stricter than the data
+    contract and refuses ordinary inputs (integers read from a CSV for a ``double`` field,
+    0/1 for a boolean, an all-missing text column read as floats). The model validates its
+    input itself with :func:`features.validation.validate_frame`, which names every problem, so
+    the signature states which columns exist and which are required, and leaves types to it.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType
 
-    kinds = {"float": "double", "integer": "double", "boolean": "boolean",
-             "category": "string", "string": "string"}
     required = set(schema.REQUIRED_FIELDS)
     columns = [
-        ColSpec(kinds[f.type], f.name, required=f.name in required)
+        ColSpec(AnyType(), f.name, required=f.name in required)
         for f in schema.fields().values() if f.role in ("id", "baseline")
     ]
     return ModelSignature(inputs=Schema(columns))

@@ -46,15 +46,17 @@ def build_router(max_batch: int) -> APIRouter:
         served: ModelDep,
         audit: AuditDep,
         services: ServicesDep,
-    ) -> dict[str, Any]:
+    ) -> PredictionsOut:
         """Predict skin response for each patient (clinician); answers are audited first."""
         batch: Any = body  # a class made at runtime: mypy cannot know its fields
         records = [patient.model_dump(exclude_unset=True) for patient in batch.patients]
         outputs = _predict(served, records)
         predictions, entries = _assemble(served, key, records, outputs)
+        # Checked before recording, so a recorded answer cannot then fail response validation.
+        answer = _checked(predictions)
         _record(audit, entries)
         services.metrics.predictions.labels(served.ref.version).inc(len(predictions))
-        return {"predictions": predictions}
+        return answer
 
     return router
 
@@ -95,6 +97,14 @@ def _assemble(
         predictions.append({"prediction_id": prediction_id, **answer,
                             "explanation": output["explanation"]})
     return predictions, entries
+
+
+def _checked(predictions: list[dict[str, Any]]) -> PredictionsOut:
+    """The response model of the answers; a model output of the wrong shape is a 503."""
+    try:
+        return PredictionsOut.model_validate({"predictions": predictions})
+    except ValueError as error:
+        raise _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE) from None
 
 
 def _record(audit: AuditStore, entries: Sequence[AuditEntryIn]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,10 @@ INDEX_NAMES = {
 
 
 @pytest.fixture(scope="module")
-def service(trained_model_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("predictions"), trained_model_uri) as started:
+def service(
+    trained_store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    with running_service(tmp_path_factory.mktemp("predictions"), trained_store) as started:
         yield started
 
 

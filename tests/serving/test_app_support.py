@@ -1,14 +1,15 @@
 """Plain helpers shared by the ``test_app_*`` modules (no tests here).
 
-``running_service`` starts the real app (real model from the ``trained_model_uri`` fixture, a
-temporary SQLite database, one API key per role) inside a ``TestClient``.
+``running_service`` starts the real app (the real model trained once per session by the
+``trained_store`` fixture, a temporary SQLite database, one API key per role) in a ``TestClient``.
+Module-scoped services use ``trained_store`` (session scope) rather than the function-scoped
+``trained_model_uri``; :func:`champion_uri` gives the same URI.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +53,17 @@ class Service:
         return int(response.json()["total"])
 
 
-def make_settings(directory: Path, model_uri: str, **overrides: Any) -> Settings:
-    """Settings for a throwaway database in ``directory`` and the fixture's MLflow store."""
+def champion_uri(store: Mapping[str, Any]) -> str:
+    """``models:/<registered name>@champion`` of the session's trained store."""
+    return f"models:/{store['summary'].registration.name}@champion"
+
+
+def make_settings(directory: Path, store: Mapping[str, Any], **overrides: Any) -> Settings:
+    """Settings for a throwaway database in ``directory`` and the session's MLflow store."""
     values: dict[str, Any] = {
-        "model_uri": model_uri,
+        "model_uri": champion_uri(store),
         "database_url": f"sqlite:///{directory / 'service.db'}",
-        "tracking_uri": os.environ["MLFLOW_TRACKING_URI"],
+        "tracking_uri": str(store["tracking_uri"]),
         **overrides,
     }
     return Settings(**values)
@@ -74,9 +80,11 @@ def create_keys(database_url: str) -> dict[Role, tuple[str, str]]:
 
 
 @contextmanager
-def running_service(directory: Path, model_uri: str, **overrides: Any) -> Iterator[Service]:
+def running_service(
+    directory: Path, store: Mapping[str, Any], **overrides: Any
+) -> Iterator[Service]:
     """Create keys, build the app and run its lifespan for the duration of the block."""
-    settings = make_settings(directory, model_uri, **overrides)
+    settings = make_settings(directory, store, **overrides)
     keys = create_keys(settings.database_url)
     app = create_app(settings)
     with TestClient(app) as client:

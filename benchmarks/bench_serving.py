@@ -1,0 +1,303 @@
+"""Serving benchmark: one-patient predictions vs /healthz on the same real server, same run.
+
+Starts ``serve`` (uvicorn, one worker) on a free loopback port against an MLflow store and a
+temporary SQLite database, then drives each endpoint for a fixed time at a fixed number of
+concurrent connections (wrk with a Lua script when installed, else a bounded httpx thread
+pool). Prints throughput of both, their ratio, and prediction latency percentiles; the durable
+audit write (fsync at commit) is inside every prediction. Prints figures; asserts nothing.
+
+    MLFLOW_TRACKING_URI=sqlite:///path/mlflow.db python benchmarks/bench_serving.py
+    python benchmarks/bench_serving.py --train      # no store yet: train a quick one first
+    python benchmarks/bench_serving.py --profile    # plus where a prediction's time goes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+from tests.factories import make_patient  # noqa: E402
+
+# `ssc-response serve` without depending on cli/main.py registering the command.
+SERVE = (
+    "import typer; from cli.serve_cmd import register; "
+    "app = typer.Typer(); app.callback()(lambda: None); register(app); app()"
+)
+
+WRK_DONE = """
+done = function(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\\n',
+    summary.requests, summary.duration / 1e6, errors,
+    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3))
+end
+"""
+
+
+@dataclass
+class Result:
+    """Throughput and latency of one endpoint."""
+
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="ssc-bench-") as tmp:
+        workdir = Path(tmp)
+        env = environment(args, workdir)
+        token = clinician_key(env["SSC_DATABASE_URL"])
+        server, url = start(env, workdir, args.workers)
+        try:
+            run(args, url, token)
+        finally:
+            server.terminate()
+            server.wait(30)
+        if args.profile:
+            profile(env)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--model-uri", default="models:/ssc-skin-response@champion")
+    parser.add_argument("--train", action="store_true", help="train a quick model first")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--profile", action="store_true", help="time the stages of a prediction")
+    parser.add_argument("--no-wrk", action="store_true", help="use the httpx load generator")
+    return parser.parse_args()
+
+
+def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """Server environment: the MLflow store (trained here if asked) and a fresh database."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if args.train or not tracking:
+        tracking = train_quick_model(workdir)
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking,
+        "SSC_MODEL_URI": args.model_uri,
+        "SSC_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def train_quick_model(workdir: Path) -> str:
+    """The tests' recipe: 150 simulated patients, the quick experiment, registered as champion."""
+    import mlflow
+
+    from features.io import write_table
+    from training.run import run_experiment
+    from training.simulation import simulate_cohort
+
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    write_table(simulate_cohort(150, 11), workdir / "cohort.csv")
+    print("training a quick model (about two minutes)...", flush=True)
+    run_experiment(ROOT / "experiments" / "quick.yaml", workdir / "cohort.csv")
+    return uri
+
+
+def clinician_key(database_url: str) -> str:
+    from serving.database import make_engine
+    from serving.keys import KeyStore
+
+    engine = make_engine(database_url)
+    try:
+        return KeyStore(engine).create("clinician", label="benchmark")[1]
+    finally:
+        engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(env: dict[str, str], workdir: Path,
+          workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server and wait (at most 120 s) for /readyz."""
+    port = free_port()
+    command = [sys.executable, "-c", SERVE, "serve", "--port", str(port), "--log-level", "warning",
+               "--workers", str(workers)]
+    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the directory
+    server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if server.poll() is not None:
+            sys.exit((workdir / "server.log").read_text(errors="replace"))
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    sys.exit("server did not become ready in 120 s")
+
+
+def run(args: argparse.Namespace, url: str, token: str) -> None:
+    body = json.dumps({"patients": [make_patient()]})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    with httpx.Client(base_url=url, timeout=30) as client:  # warm-up (first-request costs)
+        for _ in range(20):
+            assert client.post("/v1/predictions", content=body, headers=headers).status_code == 200
+    use_wrk = shutil.which("wrk") is not None and not args.no_wrk
+    drive = wrk if use_wrk else python_load
+    print(f"load generator: {'wrk' if use_wrk else 'httpx threads'}; {args.workers} worker(s); "
+          f"{args.connections} connections, {args.duration:g} s per endpoint; cores: "
+          f"{os.cpu_count()} (shared by server and load generator)")
+    health = drive(url, "/healthz", "GET", None, {}, args)
+    predict = drive(url, "/v1/predictions", "POST", body, headers, args)
+    report(health, predict)
+
+
+def wrk(url: str, path: str, method: str, body: str | None, headers: dict[str, str],
+        args: argparse.Namespace) -> Result:
+    """Run wrk with a Lua script that sets the request and prints a JSON summary."""
+    script = [f'wrk.method = "{method}"']
+    if body is not None:
+        script.append(f"wrk.body = {json.dumps(body)}")
+    script += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write("\n".join(script) + "\n" + WRK_DONE)
+    try:
+        command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration:g}s",
+                   "--timeout", "10s", "-s", lua.name, url + path]
+        output = subprocess.run(command, capture_output=True, text=True, check=True,
+                                timeout=args.duration + 60).stdout
+    finally:
+        os.unlink(lua.name)
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    return Result(**json.loads(line.removeprefix("RESULT ")))
+
+
+def python_load(url: str, path: str, method: str, body: str | None,
+                headers: dict[str, str], args: argparse.Namespace) -> Result:
+    """Fallback: one thread per connection, each a keep-alive httpx client, fixed duration."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + args.duration
+
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                response = client.request(method, path, content=body, headers=headers)
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+                    errors[0] += response.status_code != 200
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(args.connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.duration + 30)
+    seconds = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Result(len(latencies), seconds, errors[0], cuts[49] * 1e3, cuts[98] * 1e3)
+
+
+def report(health: Result, predict: Result) -> None:
+    print(f"/healthz          {health.per_second:9.1f} req/s   p50 {health.p50_ms:7.2f} ms"
+          f"   p99 {health.p99_ms:7.2f} ms   errors {health.errors}")
+    print(f"/v1/predictions   {predict.per_second:9.1f} req/s   p50 {predict.p50_ms:7.2f} ms"
+          f"   p99 {predict.p99_ms:7.2f} ms   errors {predict.errors}")
+    print(f"ratio predictions/healthz: {predict.per_second / health.per_second:.3f}"
+          "   (targets: ratio >= 0.4, prediction p99 < 30 ms)")
+
+
+def profile(env: dict[str, str], count: int = 60) -> None:
+    """Median time of each stage of a one-patient prediction, in process, then a cProfile."""
+    import cProfile
+    import pstats
+
+    os.environ["MLFLOW_TRACKING_URI"] = env["MLFLOW_TRACKING_URI"]
+    stages, run_once = _stages(env)
+    for _ in range(count):
+        run_once()
+    print(f"\nstages of one prediction (median of {count - 10}, ms):")
+    for name, times in stages.items():
+        print(f"  {name:34s} {statistics.median(times[10:]):8.2f}")
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [run_once() for _ in range(20)])
+    print("\ncProfile of 20 predictions (cumulative, top 25):")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def _stages(env: dict[str, str]) -> tuple[dict[str, list[float]], Any]:
+    """A timed replica of the route's work: parse, validate, predict (by part), audit."""
+    from features.pipeline import as_model_frame
+    from features.validation import validate_frame
+    from models.registry import load_served_model
+    from serving.audit import AuditEntryIn, AuditStore
+    from serving.database import make_engine
+    from serving.schemas import prediction_request_model, records_frame
+
+    model = load_served_model(env["SSC_MODEL_URI"]).model
+    audit = AuditStore(make_engine(env["SSC_DATABASE_URL"]))
+    request_model = prediction_request_model(1000)
+    body = json.dumps({"patients": [make_patient()]})
+    stages: dict[str, list[float]] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        start = time.perf_counter()
+        result = call()
+        stages.setdefault(name, []).append((time.perf_counter() - start) * 1e3)
+        return result
+
+    def run_once() -> None:
+        parsed: Any = timed("JSON + pydantic (serving)",
+                            lambda: request_model.model_validate_json(body))
+        records = [p.model_dump(exclude_unset=True) for p in parsed.patients]
+        frame = timed("records_frame (serving)", lambda: records_frame(records))
+        valid = timed("validate_frame (features)", lambda: validate_frame(frame))
+        with_indices, features = timed("  bundle.transform (models)",
+                                       lambda: model.transform(valid))
+        timed("  regressor pipeline (models)",
+              lambda: model.regressor.predict(as_model_frame(valid)))
+        timed("  explainer.explain (models)",
+              lambda: model.explainer.explain(features, with_indices))
+        timed("  bundle.warnings (models)", lambda: model.warnings(valid))
+        output = timed("ResponseModel.predict total (models)", lambda: model.predict(valid))[0]
+        entry = AuditEntryIn(model_name="bench", model_version="0", input=records[0],
+                             output={k: v for k, v in output.items() if k != "explanation"},
+                             explanation=output["explanation"])
+        timed("audit append_many + fsync (serving)", lambda: audit.append_many([entry]))
+
+    return stages, run_once
+
+
+if __name__ == "__main__":
+    main()

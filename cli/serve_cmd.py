@@ -1,0 +1,50 @@
+"""``serve``: run the prediction service with uvicorn (``serving.app:create_app`` as a factory)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+APP_FACTORY = "serving.app:create_app"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``serve`` command to ``app``."""
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    model_uri: Annotated[
+        str | None,
+        typer.Option(help="Model to serve (default: $SSC_MODEL_URI, else the champion)."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Audit/keys database (default: $SSC_DATABASE_URL, else SQLite here)."),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve predictions over HTTP (API keys: see `keys create`)."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from serving.settings import Settings
+
+    # Options travel as environment variables: every worker process builds its own app from them.
+    for name, value in (("SSC_MODEL_URI", model_uri), ("SSC_DATABASE_URL", database_url)):
+        if value is not None:
+            os.environ[name] = value
+    try:
+        Settings()  # refuse to start on bad configuration, before binding the port
+    except ValidationError as error:
+        typer.echo(f"error: invalid service configuration\n{error}", err=True)
+        raise typer.Exit(code=2) from None
+    uvicorn.run(
+        APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=log_level,
+        timeout_graceful_shutdown=30,  # let in-flight predictions finish on SIGTERM
+    )

@@ -1,0 +1,116 @@
+"""Bundle save/load: same predictions after a round trip; untrusted types are refused.
+
+A fresh bundle of every estimator family must hold no type outside ``TRUSTED_TYPES``, and every
+entry of ``TRUSTED_TYPES`` must be needed by some family: the list is exact, so a new type is a
+reviewed change rather than a silent widening.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from features.validation import validate_records
+from models.bundle import ResponseModel
+from models.estimators import FAMILIES
+from models.serialization import (
+    TRUSTED_TYPES,
+    UntrustedArtifactError,
+    load_bundle,
+    save_bundle,
+    untrusted_types,
+)
+from models.uncertainty import ConformalInterval
+from tests.factories import make_patient
+from training.config import ExperimentConfig, UncertaintyConfig
+from training.experiment import fit_final, prepare_cohort
+from training.simulation import simulate_cohort
+
+
+class NotAnEstimator:
+    """A type no reviewer has trusted: loading it could run arbitrary code."""
+
+    def __init__(self) -> None:
+        self.payload = "anything"
+
+
+def make_model(family_name: str, n: int = 90, seed: int = 4) -> ResponseModel:
+    """A small fitted bundle of one family (5 bootstrap members: the types, not the quality)."""
+    config = ExperimentConfig(name="serialization", estimators={family_name: {}},
+                              uncertainty=UncertaintyConfig(bootstrap_models=5))
+    cohort = prepare_cohort(simulate_cohort(n, seed), config)
+    return fit_final(cohort, config, family_name, metadata={"family_under_test": family_name})
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ResponseModel, Path]]:
+    """Every family fitted once and saved: name -> (model, bundle directory)."""
+    root = tmp_path_factory.mktemp("bundles")
+    models = {name: make_model(name) for name in FAMILIES}
+    return {name: (model, save_bundle(model, root / name)) for name, model in models.items()}
+
+
+def records() -> pd.DataFrame:
+    """Two patients, one with a missing value (the imputation path)."""
+    return validate_records([make_patient(patient_id="A"),
+                             make_patient(patient_id="B", crp_mg_l=None, age_years=70.0)])
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_fresh_bundle_holds_only_trusted_types(
+    saved: dict[str, tuple[ResponseModel, Path]], name: str
+) -> None:
+    assert untrusted_types(saved[name][1]) == set()
+
+
+def test_every_trusted_type_is_needed(saved: dict[str, tuple[ResponseModel, Path]]) -> None:
+    found: set[str] = set()
+    for _, directory in saved.values():
+        for path in directory.glob("*.skops"):
+            found.update(sio.get_untrusted_types(file=path))
+
+    assert found == set(TRUSTED_TYPES)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_round_trip_keeps_predictions(
+    saved: dict[str, tuple[ResponseModel, Path]], name: str
+) -> None:
+    model, directory = saved[name]
+
+    loaded = load_bundle(directory)
+
+    assert loaded.predict(records()) == model.predict(records())
+    assert loaded.metadata == model.metadata
+    assert loaded.summary == model.summary
+
+
+def test_untrusted_type_is_refused(
+    saved: dict[str, tuple[ResponseModel, Path]], tmp_path: Path
+) -> None:
+    directory = save_bundle(saved["logistic_l2"][0], tmp_path / "tampered")
+    sio.dump(NotAnEstimator(), directory / "classifier.skops")
+
+    assert untrusted_types(directory) == {f"{__name__}.NotAnEstimator"}
+    with pytest.raises(UntrustedArtifactError, match="classifier.skops.*NotAnEstimator"):
+        load_bundle(directory)
+
+
+def test_interval_artifact_of_the_wrong_type_is_refused(
+    saved: dict[str, tuple[ResponseModel, Path]], tmp_path: Path
+) -> None:
+    directory = save_bundle(saved["logistic_l2"][0], tmp_path / "swapped")
+    sio.dump(ConformalInterval().fit(np.arange(10.0)), directory / "probability_ensemble.skops")
+
+    with pytest.raises(UntrustedArtifactError, match="expected types"):
+        load_bundle(directory)
+
+
+def test_bundle_holds_no_pickle(saved: dict[str, tuple[ResponseModel, Path]]) -> None:
+    suffixes = {path.suffix for path in saved["random_forest"][1].iterdir()}
+
+    assert suffixes == {".skops", ".parquet", ".json"}

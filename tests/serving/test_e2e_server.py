@@ -1,0 +1,221 @@
+"""A real uvicorn server in a subprocess: HTTP end to end, and durability across SIGKILL.
+
+The server is started with the ``serve`` command (``cli/serve_cmd.py``) on a free loopback port,
+against the session's trained MLflow store and a temporary SQLite database. Every loop and wait
+is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from serving.keys import Role
+from tests.factories import make_patient
+from tests.serving.test_app_support import champion_uri, create_keys
+
+pytestmark = pytest.mark.slow
+
+START_TIMEOUT_S = 90.0
+REQUEST_TIMEOUT_S = 30.0
+# `ssc-response serve` without depending on cli/main.py registering the command.
+SERVE = (
+    "import typer; from cli.serve_cmd import register; "
+    "app = typer.Typer(); app.callback()(lambda: None); register(app); app()"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A running server process, its URL and log file."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def start_server(env: dict[str, str], directory: Path, name: str) -> Server:
+    """Start ``serve`` on a free port and wait (bounded) until /readyz answers 200."""
+    port, log = free_port(), directory / f"{name}.log"
+    command = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning"]
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, env=env, cwd=directory, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{server.url}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.stop(signal.SIGKILL)
+    text = log.read_text(errors="replace")
+    raise RuntimeError(f"server not ready in {START_TIMEOUT_S} s:\n{text}")
+
+
+@dataclass
+class Deployment:
+    """Environment, keys and directory shared by the servers of one test."""
+
+    env: dict[str, str]
+    keys: dict[Role, tuple[str, str]]
+    directory: Path
+
+    def headers(self, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role][1]}"}
+
+
+@pytest.fixture
+def deployment(trained_store: dict[str, Any], tmp_path: Path) -> Deployment:
+    database_url = f"sqlite:///{tmp_path / 'service.db'}"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": str(trained_store["tracking_uri"]),
+        "SSC_DATABASE_URL": database_url,
+        "SSC_MODEL_URI": champion_uri(trained_store),
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])),
+    }
+    return Deployment(env, create_keys(database_url), tmp_path)
+
+
+@pytest.fixture
+def server(deployment: Deployment) -> Iterator[Server]:
+    started = start_server(deployment.env, deployment.directory, "server")
+    yield started
+    started.stop()
+
+
+def test_prediction_over_http_is_audited(server: Server, deployment: Deployment) -> None:
+    with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as client:
+        answer = client.post("/v1/predictions", json={"patients": [make_patient()]},
+                             headers=deployment.headers(Role.CLINICIAN))
+        assert answer.status_code == 200
+        prediction_id = answer.json()["predictions"][0]["prediction_id"]
+        entry = client.get(f"/v1/audit/predictions/{prediction_id}",
+                           headers=deployment.headers(Role.AUDITOR))
+        assert entry.status_code == 200
+        assert entry.json()["key_id"] == deployment.keys[Role.CLINICIAN][0]
+
+
+def test_http_edges(server: Server, deployment: Deployment) -> None:
+    with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.post("/v1/predictions", json={"patients": []}).status_code == 401
+        malformed = client.post("/v1/predictions", content=b"{not json",
+                                headers={**deployment.headers(Role.CLINICIAN),
+                                         "Content-Type": "application/json"})
+        assert malformed.status_code == 422
+        assert "ssc_http_requests_total" in client.get("/metrics").text
+
+
+class Load:
+    """Clients predicting concurrently; collects the IDs of answers acknowledged with 200."""
+
+    def __init__(self, url: str, headers: dict[str, str], threads: int) -> None:
+        self.url, self.headers = url, headers
+        self.acknowledged: list[str] = []
+        self.errors = 0
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def join(self) -> None:
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(REQUEST_TIMEOUT_S + 5)
+
+    def _run(self, worker: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=REQUEST_TIMEOUT_S) as client:
+            for i in range(500):  # bounded even if the kill never comes
+                if self.stop.is_set():
+                    return
+                self._one(client, make_patient(patient_id=f"W{worker}-{i}"))
+
+    def _one(self, client: httpx.Client, patient: dict[str, Any]) -> None:
+        try:
+            response = client.post("/v1/predictions", json={"patients": [patient]},
+                                   headers=self.headers)
+        except httpx.TransportError:
+            with self._lock:
+                self.errors += 1
+            self.stop.set()  # the server is gone
+            return
+        if response.status_code == 200:
+            with self._lock:
+                self.acknowledged.append(response.json()["predictions"][0]["prediction_id"])
+
+
+def recorded_ids(client: httpx.Client, headers: dict[str, str]) -> set[str]:
+    """Every prediction_id in the audit trail, page by page."""
+    ids: set[str] = set()
+    for offset in range(0, 100_000, 1000):
+        page = client.get("/v1/audit/predictions", params={"limit": 1000, "offset": offset},
+                          headers=headers).json()
+        ids.update(item["prediction_id"] for item in page["items"])
+        if offset + 1000 >= page["total"]:
+            break
+    return ids
+
+
+def test_acknowledged_predictions_survive_sigkill(deployment: Deployment) -> None:
+    first = start_server(deployment.env, deployment.directory, "before-kill")
+    load = Load(first.url, deployment.headers(Role.CLINICIAN), threads=6)
+    try:
+        load.start()
+        deadline = time.monotonic() + 60
+        while len(load.acknowledged) < 30 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.process.send_signal(signal.SIGKILL)  # mid-load: requests are in flight
+        first.process.wait(10)
+    finally:
+        load.join()
+        first.stop(signal.SIGKILL)
+    assert len(load.acknowledged) >= 30, first.log.read_text(errors="replace")
+
+    second = start_server(deployment.env, deployment.directory, "after-restart")
+    try:
+        with httpx.Client(base_url=second.url, timeout=REQUEST_TIMEOUT_S) as client:
+            auditor = deployment.headers(Role.AUDITOR)
+            missing = set(load.acknowledged) - recorded_ids(client, auditor)
+            verify = client.get("/v1/audit/verify", headers=auditor).json()
+    finally:
+        second.stop()
+    print(f"{len(load.acknowledged)} acknowledged, {load.errors} cut off by the kill")
+    assert not missing, f"{len(missing)} acknowledged predictions lost"
+    assert verify["ok"] is True, verify
