@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 from features.validation import validate_frame
 from models.serialization import load_bundle
 from models.tabular import predictions_frame
 
 
-class SkinResponsePyfunc(mlflow.pyfunc.PythonModel):
+class SkinResponsePyfunc(PythonModel):
     """Loads the bundle from the ``bundle`` artifact; predicts a flat table."""
 
     def load_context(self, context: Any) -> None:

@@ -239,25 +239,29 @@ def fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
     )
 
 
-def promotion_failures(metrics: dict[str, float], config: ExperimentConfig) -> list[str]:
-    """Which promotion thresholds the run fails (empty: promote)."""
-    p = config.promotion
+def _promotion_rules(metrics: dict[str, float]) -> list[tuple[str, str, float | None, str]]:
+    """(threshold in ``promotion``, what is compared, its value, operator) for every rule."""
+    slope = metrics["calibration_slope_corrected"]
     # The AUROC gate takes the more pessimistic of the bootstrap-corrected and the
     # cross-validated value, so an overfitting learner cannot pass on Harrell's correction.
-    metrics = metrics | {"auroc_gated": min(metrics["auroc_corrected"], metrics["auroc_cv"])}
-    rules = [
-        ("auroc_gated", p.min_auroc_corrected, ">="),
-        ("brier_corrected", p.max_brier_corrected, "<="),
-        ("calibration_slope_corrected", p.min_calibration_slope_corrected, ">="),
-        ("calibration_slope_corrected", p.max_calibration_slope_corrected, "<="),
-        ("mae_corrected", p.max_mae_corrected, "<="),
+    return [
+        ("min_auroc_corrected", "min(auroc_corrected, auroc_cv)",
+         min(metrics["auroc_corrected"], metrics["auroc_cv"]), ">="),
+        ("max_brier_corrected", "brier_corrected", metrics["brier_corrected"], "<="),
+        ("min_calibration_slope_corrected", "calibration_slope_corrected", slope, ">="),
+        ("max_calibration_slope_corrected", "calibration_slope_corrected", slope, "<="),
+        ("max_mae_corrected", "mae_corrected", metrics.get("mae_corrected"), "<="),
     ]
+
+
+def promotion_failures(metrics: dict[str, float], config: ExperimentConfig) -> list[str]:
+    """Which promotion thresholds the run fails (empty: promote), each named as in the YAML."""
     failures = []
-    for metric, threshold, op in rules:
-        if threshold is None or metric not in metrics:
+    for name, label, value, op in _promotion_rules(metrics):
+        threshold = getattr(config.promotion, name)
+        if threshold is None or value is None:
             continue
-        value = metrics[metric]
         passed = value >= threshold if op == ">=" else value <= threshold
-        if not passed or not np.isfinite(value):
-            failures.append(f"{metric} = {value:.3f} does not satisfy {op} {threshold}")
+        if not passed or not np.isfinite(value):  # NaN compares False: it fails, as it should
+            failures.append(f"promotion.{name}: {label} = {value:.3f}, needs {op} {threshold}")
     return failures

@@ -58,12 +58,15 @@ def run_experiment(config_path: str | Path, data_path: str | Path,
         sample_size = reporting.sample_size_check(cohort, config)
         if sample_size.warning:
             log.warning("%s", sample_size.warning)
-        _log_inputs(config, Path(config_path), cohort.frame, data_path)
+        sha256 = tracking.file_sha256(data_path)
+        _log_inputs(config, Path(config_path), cohort.frame, data_path, sha256)
         validation = validate(cohort, config, tick)
         tracking.log_metrics(validation.metrics)
-        model = fit_final(cohort, config, validation.selected,
-                          metadata={"experiment": config.name, "outcome": config.outcome.name,
-                                    "run_id": run.info.run_id})
+        # The data's name and hash travel with the model, so its card names the exact bytes.
+        metadata = {"experiment": config.name, "outcome": config.outcome.name,
+                    "run_id": run.info.run_id, "data_name": data_path.name,
+                    "data_sha256": sha256}
+        model = fit_final(cohort, config, validation.selected, metadata)
         reporting.log_reports(cohort, config, validation, model, sample_size, run.info.run_id)
         model_uri = tracking.log_model(model, tracking.input_example(cohort.frame))
         failures = promotion_failures(validation.metrics, config)
@@ -77,10 +80,14 @@ def run_experiment(config_path: str | Path, data_path: str | Path,
 
 
 def _log_inputs(config: ExperimentConfig, config_path: Path, frame: pd.DataFrame,
-                data_path: Path) -> None:
+                data_path: Path, sha256: str) -> None:
     import mlflow
 
     mlflow.log_params(tracking.flat_params("", config.model_dump()))
     mlflow.log_artifact(str(config_path), artifact_path="experiment")
-    tracking.log_dataset(frame, data_path, config.outcome.name, tracking.file_sha256(data_path))
-    mlflow.set_tag("mlflow.source.git.commit", tracking.git_commit())
+    tracking.log_dataset(frame, data_path, config.outcome.name, sha256)
+    commit = tracking.git_commit()
+    # MLflow links the commit tag to the repository, so it holds the bare hash; whether the
+    # working tree had uncommitted changes is a tag of its own.
+    mlflow.set_tags({"mlflow.source.git.commit": commit.removesuffix("-dirty"),
+                     "git.dirty": str(commit.endswith("-dirty")).lower()})

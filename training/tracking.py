@@ -100,8 +100,9 @@ def git_commit() -> str:
 def log_dataset(frame: pd.DataFrame, data_path: Path, outcome: str, sha256: str) -> None:
     """Record the training data as an MLflow dataset input with its content hash."""
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = mlflow.data.from_pandas(frame, source=str(data_path.resolve()),
+    dataset = from_pandas(frame, source=str(data_path.resolve()),
                                       name=data_path.name, targets=outcome)
     mlflow.log_input(dataset, context="training")
     mlflow.set_tags({"data.sha256": sha256, "data.path": str(data_path), "data.rows": len(frame)})
@@ -127,11 +128,11 @@ def model_signature() -> Any:
     the signature states which columns exist and which are required, and leaves types to it.
     """
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, Schema, TensorSpec
     from mlflow.types.schema import AnyType
 
     required = set(schema.REQUIRED_FIELDS)
-    columns = [
+    columns: list[ColSpec | TensorSpec] = [
         ColSpec(AnyType(), f.name, required=f.name in required)
         for f in schema.fields().values() if f.role in ("id", "baseline")
     ]
@@ -139,7 +140,7 @@ def model_signature() -> Any:
 
 
 def input_example(frame: pd.DataFrame) -> pd.DataFrame:
-    """Two training rows, baseline columns only, typed as the signature declares them."""
+    """Two training rows, baseline columns only, as JSON-ready floats, strings and None."""
     fields = [f for f in schema.fields().values() if f.role != "outcome" and f.name in frame]
     columns = {}
     for f in fields:
