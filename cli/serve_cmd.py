@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    import uvicorn
 
 APP_FACTORY = "serving.app:create_app"
 
@@ -44,7 +47,33 @@ def serve(
     except ValidationError as error:
         typer.echo(f"error: invalid service configuration\n{error}", err=True)
         raise typer.Exit(code=2) from None
-    uvicorn.run(
+    config = uvicorn.Config(
         APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=log_level,
         timeout_graceful_shutdown=30,  # let in-flight predictions finish on SIGTERM
     )
+    if workers > 1:
+        _run_workers(config)
+        return
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # e.g. the model could not be loaded: the lifespan refused to start
+        raise typer.Exit(code=3)
+
+
+def _run_workers(config: uvicorn.Config) -> None:
+    """uvicorn's multi-worker supervisor, on a listening socket that keeps TCP_NODELAY.
+
+    uvicorn binds that socket with protocol 0, so asyncio never sets TCP_NODELAY on accepted
+    connections and every keep-alive response waits ~40 ms for a delayed ACK
+    (https://github.com/Kludex/uvicorn/issues/3149). Binding it with IPPROTO_TCP avoids that.
+    """
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((config.host, config.port))
+        listener.set_inheritable(True)
+        Multiprocess(config, sockets=[listener]).run()

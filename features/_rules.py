@@ -117,11 +117,18 @@ def value_flags(field: Field, parsed: np.ndarray) -> Flags:
 
 
 def _range_flag(field: Field, number: np.ndarray) -> tuple[np.ndarray, str]:
-    """Inclusive min..max, with the unit in the message (NaN never fails a comparison)."""
+    """Inclusive min..max (NaN never fails a comparison)."""
+    low, high, rule = _range(field)
+    return (number < low) | (number > high), rule
+
+
+@cache
+def _range(field: Field) -> tuple[float, float, str]:
+    """The limits of a numeric field and the rule that states them, with the unit."""
     low = -np.inf if field.min is None else field.min
     high = np.inf if field.max is None else field.max
     unit = f" {field.unit}" if field.unit else ""
-    return (number < low) | (number > high), f"must be between {low:g} and {high:g}{unit}"
+    return low, high, f"must be between {low:g} and {high:g}{unit}"
 
 
 def _id_flags(ids: np.ndarray) -> Flags:

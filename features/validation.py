@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from dataclasses import replace
 
 import numpy as np
@@ -84,8 +85,8 @@ def validate_records(records: Sequence[Mapping[str, object]]) -> pd.DataFrame:
     in the order given); a field absent from a record is a missing value. The frame has a
     ``RangeIndex`` and the columns of every field given in any record, in dictionary order.
     """
-    names = list(dict.fromkeys(name for record in records for name in record))
-    columns = {str(n): _column(records, n) for n in names if n in fields()}
+    names = list(dict.fromkeys(chain.from_iterable(records)))
+    columns = _record_columns(records, [n for n in names if n in fields()])
     return _typed_frame(_validate(names, columns, len(records)), pd.RangeIndex(len(records)))
 
 
@@ -95,7 +96,7 @@ def validate_record(record: Mapping[str, object]) -> dict[str, object]:
     The result holds the fields given in the record, in dictionary order; a missing value
     (None, NaN, blank) comes back as ``None``. Problems carry ``row=None``.
     """
-    columns = {str(n): _column([record], n) for n in record if n in fields()}
+    columns = _record_columns([record], [n for n in record if n in fields()])
     try:
         parsed = _validate(list(record), columns, 1)
     except ContractError as error:
@@ -131,16 +132,23 @@ def _check_column(field: Field, raw: Raw) -> tuple[np.ndarray, np.ndarray, list[
     flags = [(invalid, type_rule(field)), *value_flags(field, parsed)]
     if field.name in REQUIRED_FIELDS:
         flags.append((missing, "required field has no value"))
+    flags = [(mask, rule) for mask, rule in flags if mask.any()]
     if codes is not None:  # rules ran once per distinct value: back to one entry per row
         parsed, missing = parsed[codes], missing[codes]
         flags = [(mask[codes], rule) for mask, rule in flags]
     return parsed, missing, flagged_problems(raw, field.name, flags)
 
 
-def _column(records: Sequence[Mapping[str, object]], name: object) -> np.ndarray:
-    """One field of every record as an object array (None where a record lacks the field)."""
-    values = (record.get(name) for record in records)  # type: ignore[call-overload]
-    return np.fromiter(values, dtype=object, count=len(records))
+def _record_columns(
+    records: Sequence[Mapping[str, object]], names: Sequence[object]
+) -> dict[str, np.ndarray]:
+    """The named fields of every record as object arrays (None where a record lacks the field)."""
+    values = chain.from_iterable(map(record.get, names) for record in records)  # type: ignore[arg-type]
+    # One object array for the whole table, read row by row; fromiter never unpacks a value
+    # that is itself a sequence (np.array would).
+    table = np.fromiter(values, dtype=object, count=len(records) * len(names))
+    table = table.reshape(len(records), len(names))
+    return {str(name): table[:, j] for j, name in enumerate(names)}
 
 
 def _typed_frame(parsed: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:

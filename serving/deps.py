@@ -8,6 +8,7 @@ is a plain ``def`` (threadpool).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -54,10 +55,12 @@ async def get_model(services: ServicesDep) -> ServedModel:
 
 
 async def get_holder(services: ServicesDep) -> ModelHolder:
+    """The model holder (for model information and reloads)."""
     return services.models
 
 
 async def get_audit(services: ServicesDep) -> AuditStore:
+    """The audit trail."""
     return services.audit
 
 
@@ -93,7 +96,7 @@ def authenticate(
 CallerKey = Annotated[ApiKey, Depends(authenticate)]
 
 
-def _require(*roles: Role) -> object:
+def _require(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency admitting only keys of ``roles`` (403 otherwise)."""
 
     async def check_role(key: CallerKey) -> ApiKey:

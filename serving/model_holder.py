@@ -24,16 +24,15 @@ Resolver = Callable[[str], ModelVersionRef]
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A warm model, the URI it was resolved from, and when it was loaded."""
+    """A warm model and when it was loaded."""
 
     served: ServedModel
-    uri: str
     loaded_at: datetime
 
 
 @dataclass(frozen=True)
 class ReloadResult:
-    """The model before and after a reload."""
+    """The model before and after a reload, and the URI followed from now on."""
 
     previous: ModelVersionRef
     current: ModelVersionRef
@@ -83,31 +82,33 @@ class ModelHolder:
 
     def load(self) -> ServedModel:
         """Load the followed URI (start-up); errors propagate so the service refuses to start."""
-        return self._swap_in(None)[1]
+        self._swap_in(None)
+        return self.current
 
     def reload(self, uri: str | None = None) -> ReloadResult:
         """Resolve ``uri`` (default: the followed URI) again and swap to it; follow it from now."""
-        previous, served = self._swap_in(uri)
-        return ReloadResult(previous or served.ref, served.ref, self._uri)
+        return self._swap_in(uri)
 
-    def _swap_in(self, uri: str | None) -> tuple[ModelVersionRef | None, ServedModel]:
-        """(previous ref, now current model); the lock serialises reloads, never requests."""
+    def _swap_in(self, uri: str | None) -> ReloadResult:
+        """Resolve, load and warm outside any request path, then swap one reference.
+
+        The lock serialises reloads (and the poller), never requests.
+        """
         with self._lock:
             target = uri or self._uri
             current = self._loaded
-            previous = None if current is None else current.served.ref
             ref = self._resolver(target)
-            if current is not None and previous == ref:
-                self._uri = target
-                return previous, current.served  # alias did not move: keep the warm model
-            served = self._loader(ref.uri)
-            _warm(served)
-            self._loaded = LoadedModel(served, target, datetime.now(UTC))  # the atomic swap
+            if current is None or current.served.ref != ref:  # else keep the warm model
+                served = self._loader(ref.uri)
+                _warm(served)
+                self._loaded = LoadedModel(served, datetime.now(UTC))  # the atomic swap
+                log.info("serving model %s version %s (run %s)", ref.name, ref.version,
+                         ref.run_id)
+                if self._on_swap is not None:
+                    self._on_swap(ref)
             self._uri = target
-        log.info("serving model %s version %s (run %s)", ref.name, ref.version, ref.run_id)
-        if self._on_swap is not None:
-            self._on_swap(ref)
-        return previous, served
+            previous = ref if current is None else current.served.ref
+            return ReloadResult(previous, ref, target)
 
     def start_polling(self, interval_seconds: float) -> None:
         """Re-resolve the followed URI every ``interval_seconds`` in a daemon thread."""

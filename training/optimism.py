@@ -162,8 +162,9 @@ def optimism_corrected(
     the percentile spread of ``apparent_b`` around its mean, centred on ``corrected``: the
     sampling spread of apparent performance, moved to the corrected scale. It reuses the
     same replicates (a double bootstrap would cost ``n_boot**2`` fits) and had
-    near-nominal coverage in their simulations for the C statistic and Brier score. Limitations: the optimism is treated
-    as a constant (its own uncertainty is ignored), so the interval can be too narrow at
+    near-nominal coverage in their simulations for the C statistic and Brier score.
+    Limitations: the optimism is treated as a constant (its own uncertainty is ignored),
+    so the interval can be too narrow at
     very small n; and it is NaN for measures whose apparent value is fixed by the fit
     (SD of ``apparent_b`` below 5% of the SD of ``test_b``), e.g. the calibration slope
     and intercept of a (nearly) unpenalised logistic model, or with < 10 valid replicates.

@@ -91,7 +91,7 @@ router = APIRouter(
 @router.get("", response_model=ModelInfo)
 def model_info(_key: ModelReaderKey, holder: HolderDep) -> ModelInfo:
     """The served model, its validation metrics and training data (researcher, clinician)."""
-    return describe(holder.loaded)
+    return describe(holder.loaded, holder.uri)
 
 
 @router.post(
@@ -126,7 +126,7 @@ def target_uri(settings: Settings, target: ReloadRequest | None) -> str:
     return settings.model_uri
 
 
-def describe(loaded: LoadedModel) -> ModelInfo:
+def describe(loaded: LoadedModel, followed_uri: str) -> ModelInfo:
     """Identity, headline metrics and training-data summary of a loaded model."""
     served = loaded.served
     metrics = {k: float(v) for k, v in served.metrics.items() if math.isfinite(v)}
@@ -137,7 +137,7 @@ def describe(loaded: LoadedModel) -> ModelInfo:
         version=ref.version,
         run_id=ref.run_id,
         family=served.tags.get("selected_family") or served.model.metadata.get("family"),
-        followed_uri=loaded.uri,
+        followed_uri=followed_uri,
         loaded_at=loaded.loaded_at,
         auroc_corrected=_estimate(metrics, "auroc_corrected"),
         brier_corrected=_estimate(metrics, "brier_corrected"),

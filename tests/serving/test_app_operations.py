@@ -27,6 +27,7 @@ from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, make_settings, running_service
 
 MAX_BATCH = 5
+MAX_BODY = 64 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,8 @@ def service(
     trained_store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     directory = tmp_path_factory.mktemp("operations")
-    with running_service(directory, trained_store, max_batch=MAX_BATCH) as started:
+    overrides = {"max_batch": MAX_BATCH, "max_body_bytes": MAX_BODY}
+    with running_service(directory, trained_store, **overrides) as started:
         yield started
 
 
@@ -141,6 +143,11 @@ def test_batch_limit_comes_from_settings(service: Service) -> None:
     response = service.predict(*make_batch(MAX_BATCH + 1))
     assert response.status_code == 422
     assert f"at most {MAX_BATCH}" in response.json()["detail"][0]["rule"]
+
+
+def test_oversized_body_is_413(service: Service) -> None:
+    padding = make_patient(patient_id="x" * (MAX_BODY + 1))
+    assert service.predict(padding).status_code == 413
 
 
 def test_docs_page(service: Service) -> None:

@@ -61,11 +61,15 @@ class Server:
                 self.process.wait(10)
 
 
-def start_server(env: dict[str, str], directory: Path, name: str) -> Server:
+def serve_command(port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--log-level", "warning", *extra]
+
+
+def start_server(env: dict[str, str], directory: Path, name: str, *extra: str) -> Server:
     """Start ``serve`` on a free port and wait (bounded) until /readyz answers 200."""
     port, log = free_port(), directory / f"{name}.log"
-    command = [sys.executable, "-c", SERVE, "serve", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
+    command = serve_command(port, *extra)
     with open(log, "wb") as output:
         process = subprocess.Popen(command, env=env, cwd=directory, stdout=output,
                                    stderr=subprocess.STDOUT)
@@ -138,6 +142,39 @@ def test_http_edges(server: Server, deployment: Deployment) -> None:
                                          "Content-Type": "application/json"})
         assert malformed.status_code == 422
         assert "ssc_http_requests_total" in client.get("/metrics").text
+
+
+def test_serve_refuses_bad_configuration(deployment: Deployment) -> None:
+    env = {**deployment.env, "SSC_DATABASE_URL": "mysql://db/ssc"}
+    done = subprocess.run(serve_command(free_port()), env=env, capture_output=True, text=True,
+                          timeout=60, cwd=deployment.directory)
+    assert done.returncode == 2
+    assert "unsupported database" in done.stderr
+
+
+def test_serve_refuses_to_start_without_its_model(deployment: Deployment) -> None:
+    env = {**deployment.env, "SSC_MODEL_URI": "models:/no-such-model@champion"}
+    done = subprocess.run(serve_command(free_port()), env=env, capture_output=True, text=True,
+                          timeout=120, cwd=deployment.directory)
+    assert done.returncode == 3
+
+
+def test_workers_keep_tcp_nodelay(deployment: Deployment) -> None:
+    """Two workers answer, without the ~40 ms delayed-ACK stall of uvicorn's own worker socket."""
+    server = start_server(deployment.env, deployment.directory, "workers", "--workers", "2")
+    try:
+        with httpx.Client(base_url=server.url, timeout=REQUEST_TIMEOUT_S) as client:
+            answer = client.post("/v1/predictions", json={"patients": [make_patient()]},
+                                 headers=deployment.headers(Role.CLINICIAN))
+            timings = []
+            for _ in range(21):  # one keep-alive connection
+                start = time.perf_counter()
+                client.get("/healthz")
+                timings.append(time.perf_counter() - start)
+    finally:
+        server.stop()
+    assert answer.status_code == 200
+    assert sorted(timings)[10] < 0.030  # the stall would make every request take >= 40 ms
 
 
 class Load:

@@ -1,0 +1,162 @@
+"""``ssc-response train``, ``runs`` and ``predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from cli import train_cmd
+from features.io import write_table
+from features.schema import baseline_fields
+from training.simulation import simulate_cohort
+
+runner = CliRunner()
+CHEAP = {
+    "name": "cli-test",
+    "estimators": {"logistic_l2": {"estimator__C": [0.1]}},
+    "validation": {"cv_splits": 3, "cv_repeats": 1, "bootstrap": 10, "seed": 5},
+    "uncertainty": {"bootstrap_models": 5},
+    "promotion": {"min_auroc_corrected": 0.5, "max_brier_corrected": 0.3},
+}
+PREDICTION_COLUMNS = [
+    "patient_id", "probability_response", "probability_response_lower",
+    "probability_response_upper", "predicted_delta_mrss", "predicted_delta_mrss_lower",
+    "predicted_delta_mrss_upper", "model_version", "explanation_space", "top_features", "warnings",
+]
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    application = typer.Typer()
+    application.callback()(lambda: None)  # keep the commands sub-commands, as in the real app
+    train_cmd.register(application)
+    return application
+
+
+def patients_file(directory: Path, n: int = 4, **overrides: Any) -> Path:
+    """Baseline columns of simulated patients (no outcomes), as a user would send them."""
+    cohort = simulate_cohort(n, 77)
+    baseline = cohort[["patient_id", *[c for c in baseline_fields() if c in cohort]]]
+    path = directory / "patients.csv"
+    write_table(baseline.assign(**overrides), path)
+    return path
+
+
+def test_train_prints_family_auroc_and_registration(
+    app: typer.Typer, tmp_mlflow: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "cohort.csv"
+    write_table(simulate_cohort(100, 21), data)
+    experiment = tmp_path / "cheap.yaml"
+    experiment.write_text(yaml.safe_dump(CHEAP), encoding="utf-8")
+
+    result = runner.invoke(app, ["train", "--data", str(data), "--experiment", str(experiment)])
+
+    assert result.exit_code == 0, result.output
+    assert "selected family: logistic_l2" in result.stdout
+    assert "optimism-corrected" in result.stdout and "(95% CI " in result.stdout
+    assert "registered ssc-skin-response version 1; alias 'champion' moved to it" in result.stdout
+    assert "fitting logistic_l2" not in result.stdout  # progress goes to stderr only
+
+    board = runner.invoke(app, ["runs", "--experiment", str(experiment)])
+
+    assert board.exit_code == 0, board.output
+    run_id = result.stdout.split()[1]
+    assert run_id in board.stdout and "logistic_l2" in board.stdout
+
+
+def test_train_progress_goes_to_stderr(
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The spinner counts model fits on stderr (the run itself is replaced by a stub)."""
+    from training import run as run_module
+
+    def fake_run(config: Path, data: Path, tick: Any = None) -> None:
+        for label in ("logistic_l2", "bootstrap"):
+            tick(label)
+
+    monkeypatch.setattr(run_module, "run_experiment", fake_run)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # let rich draw although stderr is captured
+    monkeypatch.setattr(train_cmd, "print_summary", lambda summary: None)
+
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "c.csv")])
+
+    assert result.exit_code == 0, result.output
+    assert "fitting" in result.stderr
+    assert result.stdout == ""
+
+
+def test_train_with_invalid_experiment_fails_clearly(app: typer.Typer, tmp_path: Path) -> None:
+    experiment = tmp_path / "bad.yaml"
+    experiment.write_text(yaml.safe_dump(CHEAP | {"estimators": {"svm": {}}}), encoding="utf-8")
+
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "c.csv"),
+                                 "--experiment", str(experiment)])
+
+    assert result.exit_code == 2
+    assert "unknown estimator families ['svm']" in result.stderr
+
+
+def test_runs_without_runs_says_so(app: typer.Typer, tmp_mlflow: str, tmp_path: Path) -> None:
+    experiment = tmp_path / "cheap.yaml"
+    experiment.write_text(yaml.safe_dump(CHEAP | {"name": "never-run"}), encoding="utf-8")
+
+    result = runner.invoke(app, ["runs", "--experiment", str(experiment)])
+
+    assert result.exit_code == 0, result.output
+    assert "no runs yet for experiment 'never-run'" in result.stdout
+
+
+def test_predict_writes_one_row_per_patient(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path
+) -> None:
+    data, output = patients_file(tmp_path), tmp_path / "predictions.csv"
+
+    result = runner.invoke(app, ["predict", "--data", str(data), "--output", str(output),
+                                 "--model", trained_model_uri])
+
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(output)
+    assert list(table.columns) == PREDICTION_COLUMNS
+    assert list(table["patient_id"]) == list(pd.read_csv(data)["patient_id"])
+    assert (table["model_version"] == 1).all()
+    assert table["probability_response"].between(0, 1).all()
+    assert (table["predicted_delta_mrss_lower"] <= table["predicted_delta_mrss"]).all()
+    assert table["top_features"].str.contains(r"\(\+|\(-", regex=True).all()
+    assert f"wrote 4 predictions from models:/ssc-skin-response/1 to {output}" in result.stdout
+
+
+def test_predict_rejects_bad_data_and_writes_nothing(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path
+) -> None:
+    data = patients_file(tmp_path, age_years=200.0)
+    output = tmp_path / "predictions.csv"
+
+    result = runner.invoke(app, ["predict", "--data", str(data), "--output", str(output),
+                                 "--model", trained_model_uri])
+
+    assert result.exit_code == 2
+    assert "age_years" in result.stderr and "200" in result.stderr
+    assert "4 problem(s); no predictions written" in result.stderr
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("uri", ["models:/no-such-model@champion", "not-a-registry-uri"])
+def test_predict_with_unknown_model_fails_clearly(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path, uri: str
+) -> None:
+    output = tmp_path / "predictions.csv"
+
+    result = runner.invoke(app, ["predict", "--data", str(patients_file(tmp_path)),
+                                 "--output", str(output), "--model", uri])
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert repr(uri) in result.stderr
+    assert not output.exists()
