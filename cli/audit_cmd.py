@@ -19,11 +19,12 @@ EXIT_OK, EXIT_BROKEN, EXIT_UNUSABLE = 0, 1, 2
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``audit`` sub-command group to ``app`` (``replay`` is to be added beside verify)."""
+    """Add the ``audit`` sub-command group (``verify``, ``replay``) to ``app``."""
     audit_app = typer.Typer(
         help="Inspect the audit trail of served predictions.", no_args_is_help=True
     )
     audit_app.command("verify")(verify)
+    audit_app.command("replay")(replay)
     app.add_typer(audit_app, name="audit")
 
 
@@ -51,4 +52,39 @@ def verify(database_url: DatabaseUrl = None) -> None:
         f"(prediction_id {result.first_broken_prediction_id or 'unknown'}): {result.reason}. "
         f"{result.checked} entries verified before it."
     )
+    raise typer.Exit(code=EXIT_BROKEN)
+
+
+def replay(
+    prediction_id: Annotated[str, typer.Argument(help="The prediction to recompute.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Recompute a stored prediction with its logged model version; exit 1 if it differs."""
+    from models.registry import load_served_model
+    from serving.audit import AuditStore
+    from serving.database import make_engine, resolve_database_url, schema_exists
+    from serving.replay import ReplayError, replay_prediction
+    from training.tracking import configure_tracking
+
+    engine = make_engine(resolve_database_url(database_url), create_tables=False)
+    record = AuditStore(engine).get(prediction_id) if schema_exists(engine) else None
+    if record is None:
+        typer.echo(f"Error: no audit entry with prediction_id {prediction_id}.", err=True)
+        raise typer.Exit(code=EXIT_UNUSABLE)
+    configure_tracking()
+    try:
+        result = replay_prediction(
+            record, lambda name, version: load_served_model(f"models:/{name}/{version}")
+        )
+    except ReplayError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(code=EXIT_UNUSABLE) from None
+    model = f"{result.model_name} version {result.model_version}"
+    if result.match:
+        typer.echo(f"MATCH: prediction {prediction_id} recomputed with {model}.")
+        return
+    typer.echo(f"DIFFERS: prediction {prediction_id} recomputed with {model}:")
+    for difference in result.differences:
+        typer.echo(f"  {difference.path}: recorded {difference.recorded!r}, "
+                   f"replayed {difference.replayed!r}")
     raise typer.Exit(code=EXIT_BROKEN)

@@ -70,6 +70,12 @@ def test_patient_id_does_not_change_the_prediction(model: ResponseModel) -> None
         }
 
 
+def summary(prediction: dict[str, Any]) -> list[float]:
+    """The numbers a clinician reads: probability and ΔmRSS with their bounds."""
+    return [prediction[k][b] for k in ("probability_response", "predicted_delta_mrss")
+            for b in ("estimate", "lower", "upper")]
+
+
 def test_row_order_does_not_change_a_patient_prediction(model: ResponseModel) -> None:
     original = patients()
     reversed_rows = original.iloc[::-1].reset_index(drop=True)
@@ -77,4 +83,7 @@ def test_row_order_does_not_change_a_patient_prediction(model: ResponseModel) ->
     by_id = {p["patient_id"]: p for p in model.predict(original)}
 
     for prediction in model.predict(reversed_rows):
-        assert prediction == by_id[prediction["patient_id"]]
+        expected = by_id[prediction["patient_id"]]
+        # Batch order changes BLAS summation order: equal to rounding, not bit for bit.
+        assert summary(prediction) == pytest.approx(summary(expected), rel=1e-9)
+        assert prediction["warnings"] == expected["warnings"]
