@@ -94,10 +94,10 @@ def demo(
             typer.echo(f"  {role:<10} key: {key}")
         return
     _print_access(host, port, keys)
-    import uvicorn
+    from cli.serve_cmd import serve as run_server
 
-    os.environ["SSC_MODEL_URI"] = model_uri
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, log_level="info")
+    run_server(host=host, port=port, model_uri=model_uri,
+               database_url=settings["SSC_DATABASE_URL"], workers=1, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
