@@ -55,10 +55,11 @@ def _as_numbers(raw: Raw) -> np.ndarray | None:
     if raw.dtype.kind == "O":
         if infer_dtype(raw, skipna=True) not in _NUMBER_KINDS:
             return None
+        objects = np.asarray(raw)
         try:
-            return raw.astype("float64")  # None becomes NaN
+            return objects.astype("float64")  # None becomes NaN
         except (TypeError, ValueError, OverflowError):  # pd.NA, or an int beyond float64
-            return np.asarray(pd.to_numeric(raw, errors="coerce"), dtype="float64")
+            return np.asarray(pd.to_numeric(objects, errors="coerce"), dtype="float64")
     if not is_numeric_dtype(raw.dtype) or is_bool_dtype(raw.dtype) or is_complex_dtype(raw.dtype):
         return None
     if isinstance(raw, np.ndarray):

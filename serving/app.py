@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 from features.schema import fields, outcome_fields
 from features.validation import UNKNOWN_FIELD_RULE, ContractError, Problem
 from serving.audit import AuditStore
+from serving.batcher import PredictionBatcher
 from serving.database import make_engine
 from serving.deps import Services
 from serving.keys import KeyStore
@@ -73,10 +75,13 @@ def _lifespan(
         # Loading reads files and the registry: keep it off the event loop.
         services = await run_in_threadpool(build_services, settings, metrics)
         services.models.start_polling(settings.model_poll_seconds)
+        services.batcher.start()
         try:
             yield {"services": services}
         finally:
             services.models.stop_polling()
+            # Queued predictions are finished (and recorded) before the database goes away.
+            await run_in_threadpool(services.batcher.stop)
             services.engine.dispose()
 
     return lifespan
@@ -96,14 +101,22 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     except BaseException:
         engine.dispose()
         raise
+    audit_store = AuditStore(engine)
+    batcher = PredictionBatcher(
+        partial(predictions.predict_batch, audit_store, metrics),
+        max_patients=settings.max_batch,
+        linger_seconds=settings.batch_linger_ms / 1000,
+        metrics=metrics,
+    )
     return Services(
         settings=settings,
         engine=engine,
         keys=KeyStore(engine),
-        audit=AuditStore(engine),
+        audit=audit_store,
         models=holder,
         versions=VersionCache(lambda: holder.current),
         metrics=metrics,
+        batcher=batcher,
     )
 
 

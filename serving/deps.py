@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from models.registry import ServedModel
 from serving.audit import AuditStore
+from serving.batcher import PredictionBatcher
 from serving.keys import ApiKey, KeyStore, Role
 from serving.metrics import ServiceMetrics
 from serving.model_holder import ModelHolder
@@ -37,6 +38,7 @@ class Services:
     models: ModelHolder
     versions: VersionCache
     metrics: ServiceMetrics
+    batcher: PredictionBatcher
 
 
 async def get_services(request: Request) -> Services:
@@ -64,9 +66,15 @@ async def get_audit(services: ServicesDep) -> AuditStore:
     return services.audit
 
 
+async def get_batcher(services: ServicesDep) -> PredictionBatcher:
+    """The prediction queue (request coalescing)."""
+    return services.batcher
+
+
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 HolderDep = Annotated[ModelHolder, Depends(get_holder)]
 AuditDep = Annotated[AuditStore, Depends(get_audit)]
+BatcherDep = Annotated[PredictionBatcher, Depends(get_batcher)]
 
 _bearer = HTTPBearer(
     auto_error=False,

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 UNMATCHED_ROUTE = "<unmatched>"
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+WAIT_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 
 class ServiceMetrics:
@@ -45,6 +47,24 @@ class ServiceMetrics:
         self.model_info = Gauge(
             "ssc_model_info", "The served model version (value 1).",
             ["name", "version", "run_id"], registry=self.registry,
+        )
+        # Request coalescing (serving/batcher.py): one model call and one audit commit per batch.
+        self.batch_requests = Histogram(
+            "ssc_batch_requests", "Prediction requests coalesced into one batch.",
+            buckets=SIZE_BUCKETS, registry=self.registry,
+        )
+        self.batch_patients = Histogram(
+            "ssc_batch_patients", "Patients in one batch (one model call, one audit commit).",
+            buckets=SIZE_BUCKETS, registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "ssc_batch_queue_wait_seconds", "Time a prediction request waited for its batch.",
+            buckets=WAIT_BUCKETS, registry=self.registry,
+        )
+        self.batch_duration = Histogram(
+            "ssc_batch_duration_seconds",
+            "Time to run one batch: validation, model call, audit commit.",
+            buckets=LATENCY_BUCKETS, registry=self.registry,
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

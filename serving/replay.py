@@ -1,20 +1,27 @@
 """The one inference path, and replay: re-running a recorded prediction with its model version.
 
-:func:`run_model` is what the prediction route calls; :func:`replay_prediction` calls it again
-on the recorded input with the recorded model version, so a replay recomputes exactly what was
-served and any difference means the model artifact, the code or the record has changed.
+:func:`run_model` is what the prediction route calls (on the frame :func:`validate_requests`
+made of a whole batch of requests); :func:`replay_prediction` calls it again on the recorded input
+alone with the recorded model version. The model answers each row on its own, so a replay
+recomputes exactly what was served and any difference means the model artifact, the code or the
+record has changed.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
-from features.validation import ContractError, validate_frame
+import pandas as pd
+
+from features.validation import ID_MAX_LENGTH, ID_PATTERN, ContractError, validate_frame
 from models.bundle import ResponseModel
 from models.registry import ModelNotFoundError, ServedModel, load_served_model
 from serving.audit import AuditRecord
@@ -27,12 +34,85 @@ _INTERVAL_PARTS = ("estimate", "lower", "upper")
 VersionLoader = Callable[[str, str], ServedModel]  # (model name, version) -> loaded model
 
 
-def run_model(model: ResponseModel, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Cross-field validation of the pydantic-checked records, then one vectorised model call.
+_ID = re.compile(ID_PATTERN)
 
-    Raises ``ContractError`` when the batch breaks a rule of the input contract.
+Records = Sequence[Mapping[str, Any]]
+
+
+def run_model(model: ResponseModel, records: Records | pd.DataFrame) -> list[dict[str, Any]]:
+    """One vectorised model call, on records (validated here) or on a validated frame.
+
+    Raises ``ContractError`` when records break a rule of the input contract.
     """
-    return model.predict(validate_frame(records_frame(records)))
+    frame = records if isinstance(records, pd.DataFrame) else validated_frame(records)
+    return model.predict(frame)
+
+
+def validated_frame(records: Records) -> pd.DataFrame:
+    """Cross-field validation of one request's pydantic-checked records: the typed frame.
+
+    Raises ``ContractError`` (rows numbered within the request).
+    """
+    return validate_frame(records_frame(records))
+
+
+def validate_requests(
+    requests: Sequence[Records],
+) -> tuple[pd.DataFrame | None, list[ContractError | None]]:
+    """Validate a batch of requests as one frame; its rows are the valid requests' records.
+
+    Returns the frame (``None`` when no request is valid) and, per request, its
+    ``ContractError`` or ``None``. A validation costs mostly per call, not per row, so the batch
+    is validated once; ``patient_id`` need only be unique within a request, so that call sees
+    placeholder IDs. When it finds problems, the requests they fall in are validated alone: each
+    gets exactly the 422 it would get on its own, and the others are not failed with it.
+    """
+    errors: list[ContractError | None] = [None] * len(requests)
+    alone = {i for i, records in enumerate(requests) if not _joinable(records)}
+    frame = None
+    try:
+        frame = _joint_frame([r for i, r in enumerate(requests) if i not in alone])
+    except ContractError as error:
+        alone |= _requests_with_problems(error, requests, alone)
+    for i in sorted(alone):
+        try:
+            validated_frame(requests[i])
+        except ContractError as error:
+            errors[i] = error
+    passed = [records for records, error in zip(requests, errors, strict=True) if error is None]
+    if frame is None or len(passed) > len(requests) - len(alone):
+        frame = _joint_frame(passed) if passed else None
+    return frame, errors
+
+
+def _joinable(records: Records) -> bool:
+    """Whether every patient_id is well formed and unique here, so placeholders can stand in."""
+    ids = [record.get("patient_id") for record in records]
+    well_formed = all(
+        isinstance(pid, str) and len(pid) <= ID_MAX_LENGTH and _ID.fullmatch(pid) for pid in ids
+    )
+    return well_formed and len(set(ids)) == len(ids)
+
+
+def _joint_frame(requests: Sequence[Records]) -> pd.DataFrame:
+    """One validated frame of every record of ``requests``; IDs checked per request instead."""
+    records = [record for request in requests for record in request]
+    stand_ins = [{**record, "patient_id": f"row-{n}"} for n, record in enumerate(records)]
+    frame = validated_frame(stand_ins)
+    ids = [record["patient_id"] for record in records]
+    frame["patient_id"] = pd.array(ids, dtype=frame["patient_id"].dtype)
+    return frame
+
+
+def _requests_with_problems(error: ContractError, requests: Sequence[Records],
+                            alone: set[int]) -> set[int]:
+    """The jointly validated requests a problem row falls in (all of them if a row is unknown)."""
+    joint = [i for i in range(len(requests)) if i not in alone]
+    ends = list(accumulate(len(requests[i]) for i in joint))  # last joint row of each request
+    rows = [problem.row for problem in error.problems]
+    if None in rows:
+        return set(joint)
+    return {joint[bisect_right(ends, row - 1)] for row in rows if row is not None}
 
 
 class ReplayError(RuntimeError):

@@ -22,6 +22,7 @@ DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_URI_PATTERN = re.compile(r"^models:/[^/@]+(@[^/@]+|/\d+)$")
 MAX_BATCH_LIMIT = 10_000
+MAX_LINGER_MS = 100.0  # beyond this a linger is a latency bug, not batching
 
 
 class Settings(BaseSettings):
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    batch_linger_ms: float = Field(
+        default=1.0, ge=0, le=MAX_LINGER_MS,
+        description="How long a prediction batch waits for more requests once one is waiting "
+        "(milliseconds; 0 = take only what is already queued).",
     )
 
     @field_validator("model_uri")

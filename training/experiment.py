@@ -30,8 +30,15 @@ from models.uncertainty import BootstrapEnsemble, ConformalInterval
 from training.config import ExperimentConfig
 from training.cross_validation import CVResult, repeated_cv_predictions
 from training.metrics import auroc, brier, calibration_intercept, calibration_slope, mae, r2
-from training.modelling import FamilySpec, fit_tuned, make_fit_predict, with_delta
+from training.modelling import (
+    FamilySpec,
+    fit_tuned,
+    make_fit_predict,
+    one_thread_per_fit,
+    with_delta,
+)
 from training.optimism import OptimismResult, optimism_corrected
+from training.plus632 import NO_INFORMATION_AUROC, brier_no_information, plus632_with_interval
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +73,7 @@ class Validation:
     binary: OptimismResult
     delta: OptimismResult
     oof_probability: np.ndarray
+    no_information: dict[str, float] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
 
 
@@ -146,6 +154,11 @@ def delta_fit_predict(feature_set: str) -> Any:
 
 def validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None) -> Validation:
     """Compare, select, then optimism-correct the selected procedure and the ΔmRSS model."""
+    with one_thread_per_fit():
+        return _validate(cohort, config, tick)
+
+
+def _validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None) -> Validation:
     v = config.validation
     candidates = compare_candidates(cohort, config, tick)
     selected = select_family(candidates, v.selection_metric)
@@ -162,40 +175,62 @@ def validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None)
     )
     result = Validation(candidates, selected, binary, delta,
                         candidates[selected].mean_oof())
+    result.no_information = no_information(cohort, spec)
     result.metrics = headline_metrics(result, config)
     return result
 
 
+def no_information(cohort: Cohort, spec: FamilySpec) -> dict[str, float]:
+    """Performance of the fitted procedure's predictions if they were unrelated to the outcome.
+
+    The .632+ estimate needs it; the Brier score's depends on the apparent predictions, so the
+    procedure is fitted once more on all patients (deterministic: the same fit as the apparent
+    one inside the bootstrap).
+    """
+    model = fit_tuned(spec, cohort.X, cohort.y, cohort.delta)
+    apparent = model.predict_proba(cohort.X)[:, 1]
+    return {"auroc": NO_INFORMATION_AUROC, "brier": brier_no_information(cohort.y, apparent)}
+
+
 def headline_metrics(validation: Validation, config: ExperimentConfig) -> dict[str, float]:
     """Metrics under the stable names researchers compare runs by."""
-    b, d = validation.binary, validation.delta
-    metrics = {
-        "auroc_apparent": b.apparent["auroc"],
-        "auroc_corrected": b.corrected["auroc"],
-        "auroc_corrected_ci_low": b.ci_lower["auroc"],
-        "auroc_corrected_ci_high": b.ci_upper["auroc"],
-        "brier_apparent": b.apparent["brier"],
-        "brier_corrected": b.corrected["brier"],
-        "brier_corrected_ci_low": b.ci_lower["brier"],
-        "brier_corrected_ci_high": b.ci_upper["brier"],
-        "calibration_slope_corrected": b.corrected["calibration_slope"],
-        "calibration_intercept_corrected": b.corrected["calibration_intercept"],
-        # Harrell's bootstrap under-corrects flexible learners (a forest on pure noise keeps a
-        # corrected AUROC near 0.9); cross-validated and out-of-bag values are the check.
-        "auroc_cv": float(validation.candidates[validation.selected]
-                          .pooled_metrics["auroc"].mean()),
-        "auroc_oob": b.oob["auroc"],
-        "brier_oob": b.oob["brier"],
-        "delta_mae_corrected": d.corrected["mae"],
-        "delta_r2_corrected": d.corrected["r2"],
-    }
-    if not config.outcome.is_binary:
-        metrics["mae_corrected"] = d.corrected["mae"]
-        metrics["r2_corrected"] = d.corrected["r2"]
+    metrics = _binary_headline(validation) | _delta_headline(validation.delta, config)
     for name, result in validation.candidates.items():
         for metric in ("auroc", "brier"):
             metrics[f"cv_{metric}_{name}"] = float(result.pooled_metrics[metric].mean())
     return {k: float(v) for k, v in metrics.items()}
+
+
+def _binary_headline(validation: Validation) -> dict[str, float]:
+    """AUROC and Brier corrected by .632+ (see :mod:`training.plus632`), calibration by Harrell.
+
+    Harrell's correction grossly under-corrects learners that memorise their training data
+    (random forest, boosting), so the headline AUROC and Brier score use the .632+ estimator
+    from the same replicates; Harrell's values stay logged as ``*_harrell``. Calibration slope
+    and intercept have no .632+ form and remain Harrell's.
+    """
+    b = validation.binary
+    metrics = {"auroc_apparent": b.apparent["auroc"], "brier_apparent": b.apparent["brier"]}
+    for name in ("auroc", "brier"):
+        estimate, low, high = plus632_with_interval(b, name, validation.no_information[name])
+        metrics |= {f"{name}_corrected": estimate, f"{name}_corrected_ci_low": low,
+                    f"{name}_corrected_ci_high": high, f"{name}_harrell": b.corrected[name],
+                    f"{name}_oob": b.oob[name]}
+    cv = validation.candidates[validation.selected].pooled_metrics
+    return metrics | {
+        "calibration_slope_corrected": b.corrected["calibration_slope"],
+        "calibration_intercept_corrected": b.corrected["calibration_intercept"],
+        "auroc_cv": float(cv["auroc"].mean()),
+        "brier_cv": float(cv["brier"].mean()),
+    }
+
+
+def _delta_headline(d: OptimismResult, config: ExperimentConfig) -> dict[str, float]:
+    """The ΔmRSS regression (Harrell's correction: a ridge model, which it suits)."""
+    metrics = {"delta_mae_corrected": d.corrected["mae"], "delta_r2_corrected": d.corrected["r2"]}
+    if not config.outcome.is_binary:
+        metrics |= {"mae_corrected": d.corrected["mae"], "r2_corrected": d.corrected["r2"]}
+    return metrics
 
 
 def used_fields(feature_set: str) -> list[str]:
@@ -209,6 +244,12 @@ def used_fields(feature_set: str) -> list[str]:
 def fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
               metadata: dict[str, Any]) -> ResponseModel:
     """Refit the selected procedure on every patient and package what serving needs."""
+    with one_thread_per_fit():
+        return _fit_final(cohort, config, selected, metadata)
+
+
+def _fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
+               metadata: dict[str, Any]) -> ResponseModel:
     seed = config.validation.seed
     classifier = fit_tuned(family_spec(config, selected), cohort.X, cohort.y, cohort.delta)
     features = classifier.named_steps["preprocess"].transform(cohort.X)

@@ -1,5 +1,11 @@
 """``POST /v1/predictions``: predict for a batch and record every answer before returning it.
 
+Concurrent requests are coalesced (``serving/batcher.py``): the route queues its records and
+awaits, holding no thread, while the batcher's worker runs :func:`predict_batch` for everything
+waiting: one validation, one vectorised model call and one audit transaction for the whole batch,
+and only then the answers. One request's invalid input is its own 422; a model or audit failure
+is a 503 for every request of the batch, with nothing recorded and nothing returned.
+
 No ``from __future__ import annotations`` here: the request model is built at app creation (its
 batch limit is a setting), and FastAPI must see the real class in the endpoint's signature.
 """
@@ -8,15 +14,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
+import pandas as pd
 from fastapi import APIRouter, HTTPException, status
 
-from features.validation import ContractError
 from models.registry import ServedModel
 from serving.audit import AuditEntryIn, AuditStore
-from serving.deps import AuditDep, ClinicianKey, ModelDep, ServicesDep
+from serving.batcher import BatcherClosed, Pending
+from serving.deps import BatcherDep, ClinicianKey, ModelDep
 from serving.keys import ApiKey
-from serving.metrics import log_failure
-from serving.replay import run_model
+from serving.metrics import ServiceMetrics, log_failure
+from serving.replay import run_model, validate_requests
 from serving.schemas import (
     DETAIL_AUDIT_UNAVAILABLE,
     DETAIL_PREDICTION_UNAVAILABLE,
@@ -40,35 +47,90 @@ def build_router(max_batch: int) -> APIRouter:
     router = APIRouter(prefix="/v1/predictions", tags=["predictions"])
 
     @router.post("", response_model=PredictionsOut, responses=_RESPONSES)
-    def create_predictions(
+    async def create_predictions(
         body: request_model,  # type: ignore[valid-type]  # built from the data dictionary
         key: ClinicianKey,
         served: ModelDep,
-        audit: AuditDep,
-        services: ServicesDep,
+        batcher: BatcherDep,
     ) -> PredictionsOut:
         """Predict skin response for each patient (clinician); answers are audited first."""
         batch: Any = body  # a class made at runtime: mypy cannot know its fields
         records = [patient.model_dump(exclude_unset=True) for patient in batch.patients]
-        outputs = _predict(served, records)
-        predictions, entries = _assemble(served, key, records, outputs)
-        # Checked before recording, so a recorded answer cannot then fail response validation.
-        answer = _checked(predictions)
-        _record(audit, entries)
-        services.metrics.predictions.labels(served.ref.version).inc(len(predictions))
+        try:
+            answer: PredictionsOut = await batcher.predict(records, key, served)
+        except BatcherClosed as error:
+            raise _unavailable(error, "prediction queue", DETAIL_PREDICTION_UNAVAILABLE) from None
         return answer
 
     return router
 
 
-def _predict(served: ServedModel, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One vectorised model call; a contract breach is the client's (422), anything else 503."""
+def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedModel,
+                  batch: Sequence[Pending]) -> list[object]:
+    """The batcher's handler: answers for the valid requests, recorded in one transaction.
+
+    One outcome per request: its ``PredictionsOut`` (recorded), its ``ContractError`` (422), or
+    the 503 ``HTTPException`` of a failure (nothing of it recorded).
+    """
     try:
-        return run_model(served.model, records)
-    except ContractError:
-        raise
+        frame, outcomes = validate_requests([pending.records for pending in batch])
+    except Exception as error:  # a server fault, not the clients'
+        return [_unavailable(error, "validation", DETAIL_PREDICTION_UNAVAILABLE)] * len(batch)
+    valid = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    results: list[object] = list(outcomes)
+    if frame is not None:
+        answers = _answer_and_record(audit, served, [batch[i] for i in valid], frame)
+        for i, answer in zip(valid, answers, strict=True):
+            results[i] = answer
+        served_count = sum(len(a.predictions) for a in answers if isinstance(a, PredictionsOut))
+        metrics.predictions.labels(served.ref.version).inc(served_count)
+    return results
+
+
+def _answer_and_record(audit: AuditStore, served: ServedModel, requests: Sequence[Pending],
+                       frame: pd.DataFrame) -> list[PredictionsOut | HTTPException]:
+    """One model call for ``frame`` (the requests' rows), then every answer's entry committed."""
+    try:
+        outputs = _predict(served, frame)
+        answers, entries = _answers(served, requests, outputs)
+        _record(audit, entries)
+    except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
+        return [error] * len(requests)
+    except Exception as error:  # e.g. a model output without a field the answer needs
+        failed = _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE)
+        return [failed] * len(requests)
+    return answers
+
+
+def _predict(served: ServedModel, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One vectorised model call on validated rows; any failure is a 503."""
+    try:
+        outputs = run_model(served.model, frame)
+        if len(outputs) != len(frame):
+            raise RuntimeError(f"{len(outputs)} predictions for {len(frame)} patients")
     except Exception as error:
         raise _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE) from None
+    return outputs
+
+
+def _answers(
+    served: ServedModel, requests: Sequence[Pending], outputs: Sequence[Mapping[str, Any]],
+) -> tuple[list[PredictionsOut | HTTPException], list[AuditEntryIn]]:
+    """Each request's checked answer and the audit entries of those that passed the check."""
+    answers: list[PredictionsOut | HTTPException] = []
+    entries: list[AuditEntryIn] = []
+    start = 0
+    for pending in requests:
+        chunk, start = outputs[start:start + pending.size], start + pending.size
+        predictions, request_entries = _assemble(served, pending.key, pending.records, chunk)
+        try:
+            # Checked before recording, so a recorded answer cannot then fail response validation.
+            answers.append(_checked(predictions))
+        except HTTPException as error:
+            answers.append(error)
+            continue
+        entries += request_entries
+    return answers, entries
 
 
 def _assemble(

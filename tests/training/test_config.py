@@ -1,4 +1,4 @@
-"""Experiment YAML: clear errors for bad files, the shipped files load, a continuous outcome runs."""
+"""Experiment YAML: clear errors for bad files, shipped files load, a continuous outcome runs."""
 
 from __future__ import annotations
 

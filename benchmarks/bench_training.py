@@ -1,0 +1,82 @@
+"""Time the default experiment (every family) on 200 simulated patients, end to end.
+
+Run from the repository root: ``.venv/bin/python benchmarks/bench_training.py [--n 200]
+[--experiment experiments/default.yaml]``. Trains into a throwaway MLflow store. Prints the total
+wall and CPU time and a per-stage breakdown taken from the runner's progress ticks (one tick per
+model fit, labelled by stage): cross-validation of each family, the bootstrap of the selected
+procedure and of the ΔmRSS model, then the rest (final fit, reports, model logging, registry).
+Wall time on a shared machine depends on what else runs; CPU time is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class StageClock:
+    """Attributes the time since the previous tick to the stage named by each tick."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.fits: dict[str, int] = defaultdict(int)
+
+    def __call__(self, label: str) -> None:
+        now = time.perf_counter()
+        stage = label if label.startswith("bootstrap") else f"cross-validation {label}"
+        self.seconds[stage] += now - self.last
+        self.fits[stage] += 1
+        self.last = now
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="simulated patients")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--experiment", type=Path, default=REPO / "experiments" / "default.yaml")
+    return parser.parse_args()
+
+
+def report(clock: StageClock, wall: float, cpu: float, summary: object) -> None:
+    print(f"selected family: {summary.selected_family}")  # type: ignore[attr-defined]
+    metrics = summary.metrics  # type: ignore[attr-defined]
+    print(f"auroc_corrected {metrics['auroc_corrected']:.3f}  auroc_cv {metrics['auroc_cv']:.3f}"
+          f"  auroc_harrell {metrics['auroc_harrell']:.3f}")
+    print(f"{'stage':<40} {'fits':>6} {'seconds':>9}")
+    for stage, seconds in clock.seconds.items():
+        print(f"{stage:<40} {clock.fits[stage]:>6} {seconds:>9.1f}")
+    rest = wall - sum(clock.seconds.values())
+    print(f"{'final fit, reports, logging, registry':<40} {'':>6} {rest:>9.1f}")
+    print(f"{'TOTAL wall':<40} {'':>6} {wall:>9.1f}")
+    print(f"{'TOTAL CPU (all threads)':<40} {'':>6} {cpu:>9.1f}")
+
+
+def main() -> None:
+    args = arguments()
+    sys.path.insert(0, str(REPO))
+    from features.io import write_table
+    from training.run import run_experiment
+    from training.simulation import simulate_cohort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(tmp) / 'mlflow.db'}"
+        data = Path(tmp) / "cohort.csv"
+        write_table(simulate_cohort(args.n, args.seed), data)
+        clock = StageClock()
+        cpu_start = time.process_time()
+        summary = run_experiment(args.experiment, data, tick=clock)
+        wall, cpu = time.perf_counter() - clock.started, time.process_time() - cpu_start
+    print(f"{args.experiment.name} on {args.n} simulated patients, {os.cpu_count()} CPUs")
+    report(clock, wall, cpu, summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Request coalescing: concurrent prediction requests share one model call and one audit commit.
+
+Each request :meth:`~PredictionBatcher.submit`\\ s its records and waits on a future. One worker
+thread takes everything waiting (at most ``max_patients`` patients; a request is never split),
+lingering at most ``linger_seconds`` after the first request's arrival for more to come, and
+hands the batch to the handler: in the service, ``serving.routers.predictions.predict_batch``,
+which validates, predicts once, builds every answer and commits every audit entry in one
+transaction. The futures are resolved with what the handler returned, so never before the
+commit: nothing is acknowledged unrecorded.
+
+A batch never mixes model snapshots: each request brings the model it was admitted with, and a
+request with another model starts the next batch, so a reload swaps between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.registry import ServedModel
+from serving.keys import ApiKey
+from serving.metrics import ServiceMetrics, log_failure
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STOP_TIMEOUT_S = 30.0
+
+
+class BatcherClosed(RuntimeError):
+    """The batcher is stopped (or its worker is gone): the request was not run, nothing recorded."""
+
+
+@dataclass(eq=False)
+class Pending:
+    """One request waiting in the queue, and the future its answer (or error) is set on."""
+
+    records: Sequence[Mapping[str, Any]]
+    key: ApiKey
+    served: ServedModel
+    future: Future[Any] = field(default_factory=Future)
+    queued_at: float = field(default_factory=time.perf_counter)
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+
+# (model snapshot, requests) -> one outcome per request: its answer, or the exception to raise.
+Handler = Callable[[ServedModel, Sequence[Pending]], Sequence[object]]
+
+
+class PredictionBatcher:
+    """A queue of prediction requests and the one worker thread that runs them in batches."""
+
+    def __init__(self, handler: Handler, *, max_patients: int, linger_seconds: float,
+                 metrics: ServiceMetrics | None = None) -> None:
+        self._handler = handler
+        self._max_patients = max_patients
+        self._linger = linger_seconds
+        self._metrics = metrics
+        self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
+        self._carry: Pending | None = None  # taken, but for the next batch (full or other model)
+        self._lock = threading.Lock()  # orders submit() against stop()'s end-of-queue marker
+        self._closed = False
+        self._ended = False  # the worker has taken the end-of-queue marker
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread = threading.Thread(target=self._work, name="prediction-batcher", daemon=True)
+        self._thread.start()
+
+    def submit(self, records: Sequence[Mapping[str, Any]], key: ApiKey,
+               served: ServedModel) -> Future[Any]:
+        """Queue one request; ``BatcherClosed`` when stopped (or not running)."""
+        pending = Pending(records, key, served)
+        with self._lock:
+            if self._closed or self._thread is None or not self._thread.is_alive():
+                raise BatcherClosed("the prediction queue is not running")
+            self._queue.put(pending)
+        return pending.future
+
+    async def predict(self, records: Sequence[Mapping[str, Any]], key: ApiKey,
+                      served: ServedModel) -> Any:
+        """Submit and wait without holding a thread; raises what the handler set for it."""
+        return await asyncio.wrap_future(self.submit(records, key, served))
+
+    def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> None:
+        """Refuse new requests, let the worker finish those queued, then wait for it.
+
+        If the worker does not finish in ``timeout`` seconds, requests it has not taken yet are
+        failed with ``BatcherClosed`` (they were never run, so nothing of theirs is recorded).
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)  # end-of-queue marker: after every accepted request
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._fail_untaken()
+
+    def _fail_untaken(self) -> None:
+        log.error("prediction batcher did not stop in time; failing the requests still queued")
+        while True:
+            try:
+                pending = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if pending is not None and _claim(pending):
+                pending.future.set_exception(BatcherClosed("the service is shutting down"))
+        self._queue.put(None)  # the worker, if it ever returns, still finds the end marker
+
+    # --- the worker thread --------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            try:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                if batch:
+                    self._run(batch)
+            except Exception as error:  # never let the worker die: requests would hang
+                log_failure(error, "prediction batcher")
+
+    def _next_batch(self) -> list[Pending] | None:
+        """The next batch (possibly empty if all were cancelled), or ``None`` at the end."""
+        first = self._take(None)
+        if first is None:
+            return None
+        batch, patients = [first], first.size
+        deadline = first.queued_at + self._linger
+        while patients < self._max_patients:
+            pending = self._take(deadline - time.perf_counter())
+            if pending is None:
+                break
+            if patients + pending.size > self._max_patients or pending.served is not first.served:
+                self._carry = pending
+                break
+            batch.append(pending)
+            patients += pending.size
+        return [pending for pending in batch if _claim(pending)]
+
+    def _take(self, timeout: float | None) -> Pending | None:
+        """The carried-over request, else the queue's next (waiting at most ``timeout`` seconds,
+        forever if ``None``); ``None`` at the end of the queue or on time-out."""
+        if self._carry is not None:
+            carried, self._carry = self._carry, None
+            return carried
+        if self._ended:
+            return None
+        pending: Pending | None
+        try:
+            if timeout is not None and timeout <= 0:
+                pending = self._queue.get_nowait()
+            else:
+                pending = self._queue.get(True, timeout)
+        except queue.Empty:
+            return None
+        if pending is None:
+            self._ended = True
+        return pending
+
+    def _run(self, batch: list[Pending]) -> None:
+        """Hand the batch to the handler; resolve each future with its outcome (or the error)."""
+        started = self._observe(batch)
+        try:
+            outcomes = self._handler(batch[0].served, batch)
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests")
+        except BaseException as error:
+            for pending in batch:
+                pending.future.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        if self._metrics is not None:
+            self._metrics.batch_duration.observe(time.perf_counter() - started)
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
+
+    def _observe(self, batch: Sequence[Pending]) -> float:
+        """Record the batch's size and each request's wait; the batch's start time."""
+        now = time.perf_counter()
+        if self._metrics is not None:
+            self._metrics.batch_requests.observe(len(batch))
+            self._metrics.batch_patients.observe(sum(pending.size for pending in batch))
+            for pending in batch:
+                self._metrics.queue_wait.observe(now - pending.queued_at)
+        return now
+
+
+def _claim(pending: Pending) -> bool:
+    """Mark the request as running; ``False`` if its caller gave up (cancelled) meanwhile."""
+    try:
+        return pending.future.set_running_or_notify_cancel()
+    except RuntimeError:  # already resolved (failed at shutdown)
+        return False
