@@ -177,8 +177,10 @@ def run(args: argparse.Namespace, url: str, token: str) -> None:
           f"{args.connections} connections, {args.duration:g} s per endpoint; cores: "
           f"{os.cpu_count()} (shared by server and load generator)")
     health = drive(url, "/healthz", "GET", None, {}, args)
+    before = batch_metrics(url)
     predict = drive(url, "/v1/predictions", "POST", body, headers, args)
     report(health, predict)
+    report_batching(before, batch_metrics(url), args.workers)
 
 
 def wrk(url: str, path: str, method: str, body: str | None, headers: dict[str, str],
@@ -236,6 +238,32 @@ def report(health: Result, predict: Result) -> None:
           f"   p99 {predict.p99_ms:7.2f} ms   errors {predict.errors}")
     print(f"ratio predictions/healthz: {predict.per_second / health.per_second:.3f}"
           "   (targets: ratio >= 0.4, prediction p99 < 30 ms)")
+
+
+def batch_metrics(url: str) -> dict[str, float]:
+    """The ``_sum``/``_count`` of the server's request-coalescing histograms."""
+    values: dict[str, float] = {}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith("ssc_batch_") and name.endswith(("_sum", "_count")):
+            values[name] = float(value)
+    return values
+
+
+def report_batching(before: dict[str, float], after: dict[str, float], workers: int) -> None:
+    """Means over the prediction run: requests and patients per batch, queue wait, batch time."""
+    def mean(metric: str) -> float:
+        count = after.get(f"{metric}_count", 0.0) - before.get(f"{metric}_count", 0.0)
+        total = after.get(f"{metric}_sum", 0.0) - before.get(f"{metric}_sum", 0.0)
+        return total / count if count else float("nan")
+
+    count = "ssc_batch_requests_count"
+    batches = after.get(count, 0.0) - before.get(count, 0.0)
+    scope = "" if workers == 1 else " (one worker's metrics)"
+    print(f"batches{scope}: {batches:.0f}; per batch {mean('ssc_batch_requests'):.2f} requests, "
+          f"{mean('ssc_batch_patients'):.2f} patients, "
+          f"{mean('ssc_batch_duration_seconds') * 1e3:.2f} ms (validate + model + audit commit); "
+          f"queue wait {mean('ssc_batch_queue_wait_seconds') * 1e3:.2f} ms")
 
 
 def profile(env: dict[str, str], count: int = 60) -> None:

@@ -48,8 +48,7 @@ def arguments() -> argparse.Namespace:
 def report(clock: StageClock, wall: float, cpu: float, summary: object) -> None:
     print(f"selected family: {summary.selected_family}")  # type: ignore[attr-defined]
     metrics = summary.metrics  # type: ignore[attr-defined]
-    print(f"auroc_corrected {metrics['auroc_corrected']:.3f}  auroc_cv {metrics['auroc_cv']:.3f}"
-          f"  auroc_harrell {metrics['auroc_harrell']:.3f}")
+    print(f"auroc_corrected {metrics['auroc_corrected']:.3f}  auroc_cv {metrics['auroc_cv']:.3f}")
     print(f"{'stage':<40} {'fits':>6} {'seconds':>9}")
     for stage, seconds in clock.seconds.items():
         print(f"{stage:<40} {clock.fits[stage]:>6} {seconds:>9.1f}")

@@ -15,6 +15,7 @@ values that break the type rule.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -34,8 +35,8 @@ _NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
 _DISTINCT_SAFE_KINDS = frozenset({"string", "boolean", "integer", "empty"})
 _FEW_ROWS = 16  # below this, finding the distinct values costs more than it saves
 
-Raw = pd.Series | np.ndarray
-Parsed = tuple[np.ndarray, np.ndarray]
+Raw: TypeAlias = pd.Series | np.ndarray  # a column as given: rows by position
+Parsed: TypeAlias = tuple[np.ndarray, np.ndarray]
 
 
 def prepare(raw: Raw, keep_numbers: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -55,7 +56,7 @@ def _as_numbers(raw: Raw) -> np.ndarray | None:
     if raw.dtype.kind == "O":
         if infer_dtype(raw, skipna=True) not in _NUMBER_KINDS:
             return None
-        objects = np.asarray(raw)
+        objects: np.ndarray = np.asarray(raw)
         try:
             return objects.astype("float64")  # None becomes NaN
         except (TypeError, ValueError, OverflowError):  # pd.NA, or an int beyond float64
@@ -74,7 +75,7 @@ def _distinct(raw: Raw) -> tuple[np.ndarray | None, np.ndarray]:
     ):
         return None, np.asarray(raw, dtype=object)
     codes, uniques = pd.factorize(raw)
-    return codes, np.append(np.asarray(uniques, dtype=object), None)  # code -1 picks the None
+    return codes, np.concatenate([np.asarray(uniques, dtype=object), [None]])  # code -1: None
 
 
 def _cleaned(distinct: np.ndarray, keep_numbers: bool) -> np.ndarray:
@@ -156,4 +157,6 @@ def blank_out(parsed: np.ndarray, invalid: np.ndarray) -> np.ndarray:
     """Invalid values become missing: a value of the wrong type gets no further checks."""
     if not invalid.any():
         return parsed
-    return np.where(invalid, np.nan if parsed.dtype == np.float64 else None, parsed)
+    cleaned = parsed.copy()
+    cleaned[invalid] = np.nan if parsed.dtype == np.float64 else None
+    return cleaned

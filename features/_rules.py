@@ -11,11 +11,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_scalar
 
+from features._parsers import Raw
 from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, fields
 
 UNKNOWN_FIELD_RULE = "unknown field; allowed fields are in the data dictionary"
@@ -30,8 +32,7 @@ NUMBER_RULES = {"float": "must be a finite number", "integer": "must be a whole 
 MRSS_REQUIRED_RULE = "required: give mrss_total or all 17 mRSS site scores"
 _ID = re.compile(ID_PATTERN)
 
-Raw = pd.Series | np.ndarray  # a column as given: rows by position
-Flags = list[tuple[np.ndarray, str]]  # (mask of the rows that break a rule, the rule)
+Flags: TypeAlias = list[tuple[np.ndarray, str]]  # (mask of the rows that break a rule, the rule)
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def required_column_problems(names: Sequence[object]) -> list[Problem]:
     """Required fields absent altogether (reported once, not once per row)."""
     present = set(names)
     problems = [
-        Problem(None, n, None, "required field is missing") for n in REQUIRED_FIELDS
+        Problem(None, n, None, "required field is missing")
+        for n in REQUIRED_FIELDS
         if n not in present
     ]
     if "mrss_total" not in present and present.isdisjoint(MRSS_SITE_FIELDS):
@@ -144,7 +146,7 @@ def _id_flags(ids: np.ndarray) -> Flags:
 def flagged_problems(raw: Raw, name: str, flags: Flags) -> list[Problem]:
     """One problem per flagged row and rule; Python work only for the rows that fail."""
     return [
-        Problem(int(row) + 1, name, shown(_at(raw, row)), rule)
+        Problem(int(row) + 1, name, shown(_at(raw, int(row))), rule)
         for mask, rule in flags
         for row in np.flatnonzero(mask)
     ]
@@ -185,7 +187,7 @@ def _mrss_sum_problems(n_rows: int, parsed: Mapping[str, np.ndarray], total: Raw
         Problem(
             int(row) + 1,
             "mrss_total",
-            shown(_at(total, row)),
+            shown(_at(total, int(row))),
             f"must equal the sum of the 17 mRSS site scores ({site_sum[row]:g})",
         )
         for row in np.flatnonzero(mismatch)
@@ -232,11 +234,11 @@ def _at(raw: Raw, row: int) -> object:
 
 def shown(value: object) -> object:
     """The received value as given, or None when nothing was given (NaN, <NA>, blank)."""
-    value = python_value(value)
+    value = _python_value(value)
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def python_value(value: object) -> object:
+def _python_value(value: object) -> object:
     """numpy/pandas scalars to Python ones; every kind of missing to None."""
     if is_scalar(value) and pd.isna(value):
         return None

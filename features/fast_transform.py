@@ -21,9 +21,9 @@ from sklearn.pipeline import Pipeline
 
 from features import indices, schema
 from features.derive import BASELINE_DERIVED_COLUMNS, SSC_NVC_PATTERNS
-from features.pipeline import MISSING_PREFIX
+from features.pipeline import MISSING_PREFIX, numeric_block, text_block
 
-__all__ = ["CompiledPreprocessor", "Inputs", "compile_preprocessor", "numeric_block", "text_block"]
+__all__ = ["CompiledPreprocessor", "Inputs", "compile_preprocessor"]
 
 TEXT_TYPES = ("category", "string")
 # Inputs of the derived indices (features.derive.add_baseline_indices), beside the model fields.
@@ -36,67 +36,13 @@ _INDEX_NUMBERS: tuple[str, ...] = (
     "anti_rnap3",
 )
 _INDEX_TEXTS: tuple[str, ...] = ("nvc_pattern",)
+FEW_ROWS = 50  # up to this many records, read them with one object conversion (see _read_few)
 
 
 def is_text_field(name: str) -> bool:
     """Category and string fields of the dictionary (read as text, never as numbers)."""
     field = schema.fields().get(name)
     return field is not None and field.type in TEXT_TYPES
-
-
-# --- records -> arrays, one conversion per dtype -------------------------------------------------
-
-
-Groups = dict[Any, tuple[list[int], list[int]]]
-
-
-def _dtype_groups(frame: pd.DataFrame, names: Sequence[str]) -> Groups:
-    """dtype -> (positions in ``frame``, positions in ``names``) of the columns ``frame`` has."""
-    position: dict[object, int] = {}
-    for i, name in enumerate(frame.columns):
-        position.setdefault(name, i)  # a repeated column: its first copy, as validation reads it
-    dtypes = list(frame.dtypes)
-    groups: Groups = {}
-    for j, name in enumerate(names):
-        found = position.get(name)
-        if found is not None:
-            source, target = groups.setdefault(dtypes[found], ([], []))
-            source.append(found)
-            target.append(j)
-    return groups
-
-
-def _is_numeric_dtype(dtype: Any) -> bool:
-    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-
-
-def _as_numbers(block: pd.DataFrame, dtype: Any) -> np.ndarray:
-    if _is_numeric_dtype(dtype):  # float64, Int64, boolean...: one conversion for the group
-        return block.to_numpy(dtype="float64", na_value=np.nan)
-    # Anything else goes the way pipeline._to_model_dtypes' numeric branch takes it.
-    return np.column_stack([
-        pd.to_numeric(column.astype("Float64"), errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan)
-        for _, column in block.items()
-    ])
-
-
-def numeric_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """``frame[names]`` as one float64 array, NaN where missing or where a column is absent."""
-    out = np.full((len(frame), len(names)), np.nan)
-    for dtype, (source, target) in _dtype_groups(frame, names).items():
-        out[:, target] = _as_numbers(frame.iloc[:, source], dtype)
-    return out
-
-
-def text_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """``frame[names]`` as one object array of Python values, NaN where missing or absent."""
-    out = np.full((len(frame), len(names)), np.nan, dtype=object)
-    for source, target in _dtype_groups(frame, names).values():
-        block = frame.iloc[:, source].to_numpy(dtype=object)
-        block[pd.isna(block)] = np.nan  # <NA> / None -> NaN, as pipeline._to_model_dtypes does
-        out[:, target] = block
-    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,10 +95,39 @@ class Inputs:
 
 def read_inputs(frame: pd.DataFrame, layout: Layout) -> Inputs:
     """Read the fields of ``layout`` from validated records (absent columns count as missing)."""
-    numbers = numeric_block(frame, layout.numbers)
-    texts = text_block(frame, layout.texts)
+    blocks = _read_few(frame, layout) if len(frame) <= FEW_ROWS else None
+    if blocks is None:
+        blocks = numeric_block(frame, layout.numbers), text_block(frame, layout.texts)
+    numbers, texts = blocks
     partial = Inputs(frame.index, numbers, texts, {}, layout)
     return Inputs(frame.index, numbers, texts, baseline_indices(partial), layout)
+
+
+def _read_few(frame: pd.DataFrame, layout: Layout) -> tuple[np.ndarray, np.ndarray] | None:
+    """Both blocks from one object conversion of the whole frame: for a few rows, cheaper than
+    one conversion per dtype (~0.2 ms against ~1 ms). The values are the same Python scalars
+    either way; ``None`` when a numeric field has a non-numeric dtype (the general path's job).
+    """
+    position: dict[object, int] = {}
+    for i, name in enumerate(frame.columns):
+        position.setdefault(name, i)
+    dtypes = list(frame.dtypes)
+    numbers = [(position[n], j) for j, n in enumerate(layout.numbers) if n in position]
+    if not all(_is_numeric_dtype(dtypes[i]) for i, _ in numbers):
+        return None
+    texts = [(position[n], j) for j, n in enumerate(layout.texts) if n in position]
+    values = frame.to_numpy(dtype=object, na_value=np.nan)
+    out_numbers = np.full((len(frame), len(layout.numbers)), np.nan)
+    out_texts = np.full((len(frame), len(layout.texts)), np.nan, dtype=object)
+    for out, pairs in ((out_numbers, numbers), (out_texts, texts)):
+        if pairs:
+            source, target = (list(p) for p in zip(*pairs, strict=True))
+            out[:, target] = values[:, source]  # object -> float64 where ``out`` is float
+    return out_numbers, out_texts
+
+
+def _is_numeric_dtype(dtype: Any) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
 
 
 # --- derived indices: features.derive.add_baseline_indices on arrays -----------------------------
@@ -177,10 +152,9 @@ def baseline_indices(inputs: Inputs) -> dict[str, np.ndarray]:
     ``tests/features/test_fast_transform.py`` checks the two agree on simulated cohorts.
     """
     col = inputs.number
-    sites = pd.DataFrame(inputs.numbers[:, [inputs.layout.number_position(n)
-                                            for n in schema.MRSS_SITE_FIELDS]],
-                         columns=list(schema.MRSS_SITE_FIELDS))
-    mrss = _filled(col("mrss_total"), indices.mrss_total_from_sites(sites).to_numpy())
+    mrss = col("mrss_total").copy()
+    if np.isnan(mrss).any():  # the site sum only fills missing totals: skipped when none is
+        mrss = _filled(mrss, _site_total(inputs))
     complement = indices.hypocomplementemia_from_complement(col("c3_g_l"), col("c4_g_l"))
     hypo = _filled(col("hypocomplementemia"), _floats(complement))
     escsg = _floats(indices.escsg_activity_index(
@@ -204,6 +178,12 @@ def baseline_indices(inputs: Inputs) -> dict[str, np.ndarray]:
         "eustar_active": _floats(indices.eustar_active(eustar)),
         "acr_eular_2013_score": _acr_eular(inputs),
     }
+
+
+def _site_total(inputs: Inputs) -> np.ndarray:
+    sites = [inputs.layout.number_position(name) for name in schema.MRSS_SITE_FIELDS]
+    frame = pd.DataFrame(inputs.numbers[:, sites], columns=list(schema.MRSS_SITE_FIELDS))
+    return np.asarray(indices.mrss_total_from_sites(frame).to_numpy(), dtype="float64")
 
 
 def _acr_eular(inputs: Inputs) -> np.ndarray:

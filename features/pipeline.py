@@ -8,7 +8,7 @@ tables are grouped back to clinical fields with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -79,25 +79,76 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reindex(columns=schema.baseline_fields())
 
 
+Groups = dict[Any, tuple[list[int], list[int]]]
+
+
+def _dtype_groups(frame: pd.DataFrame, names: Sequence[str]) -> Groups:
+    """dtype -> (positions in ``frame``, positions in ``names``) of the columns ``frame`` has."""
+    position: dict[object, int] = {}
+    for i, name in enumerate(frame.columns):
+        position.setdefault(name, i)  # a repeated column: its first copy
+    dtypes = list(frame.dtypes)
+    groups: Groups = {}
+    for j, name in enumerate(names):
+        found = position.get(name)
+        if found is not None:
+            source, target = groups.setdefault(dtypes[found], ([], []))
+            source.append(found)
+            target.append(j)
+    return groups
+
+
+def _as_numbers(block: pd.DataFrame, dtype: Any) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return block.to_numpy(dtype="float64", na_value=np.nan)  # float, Int64, boolean...
+    return np.column_stack([
+        pd.to_numeric(column.astype("Float64"), errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan)
+        for _, column in block.items()
+    ])
+
+
+def numeric_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """``frame[names]`` as one float64 array (NaN where missing or absent), one conversion per
+    dtype; booleans as 1/0."""
+    out = np.full((len(frame), len(names)), np.nan)
+    for dtype, (source, target) in _dtype_groups(frame, names).items():
+        out[:, target] = _as_numbers(frame.iloc[:, source], dtype)
+    return out
+
+
+def text_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """``frame[names]`` as one object array of Python values, NaN where missing or absent."""
+    out = np.full((len(frame), len(names)), np.nan, dtype=object)
+    for source, target in _dtype_groups(frame, names).values():
+        block = frame.iloc[:, source].to_numpy(dtype=object, copy=True)
+        block[pd.isna(block)] = np.nan  # <NA> and None too
+        out[:, target] = block
+    return out
+
+
+def _is_textual(name: object, dtype: Any) -> bool:
+    field = schema.fields().get(str(name))
+    in_dictionary = field is not None and field.type in ("category", "string")
+    return in_dictionary or isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
+
+
 def _to_model_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     """Nullable pandas dtypes -> float64 / object with NaN, which every sklearn step accepts.
 
     Category and string fields of the dictionary become object even when the column is all
     missing (float64 after :func:`as_model_frame`), so the categorical imputer never sees them as
-    numbers.
+    numbers. Converted one dtype group at a time (column by column cost ~13 ms per call).
     """
-    known = schema.fields()
-    converted = {}
-    for name, column in frame.items():
-        field = known.get(str(name))
-        textual = field is not None and field.type in ("category", "string")
-        if textual or isinstance(column.dtype, pd.StringDtype) or column.dtype == object:
-            converted[name] = column.astype(object).where(column.notna(), np.nan)
-        else:
-            converted[name] = pd.to_numeric(column.astype("Float64"), errors="coerce").astype(
-                "float64"
-            )
-    return pd.DataFrame(converted, index=frame.index)
+    names = list(frame.columns)
+    textual = [_is_textual(n, d) for n, d in zip(names, frame.dtypes, strict=True)]
+    numeric = [n for n, text in zip(names, textual, strict=True) if not text]
+    texts = [n for n, text in zip(names, textual, strict=True) if text]
+    converted: dict[object, Any] = dict(zip(numeric, numeric_block(frame, numeric).T, strict=True))
+    for name, values in zip(texts, text_block(frame, texts).T, strict=True):
+        # A Series keeps object dtype (pandas would infer its string dtype from a bare array).
+        converted[name] = pd.Series(values, index=frame.index, dtype=object)
+    return pd.DataFrame({name: converted[name] for name in names}, index=frame.index)
 
 
 class ClinicalIndices(TransformerMixin, BaseEstimator):
@@ -190,6 +241,15 @@ def build_preprocessor(feature_set: str = "both", scale: bool = False) -> Pipeli
     )
     preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
     return preprocessor.set_output(transform="pandas")
+
+
+def numeric_feature_names(preprocessor: Pipeline) -> list[str]:
+    """Output columns of a fitted preprocessor's numeric block: values, then missing indicators.
+
+    The columns ``build_preprocessor(scale=True)`` standardises (one-hot columns are not).
+    """
+    numeric = preprocessor.named_steps["encode"].named_transformers_["numeric"]
+    return [str(name) for name in numeric.get_feature_names_out()]
 
 
 def field_of_feature(feature: str, categorical: Sequence[str] | None = None) -> str:

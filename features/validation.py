@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import chain
 from dataclasses import replace
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,8 @@ __all__ = [
     "validate_record",
     "validate_records",
 ]
+
+_NUMBER_LIKE = ("float", "integer", "boolean")  # types whose values may be given as numbers
 
 
 def validate_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +129,7 @@ def _validate(
 
 def _check_column(field: Field, raw: Raw) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
     """Type, range, identifier and required-value rules of one field, for all rows at once."""
-    values, missing, codes = prepare(raw, keep_numbers=field.type in ("float", "integer", "boolean"))
+    values, missing, codes = prepare(raw, keep_numbers=field.type in _NUMBER_LIKE)
     parsed, invalid = PARSERS[field.type](values, missing, field)
     parsed = blank_out(parsed, invalid)  # a value of the wrong type gets no further checks
     flags = [(invalid, type_rule(field)), *value_flags(field, parsed)]
@@ -140,15 +143,15 @@ def _check_column(field: Field, raw: Raw) -> tuple[np.ndarray, np.ndarray, list[
 
 
 def _record_columns(
-    records: Sequence[Mapping[str, object]], names: Sequence[object]
+    records: Sequence[Mapping[str, object]], names: Sequence[str]
 ) -> dict[str, np.ndarray]:
     """The named fields of every record as object arrays (None where a record lacks the field)."""
-    values = chain.from_iterable(map(record.get, names) for record in records)  # type: ignore[arg-type]
+    values = chain.from_iterable(map(record.get, names) for record in records)
     # One object array for the whole table, read row by row; fromiter never unpacks a value
     # that is itself a sequence (np.array would).
     table = np.fromiter(values, dtype=object, count=len(records) * len(names))
     table = table.reshape(len(records), len(names))
-    return {str(name): table[:, j] for j, name in enumerate(names)}
+    return {name: table[:, j] for j, name in enumerate(names)}
 
 
 def _typed_frame(parsed: Mapping[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
@@ -168,11 +171,11 @@ def _typed(field: Field, values: np.ndarray) -> object:
     return pd.arrays.IntegerArray(np.where(absent, 0, values).astype(np.int64), absent)
 
 
-def _python_value(field: Field, value: object) -> object:
+def _python_value(field: Field, value: Any) -> object:
     """One clean parsed value as a plain Python value; missing as None."""
     if field.type in ("category", "string") or value is None:
         return value
-    number = float(value)  # type: ignore[arg-type]
+    number = float(value)
     if math.isnan(number):
         return None
     if field.type == "integer":

@@ -36,6 +36,10 @@ class Family:
     scale: bool  # penalised linear models need standardised inputs
     target: str  # "binary": the responder flag; "delta": the continuous change in mRSS
     description: str
+    # Tree ensembles nearly reproduce their training outcomes, so in-sample performance says
+    # little and Harrell's bootstrap, which scores each bootstrap model on patients it mostly
+    # trained on, under-corrects them grossly: they are validated by cross-validation instead.
+    memorises: bool = False
 
 
 def _logistic(l1_ratio: float) -> Callable[[int], BaseEstimator]:
@@ -75,10 +79,10 @@ FAMILIES: dict[str, Family] = {
             "logistic_elasticnet", _logistic(0.5), True, "binary",
             "elastic-net logistic regression",
         ),
-        Family("random_forest", _random_forest, False, "binary", "random forest"),
+        Family("random_forest", _random_forest, False, "binary", "random forest", True),
         Family(
             "gradient_boosting", _gradient_boosting, False, "binary",
-            "histogram gradient boosting",
+            "histogram gradient boosting", True,
         ),
         Family(
             "delta_mrss_regression", _delta_regression, False, "delta",
@@ -183,8 +187,9 @@ def compile_delta_regressor(regressor: Pipeline) -> LinearDelta:
         transformer = steps["scale"]
         names = [str(n) for n in transformer.feature_names_in_]
         _, scaler, scaled = transformer.transformers_[0]
-        rest = [int(i) for i in transformer.transformers_[-1][2]]
-        order = np.asarray([names.index(n) for n in scaled] + rest, dtype=int)
+        rest = transformer.transformers_[-1][2]  # the passthrough remainder, by name or position
+        order = np.asarray([c if isinstance(c, int | np.integer) else names.index(c)
+                            for c in [*scaled, *rest]], dtype=int)
         mean, scale = scaler.mean_, scaler.scale_
         if [names[i] for i in order] != [str(n) for n in transformer.get_feature_names_out()]:
             raise TypeError("the regressor's 'scale' step is not a make_feature_regressor one")

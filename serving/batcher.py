@@ -72,6 +72,11 @@ class PredictionBatcher:
         self._ended = False  # the worker has taken the end-of-queue marker
         self._thread: threading.Thread | None = None
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a batch (approximate while the worker is taking them)."""
+        return self._queue.qsize() + (self._carry is not None)
+
     def start(self) -> None:
         """Start the worker thread."""
         self._thread = threading.Thread(target=self._work, name="prediction-batcher", daemon=True)

@@ -4,7 +4,9 @@ Order of work (pre-declared, so the numbers mean what they say):
 1. every candidate family is scored by repeated stratified cross-validation, tuning nested
    inside, on the pre-declared selection metric;
 2. the winner's whole procedure (tuning included) is optimism-corrected with Harrell's
-   bootstrap; the winner is chosen before these numbers exist;
+   bootstrap, unless it is a learner that memorises its training data, for which that
+   correction fails and its nested cross-validation is reported (:mod:`training.headline`);
+   the winner is chosen before these numbers exist;
 3. the winner is refitted on all patients and packaged with its intervals and explainer.
 Selecting among families is itself a source of optimism that step 2 does not cover; the model
 card says so.
@@ -23,13 +25,27 @@ from sklearn.model_selection import KFold, cross_val_predict
 
 from features import schema
 from features.derive import add_derived_columns
-from features.pipeline import as_model_frame, categorical_fields, numeric_fields
+from features.pipeline import (
+    as_model_frame,
+    categorical_fields,
+    numeric_feature_names,
+    numeric_fields,
+)
 from models.bundle import ResponseModel, TrainingSummary
-from models.estimators import family, make_delta_regressor
+from models.estimators import family, make_delta_regressor, make_feature_regressor
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
 from training.config import ExperimentConfig
 from training.cross_validation import CVResult, repeated_cv_predictions
-from training.metrics import auroc, brier, calibration_intercept, calibration_slope, mae, r2
+from training.headline import Estimate, from_bootstrap, from_cross_validation
+from training.metrics import (
+    auroc,
+    brier,
+    calibration_intercept,
+    calibration_slope,
+    mae,
+    r2,
+    score_all,
+)
 from training.modelling import (
     FamilySpec,
     fit_tuned,
@@ -38,7 +54,6 @@ from training.modelling import (
     with_delta,
 )
 from training.optimism import OptimismResult, optimism_corrected
-from training.plus632 import NO_INFORMATION_AUROC, brier_no_information, plus632_with_interval
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +81,21 @@ class Cohort:
 
 @dataclass
 class Validation:
-    """What the experiment measured, ready to be logged."""
+    """What the experiment measured, ready to be logged (see :mod:`training.headline`)."""
 
     candidates: dict[str, CVResult]
     selected: str
-    binary: OptimismResult
+    binary: OptimismResult | None  # None: Harrell's bootstrap is not valid for the learner
     delta: OptimismResult
     oof_probability: np.ndarray
-    no_information: dict[str, float] = field(default_factory=dict)
+    apparent: dict[str, float]
+    corrected: dict[str, Estimate]
     metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        """How the headline binary metrics were corrected for optimism."""
+        return "cross-validation" if self.binary is None else "bootstrap"
 
 
 def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
@@ -164,32 +185,34 @@ def _validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None) -> Va
     selected = select_family(candidates, v.selection_metric)
     log.info("selected family %s by cross-validated %s", selected, v.selection_metric)
     spec = family_spec(config, selected)
-    binary = optimism_corrected(
-        _ticking(make_fit_predict(spec), tick, "bootstrap"), with_delta(cohort.X, cohort.delta),
-        cohort.y, BINARY_METRICS, n_boot=v.bootstrap, seed=v.seed, ci_level=v.interval_level,
-    )
-    delta = optimism_corrected(
-        _ticking(delta_fit_predict(config.feature_set), tick, "bootstrap ΔmRSS"), cohort.X,
-        cohort.delta, CONTINUOUS_METRICS, n_boot=v.bootstrap, seed=v.seed,
-        ci_level=v.interval_level,
-    )
-    result = Validation(candidates, selected, binary, delta,
-                        candidates[selected].mean_oof())
-    result.no_information = no_information(cohort, spec)
+    binary = None
+    if not family(selected).memorises:
+        binary = _bootstrap(_ticking(make_fit_predict(spec), tick, "bootstrap"),
+                            with_delta(cohort.X, cohort.delta), cohort.y, BINARY_METRICS, config)
+    delta = _bootstrap(_ticking(delta_fit_predict(config.feature_set), tick, "bootstrap ΔmRSS"),
+                       cohort.X, cohort.delta, CONTINUOUS_METRICS, config)
+    if binary is None:
+        apparent = apparent_metrics(cohort, spec)
+        corrected = from_cross_validation(candidates[selected], cohort.y, v.interval_level)
+    else:
+        apparent, corrected = binary.apparent, from_bootstrap(binary)
+    result = Validation(candidates, selected, binary, delta, candidates[selected].mean_oof(),
+                        apparent, corrected)
     result.metrics = headline_metrics(result, config)
     return result
 
 
-def no_information(cohort: Cohort, spec: FamilySpec) -> dict[str, float]:
-    """Performance of the fitted procedure's predictions if they were unrelated to the outcome.
+def _bootstrap(fit_predict: Any, X: pd.DataFrame, y: np.ndarray, metrics: dict[str, Any],
+               config: ExperimentConfig) -> OptimismResult:
+    v = config.validation
+    return optimism_corrected(fit_predict, X, y, metrics, n_boot=v.bootstrap, seed=v.seed,
+                              ci_level=v.interval_level)
 
-    The .632+ estimate needs it; the Brier score's depends on the apparent predictions, so the
-    procedure is fitted once more on all patients (deterministic: the same fit as the apparent
-    one inside the bootstrap).
-    """
+
+def apparent_metrics(cohort: Cohort, spec: FamilySpec) -> dict[str, float]:
+    """The procedure fitted and scored on all patients (what the bootstrap calls apparent)."""
     model = fit_tuned(spec, cohort.X, cohort.y, cohort.delta)
-    apparent = model.predict_proba(cohort.X)[:, 1]
-    return {"auroc": NO_INFORMATION_AUROC, "brier": brier_no_information(cohort.y, apparent)}
+    return score_all(BINARY_METRICS, cohort.y, model.predict_proba(cohort.X)[:, 1], strict=False)
 
 
 def headline_metrics(validation: Validation, config: ExperimentConfig) -> dict[str, float]:
@@ -202,27 +225,19 @@ def headline_metrics(validation: Validation, config: ExperimentConfig) -> dict[s
 
 
 def _binary_headline(validation: Validation) -> dict[str, float]:
-    """AUROC and Brier corrected by .632+ (see :mod:`training.plus632`), calibration by Harrell.
-
-    Harrell's correction grossly under-corrects learners that memorise their training data
-    (random forest, boosting), so the headline AUROC and Brier score use the .632+ estimator
-    from the same replicates; Harrell's values stay logged as ``*_harrell``. Calibration slope
-    and intercept have no .632+ form and remain Harrell's.
-    """
-    b = validation.binary
-    metrics = {"auroc_apparent": b.apparent["auroc"], "brier_apparent": b.apparent["brier"]}
-    for name in ("auroc", "brier"):
-        estimate, low, high = plus632_with_interval(b, name, validation.no_information[name])
-        metrics |= {f"{name}_corrected": estimate, f"{name}_corrected_ci_low": low,
-                    f"{name}_corrected_ci_high": high, f"{name}_harrell": b.corrected[name],
-                    f"{name}_oob": b.oob[name]}
+    """Apparent, corrected (with intervals), cross-validated and, after a bootstrap, out-of-bag."""
+    c, a = validation.corrected, validation.apparent
     cv = validation.candidates[validation.selected].pooled_metrics
-    return metrics | {
-        "calibration_slope_corrected": b.corrected["calibration_slope"],
-        "calibration_intercept_corrected": b.corrected["calibration_intercept"],
-        "auroc_cv": float(cv["auroc"].mean()),
-        "brier_cv": float(cv["brier"].mean()),
-    }
+    metrics = {"auroc_apparent": a["auroc"], "brier_apparent": a["brier"],
+               "auroc_cv": cv["auroc"].mean(), "brier_cv": cv["brier"].mean(),
+               "calibration_slope_corrected": c["calibration_slope"].value,
+               "calibration_intercept_corrected": c["calibration_intercept"].value}
+    for name in ("auroc", "brier"):
+        metrics |= {f"{name}_corrected": c[name].value, f"{name}_corrected_ci_low": c[name].low,
+                    f"{name}_corrected_ci_high": c[name].high}
+    if validation.binary is not None:  # pessimistic (Efron & Tibshirani 1997): a check
+        metrics |= {f"{name}_oob": validation.binary.oob[name] for name in ("auroc", "brier")}
+    return metrics
 
 
 def _delta_headline(d: OptimismResult, config: ExperimentConfig) -> dict[str, float]:
@@ -258,7 +273,11 @@ def _fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
         classifier.named_steps["estimator"], features, target,
         n_models=config.uncertainty.bootstrap_models, seed=seed,
     )
-    regressor = make_delta_regressor(config.feature_set).fit(cohort.X, cohort.delta)
+    # The served ridge reads the classifier's features (one preprocessing per request); it is
+    # the same model as make_delta_regressor's, whose folds (preprocessing inside) give the
+    # conformal residuals.
+    scaled = numeric_feature_names(classifier.named_steps["preprocess"])
+    regressor = make_feature_regressor(scaled).fit(features, cohort.delta)
     out_of_fold = cross_val_predict(
         make_delta_regressor(config.feature_set), cohort.X, cohort.delta,
         cv=KFold(n_splits=5, shuffle=True, random_state=seed),

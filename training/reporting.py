@@ -46,12 +46,23 @@ def _outcome_text(config: ExperimentConfig) -> str:
     return OUTCOME_TEXT[o.name].format(abs=o.abs_threshold, rel=o.rel_threshold)
 
 
+def _interval_method(validation: Validation) -> str:
+    """How the corrected values and their intervals were obtained (read into the model card)."""
+    if validation.binary is not None:
+        return "location-shifted bootstrap (Noma 2021)"
+    return (f"{validation.selected} memorises its training data, for which Harrell's bootstrap "
+            "barely corrects, so its 'optimism-corrected' column holds the nested repeated "
+            "cross-validation estimate (the bootstrap applies to the ΔmRSS model only); "
+            "intervals from influence functions: DeLong for AUROC (LeDell 2015), the variance "
+            "of a mean for the Brier score, none for calibration")
+
+
 def _metric_rows(validation: Validation) -> list[reports.Metric]:
-    b, d = validation.binary, validation.delta
+    a, c, d = validation.apparent, validation.corrected, validation.delta
     cv = validation.candidates[validation.selected].pooled_metrics.mean()
     rows = [
-        reports.Metric(name, b.apparent[name], b.corrected[name], b.ci_lower[name],
-                       b.ci_upper[name], float(cv.get(name, np.nan)))
+        reports.Metric(name, a[name], c[name].value, c[name].low, c[name].high,
+                       float(cv.get(name, np.nan)))
         for name in ("auroc", "brier", "calibration_slope", "calibration_intercept")
     ]
     rows += [reports.Metric(f"delta_{name}", d.apparent[name], d.corrected[name],
@@ -103,7 +114,7 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
         hyperparameters=model.classifier.named_steps["estimator"].get_params(),
         validation=reports.ValidationScheme(
             config.validation.bootstrap, config.validation.cv_splits,
-            config.validation.cv_repeats, True, "location-shifted bootstrap (Noma 2021)"),
+            config.validation.cv_repeats, True, _interval_method(validation)),
         metrics=_metric_rows(validation),
         sample_size=reports.SampleSizeCheck(len(cohort.y), int(cohort.y.sum()),
                                             sample_size.n_parameters, sample_size.criteria),
@@ -131,24 +142,33 @@ def log_reports(cohort: Cohort, config: ExperimentConfig, validation: Validation
     """Log figures, tables and the model card as artifacts of the active run."""
     import mlflow
 
-    y, oof = cohort.y, validation.oof_probability
-    apparent = model.classifier.predict_proba(cohort.X)[:, 1]
-    b = validation.binary
-    mlflow.log_figure(reports.roc_figure(y, apparent, oof), "plots/roc.png")
-    mlflow.log_figure(reports.calibration_figure(
-        y, oof, slope=b.corrected["calibration_slope"],
-        intercept=b.corrected["calibration_intercept"], title="Calibration (cross-validated)"),
-        "plots/calibration.png")
-    thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    mlflow.log_figure(reports.decision_curve_figure(net_benefit(y, oof, thresholds)),
-                      "plots/decision_curve.png")
+    _log_figures(cohort, validation, model)
     beeswarm, importance = shap_reports(cohort, model)
     mlflow.log_figure(beeswarm, "plots/shap_beeswarm.png")
     mlflow.log_text(importance.to_csv(index=False), "tables/feature_importance.csv")
-    mlflow.log_text(validation.binary.summary().to_csv(), "tables/optimism_binary.csv")
+    if validation.binary is not None:  # no bootstrap for learners it cannot correct
+        mlflow.log_text(validation.binary.summary().to_csv(), "tables/optimism_binary.csv")
     mlflow.log_text(validation.delta.summary().to_csv(), "tables/optimism_delta_mrss.csv")
     mlflow.log_text(sample_size.summary().to_csv(), "tables/sample_size.csv")
     card = model_card(cohort, config, validation, model, sample_size, run_id)
     mlflow.log_text(card, "model_card.md")
+    mlflow.set_tag("validation.method", validation.method)
     if sample_size.warning:
         mlflow.set_tag("sample_size_warning", sample_size.warning[:4000])
+
+
+def _log_figures(cohort: Cohort, validation: Validation, model: ResponseModel) -> None:
+    """ROC (apparent and cross-validated), calibration and decision curves."""
+    import mlflow
+
+    y, oof = cohort.y, validation.oof_probability
+    apparent = model.classifier.predict_proba(cohort.X)[:, 1]
+    corrected = validation.corrected
+    mlflow.log_figure(reports.roc_figure(y, apparent, oof), "plots/roc.png")
+    mlflow.log_figure(reports.calibration_figure(
+        y, oof, slope=corrected["calibration_slope"].value,
+        intercept=corrected["calibration_intercept"].value,
+        title="Calibration (cross-validated)"), "plots/calibration.png")
+    thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    mlflow.log_figure(reports.decision_curve_figure(net_benefit(y, oof, thresholds)),
+                      "plots/decision_curve.png")

@@ -16,6 +16,7 @@ from features.validation import (
     Problem,
     validate_frame,
     validate_record,
+    validate_records,
 )
 from tests.factories import make_followup, make_patient
 
@@ -310,3 +311,105 @@ def test_a_hundred_thousand_rows_validate_column_wise() -> None:
     with pytest.raises(ContractError) as caught:
         validate_frame(raw)
     assert [(p.row, p.field) for p in caught.value.problems] == [(n, "age_years")]
+
+
+# --- batches of API records ------------------------------------------------------------------
+
+
+def batch_problems(records: list[dict[str, object]]) -> list[Problem]:
+    with pytest.raises(ContractError) as caught:
+        validate_records(records)
+    return caught.value.problems
+
+
+def test_a_batch_comes_back_as_the_frame_of_its_records() -> None:
+    records = [{**make_patient(patient_id=f"P{i}"), **make_followup()} for i in range(3)]
+    pd.testing.assert_frame_equal(validate_records(records), validate_frame(frame_of(*records)))
+
+
+def test_a_batch_of_one_agrees_with_the_single_record() -> None:
+    record = make_patient(age_years="45", pah="yes", sex=" F ", crp_mg_l="")
+    typed = validate_records([record])
+    assert list(typed.index) == [0]
+    assert {k: (None if pd.isna(v) else v) for k, v in typed.iloc[0].items()} == (
+        validate_record(record)
+    )
+
+
+def test_batch_problems_are_numbered_by_record_from_one() -> None:
+    records = [
+        make_patient(patient_id="A"),
+        make_patient(patient_id="B", age_years=12),
+        make_patient(patient_id="A"),
+    ]
+    found = [(p.row, p.field, p.value) for p in batch_problems(records)]
+    assert found == [(1, "patient_id", "A"), (2, "age_years", 12), (3, "patient_id", "A")]
+
+
+def test_a_field_absent_from_some_records_is_missing_in_those() -> None:
+    records = [make_patient(patient_id="A"), without(make_patient(patient_id="B"), "crp_mg_l")]
+    assert validate_records(records)["crp_mg_l"].isna().tolist() == [False, True]
+    records = [make_patient(patient_id="A"), without(make_patient(patient_id="B"), "sex")]
+    problem = batch_problems(records)[0]
+    assert (problem.row, problem.field, problem.rule) == (2, "sex", "required field has no value")
+
+
+def test_an_empty_batch_lacks_the_required_fields() -> None:
+    assert [p.field for p in batch_problems([])] == [*REQUIRED_FIELDS, "mrss_total"]
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), BAD_VALUES)
+def test_record_and_batch_paths_agree(name: str, value: object, rule: str) -> None:
+    record = make_patient(**{name: value})
+    problems = batch_problems([make_patient(patient_id="OK"), record])
+    assert {p.row for p in problems} <= {None, 2}
+    assert [(p.field, p.value, p.rule) for p in problems] == [
+        (p.field, p.value, p.rule) for p in problems_of(record)
+    ]
+
+
+# --- each value is read on its own -----------------------------------------------------------
+
+MANY = 20  # enough rows for large-input shortcuts (each distinct value read once) to apply
+
+
+def validate_frame_problems(frame: pd.DataFrame) -> list[Problem]:
+    with pytest.raises(ContractError) as caught:
+        validate_frame(frame)
+    return caught.value.problems
+
+
+def test_a_value_is_read_the_same_whatever_else_is_in_its_column() -> None:
+    ids: list[object] = [1, 1.0, True, *(f"P{i}" for i in range(MANY))]
+    flags: list[object] = [1.0, True, "no", 0, " yes ", *([False] * MANY)][: len(ids)]
+    records = [make_patient(patient_id=i, pah=flag) for i, flag in zip(ids, flags, strict=True)]
+    for typed in (validate_records(records), validate_frame(frame_of(*records))):
+        assert typed["patient_id"].tolist()[:3] == ["1", "1.0", "True"]
+        assert typed["pah"].tolist()[:5] == [True, True, False, False, True]
+    assert [validate_record(r)["pah"] for r in records[:5]] == [True, True, False, False, True]
+
+
+def test_a_boolean_is_not_taken_for_a_number_even_among_numbers() -> None:
+    given = [1, True] * (MANY // 2)
+    records = [
+        make_patient(patient_id=f"P{i}", prior_immunosuppressants=v) for i, v in enumerate(given)
+    ]
+    for problems in (batch_problems(records), validate_frame_problems(frame_of(*records))):
+        assert [p.row for p in problems] == list(range(2, MANY + 1, 2))
+        assert {p.rule for p in problems} == {"must be a whole number (agents)"}
+
+
+def test_repeated_text_values_of_a_large_file_are_each_judged() -> None:
+    given = [" 3 ", "3", "3.0", "x", "", "3"] * 5
+    raw = frame_of(*(make_patient(patient_id=f"P{i}") for i in range(len(given)))).astype(str)
+    problems = validate_frame_problems(raw.assign(prior_immunosuppressants=given))
+    assert [(p.row, p.value) for p in problems] == [(r, "x") for r in (4, 10, 16, 22, 28)]
+    fixed = [g.replace("x", "2") for g in given]
+    typed = validate_frame(raw.assign(prior_immunosuppressants=fixed))
+    assert typed["prior_immunosuppressants"].tolist()[:6] == [3, 3, 3, 2, pd.NA, 3]
+
+
+def test_a_typed_frame_of_python_objects_validates_to_the_same_frame() -> None:
+    records = [make_patient(patient_id=f"P{i}", crp_mg_l=None, pah=None) for i in range(MANY)]
+    typed = validate_frame(frame_of(*records))
+    pd.testing.assert_frame_equal(validate_frame(typed.astype(object)), typed)

@@ -16,7 +16,10 @@ replicates) on 350 simulated patients, compared with what the generator knows:
     top 10); the table had 3-6 of 7, and its top field was always a true driver.
 (b) Honest AUROC. The reported ``auroc_corrected`` must be within 0.05 of the AUROC of the
     registered model on 20,000 fresh patients from the same generator (another seed). Observed
-    over the same seeds: within 0.035 (Harrell's estimate) and 0.03 (.632+, now reported).
+    over the same seeds: within 0.035 (Harrell's bootstrap, reported for these smooth models).
+    For learners that memorise their training data Harrell's correction failed badly (random
+    forest 0.92 reported against 0.74 fresh), which is why the runner reports their nested
+    cross-validation instead (``training.headline``; checked by ``test_forest_...`` below).
 """
 
 from __future__ import annotations
@@ -112,5 +115,4 @@ def test_reported_auroc_matches_a_fresh_cohort(recovered: dict[str, Any]) -> Non
     reported = recovered["summary"].metrics["auroc_corrected"]
 
     assert abs(reported - external) <= AUROC_TOLERANCE, (reported, external)
-    assert np.isfinite(recovered["summary"].metrics["auroc_harrell"])
 

@@ -1,0 +1,107 @@
+"""In-process cost of ``ResponseModel.predict`` for 1 and 1,000 patients, in total and by stage.
+
+Fits the bundle of each family of ``experiments/quick.yaml`` on 200 simulated patients with
+``training.experiment.fit_final`` (no validation, no MLflow), then times ``predict`` on validated
+frames of simulated patients (with the cohort's missing values) and each stage of it on its own.
+Prints median and p99 in milliseconds; asserts nothing. Run from the repository root:
+
+    .venv/bin/python benchmarks/bench_inference.py [--repeats 500] [--family logistic_l2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from features import schema  # noqa: E402
+from features.validation import validate_frame  # noqa: E402
+from models.bundle import ResponseModel  # noqa: E402
+from training.config import load_experiment  # noqa: E402
+from training.experiment import fit_final, prepare_cohort  # noqa: E402
+from training.simulation import simulate_cohort  # noqa: E402
+
+TRAINING_PATIENTS, TRAINING_SEED, SCORING_SEED = 200, 7, 99
+BATCHES = (1, 1000)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=500, help="timed calls for 1 patient")
+    parser.add_argument("--family", action="append", help="family of quick.yaml (default: all)")
+    return parser.parse_args()
+
+
+def fitted_models(families: list[str] | None) -> dict[str, ResponseModel]:
+    config = load_experiment(ROOT / "experiments" / "quick.yaml")
+    cohort = prepare_cohort(simulate_cohort(TRAINING_PATIENTS, TRAINING_SEED), config)
+    chosen = families or list(config.estimators)
+    return {name: fit_final(cohort, config, name, metadata={}) for name in chosen}
+
+
+def scoring_frame(n: int) -> pd.DataFrame:
+    """Validated baseline records, as the service hands them to the model."""
+    cohort = simulate_cohort(n, SCORING_SEED)
+    baseline = [c for c in cohort.columns if c == "patient_id" or c in schema.baseline_fields()]
+    return validate_frame(cohort[baseline])
+
+
+def timings(call: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median and p99 wall time of ``call`` in ms, after a few warm-up calls."""
+    for _ in range(min(5, repeats)):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times), float(np.percentile(times, 99))
+
+
+def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[], Any]]:
+    """``predict`` and, one by one, what it spends its time on (on the same records)."""
+    inputs = model._compiled.inputs(records)
+    features = model._features(inputs)
+    matrix, with_indices = features.to_numpy(), model._compiled.frame(inputs)
+    estimator = model.classifier.named_steps["estimator"]
+    return {
+        "predict (total)": lambda: model.predict(records),
+        "  read records + derived indices": lambda: model._compiled.inputs(records),
+        "  encode features (+ frame)": lambda: model._features(inputs),
+        "  classifier probability": lambda: estimator.predict_proba(features),
+        "  bootstrap interval": lambda: model.probability_ensemble.interval(features),
+        "  ΔmRSS regressor": lambda: model._delta.predict(inputs, matrix),
+        "  fields + indices frame": lambda: model._compiled.frame(inputs),
+        "  explanation": lambda: model.explainer.explain(features, with_indices),
+        "  warnings": lambda: model._checks.messages(inputs),
+        "sklearn preprocessor (reference)": lambda: model.classifier.named_steps[
+            "preprocess"].transform(records.reindex(columns=schema.baseline_fields())),
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    models = fitted_models(args.family)
+    frames = {n: scoring_frame(n) for n in BATCHES}
+    for name, model in models.items():
+        model.predict(frames[1])  # builds the explainer and the compiled twins, as start-up does
+        for n, records in frames.items():
+            repeats = args.repeats if n == 1 else max(10, args.repeats // 20)
+            print(f"\n{name}: {n} patient(s), {repeats} calls (ms)       median      p99")
+            for label, call in stages(model, records).items():
+                median, p99 = timings(call, repeats)
+                print(f"  {label:36s} {median:9.3f} {p99:9.3f}")
+
+
+if __name__ == "__main__":
+    main()
