@@ -3,7 +3,8 @@
 Fits the bundle of each family of ``experiments/quick.yaml`` on 200 simulated patients with
 ``training.experiment.fit_final`` (no validation, no MLflow), then times ``predict`` on validated
 frames of simulated patients (with the cohort's missing values) and each stage of it on its own.
-Prints median and p99 in milliseconds; asserts nothing. Run from the repository root:
+Prints median and p99 in milliseconds; asserts nothing. Stages call the bundle's private
+parts (the compiled twins) the way ``predict`` does. Run from the repository root:
 
     .venv/bin/python benchmarks/bench_inference.py [--repeats 500] [--family logistic_l2]
 """
@@ -26,7 +27,7 @@ import pandas as pd  # noqa: E402
 
 from features import schema  # noqa: E402
 from features.validation import validate_frame  # noqa: E402
-from models.bundle import ResponseModel  # noqa: E402
+from models.bundle import ResponseModel, _probability  # noqa: E402
 from training.config import load_experiment  # noqa: E402
 from training.experiment import fit_final, prepare_cohort  # noqa: E402
 from training.simulation import simulate_cohort  # noqa: E402
@@ -74,18 +75,20 @@ def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[]
     features = model._features(inputs)
     matrix, with_indices = features.to_numpy(), model._compiled.frame(inputs)
     estimator = model.classifier.named_steps["estimator"]
+    members_input = matrix if model._ensemble_reads_arrays else features
+    preprocess = model.classifier.named_steps["preprocess"]
     return {
         "predict (total)": lambda: model.predict(records),
         "  read records + derived indices": lambda: model._compiled.inputs(records),
-        "  encode features (+ frame)": lambda: model._features(inputs),
-        "  classifier probability": lambda: estimator.predict_proba(features),
-        "  bootstrap interval": lambda: model.probability_ensemble.interval(features),
+        "  encode features": lambda: model._features(inputs),
+        "  classifier probability": lambda: _probability(estimator, features),
+        "  bootstrap interval": lambda: model.probability_ensemble.interval(members_input),
         "  ΔmRSS regressor": lambda: model._delta.predict(inputs, matrix),
         "  fields + indices frame": lambda: model._compiled.frame(inputs),
         "  explanation": lambda: model.explainer.explain(features, with_indices),
         "  warnings": lambda: model._checks.messages(inputs),
-        "sklearn preprocessor (reference)": lambda: model.classifier.named_steps[
-            "preprocess"].transform(records.reindex(columns=schema.baseline_fields())),
+        "sklearn preprocessor (for reference)": lambda: preprocess.transform(
+            records.reindex(columns=schema.baseline_fields())),
     }
 
 

@@ -45,22 +45,21 @@ def is_text_field(name: str) -> bool:
     return field is not None and field.type in TEXT_TYPES
 
 
-@dataclass(frozen=True, eq=False)
 class Layout:
     """Which fields a compiled preprocessor reads, as numbers and as text, in block order."""
 
-    numbers: tuple[str, ...]
-    texts: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_numbers_at", {n: j for j, n in enumerate(self.numbers)})
-        object.__setattr__(self, "_texts_at", {n: j for j, n in enumerate(self.texts)})
+    def __init__(self, numbers: Sequence[str], texts: Sequence[str]) -> None:
+        self.numbers, self.texts = tuple(numbers), tuple(texts)
+        self._numbers_at = {name: j for j, name in enumerate(self.numbers)}
+        self._texts_at = {name: j for j, name in enumerate(self.texts)}
 
     def number_position(self, name: str) -> int:
-        return self._numbers_at[name]  # type: ignore[attr-defined, no-any-return]
+        """Column of a numeric field in :attr:`Inputs.numbers` (KeyError if not read)."""
+        return self._numbers_at[name]
 
     def text_position(self, name: str) -> int | None:
-        return self._texts_at.get(name)  # type: ignore[attr-defined, no-any-return]
+        """Column of a text field in :attr:`Inputs.texts`; None if not read as text."""
+        return self._texts_at.get(name)
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,7 +310,8 @@ def _steps(preprocessor: Pipeline) -> dict[str, tuple[Any, list[str]]]:
     if encode is None or not hasattr(encode, "transformers_"):
         raise _unsupported("it needs a fitted 'encode' ColumnTransformer step")
     parts = {name: (step, list(columns)) for name, step, columns in encode.transformers_}
-    if set(parts) - {"numeric", "categorical", "remainder"} or parts["remainder"][0] != "drop":
+    remainder = parts.get("remainder", ("drop", []))[0]
+    if set(parts) - {"numeric", "categorical", "remainder"} or remainder != "drop":
         raise _unsupported(f"got transformers {sorted(parts)} (remainder must be dropped)")
     return parts
 

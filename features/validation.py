@@ -2,16 +2,18 @@
 
 There is one validation path for three kinds of input: ``validate_frame`` (a cohort table, e.g. a
 CSV file), ``validate_records`` (a batch of API records) and ``validate_record`` (one API record).
-Each input is taken apart into columns, and every column goes through the same parsers
-(``features._parsers``) and rules (``features._rules``): vectorised over rows with numpy, no
-per-row Python loop except to describe the rows that fail. The typed frame is built once, at the
-end; ``validate_record`` builds no frame at all.
+Each input is taken apart into columns (Series, or object arrays for records), and every column
+goes through the same parsers (``features._parsers``) and rules (``features._rules``): numpy over
+whole columns, Python only once per distinct text value and for the rows that fail; no pandas
+Series operations, whose fixed cost per call would swamp a one-record input. The typed frame is
+built once, at the end; ``validate_record`` builds no frame at all.
 
 Conventions
 -----------
 * Missing values: ``None``, ``NaN``, ``pd.NA`` and blank strings. Surrounding whitespace is ignored.
-* Each value is read on its own: a number (``int``, ``float``, numpy number; not a ``bool``) is a
-  number, anything else is read as its text (``True`` as 'True'), whatever else is in its column.
+* Each value is read on its own, whatever else is in its column: a number (``int``, ``float``,
+  numpy number) is a number; anything else, ``bool`` included, is read as its text (``True`` as
+  'True': a boolean, never the number 1).
 * Row numbers in problems are 1-based data rows: for a CSV file, row 1 is the first line after the
   header; for a frame, row 1 is the first row by position (whatever the index); for a batch of
   records, row 1 is the first record. A single record has no row number (``None``).

@@ -77,6 +77,11 @@ class PredictionBatcher:
         """Requests waiting for a batch (approximate while the worker is taking them)."""
         return self._queue.qsize() + (self._carry is not None)
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`stop` was called (new requests are refused)."""
+        return self._closed
+
     def start(self) -> None:
         """Start the worker thread."""
         self._thread = threading.Thread(target=self._work, name="prediction-batcher", daemon=True)
@@ -143,7 +148,7 @@ class PredictionBatcher:
         if first is None:
             return None
         batch, patients = [first], first.size
-        deadline = first.queued_at + self._linger
+        deadline = time.perf_counter() + self._linger
         while patients < self._max_patients:
             pending = self._take(deadline - time.perf_counter())
             if pending is None:

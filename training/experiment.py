@@ -297,31 +297,3 @@ def _fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
             "delta_interval_level": config.uncertainty.delta_interval_level,
         },
     )
-
-
-def _promotion_rules(metrics: dict[str, float]) -> list[tuple[str, str, float | None, str]]:
-    """(threshold in ``promotion``, what is compared, its value, operator) for every rule."""
-    slope = metrics["calibration_slope_corrected"]
-    # The AUROC gate takes the more pessimistic of the bootstrap-corrected and the
-    # cross-validated value, so an overfitting learner cannot pass on Harrell's correction.
-    return [
-        ("min_auroc_corrected", "min(auroc_corrected, auroc_cv)",
-         min(metrics["auroc_corrected"], metrics["auroc_cv"]), ">="),
-        ("max_brier_corrected", "brier_corrected", metrics["brier_corrected"], "<="),
-        ("min_calibration_slope_corrected", "calibration_slope_corrected", slope, ">="),
-        ("max_calibration_slope_corrected", "calibration_slope_corrected", slope, "<="),
-        ("max_mae_corrected", "mae_corrected", metrics.get("mae_corrected"), "<="),
-    ]
-
-
-def promotion_failures(metrics: dict[str, float], config: ExperimentConfig) -> list[str]:
-    """Which promotion thresholds the run fails (empty: promote), each named as in the YAML."""
-    failures = []
-    for name, label, value, op in _promotion_rules(metrics):
-        threshold = getattr(config.promotion, name)
-        if threshold is None or value is None:
-            continue
-        passed = value >= threshold if op == ">=" else value <= threshold
-        if not passed or not np.isfinite(value):  # NaN compares False: it fails, as it should
-            failures.append(f"promotion.{name}: {label} = {value:.3f}, needs {op} {threshold}")
-    return failures

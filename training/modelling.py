@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.base import clone
+from sklearn.metrics import brier_score_loss
+from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -66,21 +68,32 @@ def fit_tuned(spec: FamilySpec, X: pd.DataFrame, y: np.ndarray, delta: np.ndarra
         # The mRSS-change model learns from the continuous change; its ridge penalty is tuned
         # inside by generalised cross-validation, so there is no grid to search here.
         return pipeline.fit(X, np.asarray(delta, dtype=float))
+    grid = list(ParameterGrid(spec.space))
     splits = _inner_splits(y, spec.inner_splits)
-    if not spec.space or splits < 2:
-        first = {name: values[0] for name, values in spec.space.items()}
-        return pipeline.set_params(**first).fit(X, y)
-    search = GridSearchCV(
-        pipeline,
-        spec.space,
-        scoring="neg_brier_score",
-        cv=StratifiedKFold(n_splits=splits, shuffle=True, random_state=spec.seed),
-        n_jobs=1,
-        refit=True,
-        error_score="raise",
-    )
-    search.fit(X, y)
-    return search.best_estimator_
+    if len(grid) > 1 and splits >= 2:
+        folds = StratifiedKFold(n_splits=splits, shuffle=True, random_state=spec.seed)
+        return pipeline.set_params(**best_parameters(pipeline, grid, X, y, folds)).fit(X, y)
+    return pipeline.set_params(**grid[0]).fit(X, y)
+
+
+def best_parameters(pipeline: Pipeline, grid: list[dict[str, Any]], X: pd.DataFrame,
+                    y: np.ndarray, folds: StratifiedKFold) -> dict[str, Any]:
+    """The grid point with the lowest mean inner-fold Brier score (ties: the first listed).
+
+    The choice ``GridSearchCV(scoring="neg_brier_score")`` makes, with the preprocessing fitted
+    once per fold instead of once per grid point: search spaces hold only ``estimator__``
+    parameters, so every grid point would refit identical preprocessing, which cost more than
+    the estimator fits themselves (tuning took about half the time this way).
+    """
+    losses = np.zeros(len(grid))
+    for train, test in folds.split(X, y):
+        preprocess = clone(pipeline.named_steps["preprocess"]).fit(X.iloc[train])
+        X_train, X_test = preprocess.transform(X.iloc[train]), preprocess.transform(X.iloc[test])
+        for j, params in enumerate(grid):
+            estimator = clone(pipeline).set_params(**params).named_steps["estimator"]
+            probability = estimator.fit(X_train, y[train]).predict_proba(X_test)[:, 1]
+            losses[j] += brier_score_loss(y[test], probability)
+    return grid[int(np.argmin(losses))]
 
 
 def with_delta(X: pd.DataFrame, delta: np.ndarray) -> pd.DataFrame:

@@ -13,13 +13,8 @@ from features.io import read_cohort
 from models.registry import DEFAULT_MODEL_NAME
 from training import reporting, tracking
 from training.config import ExperimentConfig, load_experiment
-from training.experiment import (
-    Tick,
-    fit_final,
-    prepare_cohort,
-    promotion_failures,
-    validate,
-)
+from training.experiment import Tick, fit_final, prepare_cohort, validate
+from training.promotion import promotion_failures
 
 log = logging.getLogger(__name__)
 

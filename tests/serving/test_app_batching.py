@@ -272,7 +272,7 @@ def test_shutdown_finishes_the_prediction_in_flight_then_refuses(
         assert gate.entered.wait(WAIT_S)
         stopping = pool.submit(client.__exit__, None, None, None)
         deadline = time.monotonic() + WAIT_S
-        while not batcher._closed and time.monotonic() < deadline:
+        while not batcher.closed and time.monotonic() < deadline:
             time.sleep(0.005)
         gate.release.set()
         answer, _ = in_flight.result(WAIT_S), stopping.result(WAIT_S)

@@ -292,7 +292,7 @@ def test_stop_finishes_the_queued_requests_then_refuses_new_ones(
     queued = [batcher.submit(records(tag=f"q{i}"), KEY, MODEL) for i in range(3)]
     stopping = threading.Thread(target=batcher.stop, args=(WAIT_S,))
     stopping.start()
-    wait_until(lambda: batcher._closed)
+    wait_until(lambda: batcher.closed)
     with pytest.raises(BatcherClosed):
         batcher.submit(records(), KEY, MODEL)
     handler.release.set()
