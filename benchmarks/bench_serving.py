@@ -3,12 +3,13 @@
 Starts ``serve`` (uvicorn, one worker) on a free loopback port against an MLflow store and a
 temporary SQLite database, then drives each endpoint for a fixed time at a fixed number of
 concurrent connections (wrk with a Lua script when installed, else a bounded httpx thread
-pool). Prints throughput of both, their ratio, and prediction latency percentiles; the durable
-audit write (fsync at commit) is inside every prediction. Prints figures; asserts nothing.
+pool). Prints throughput of both, their ratio, prediction latency percentiles, and how the
+server coalesced the predictions (requests per batch, batch time, queue wait; every batch is one
+model call and one durable audit commit, fsync included). Prints figures; asserts nothing.
 
     MLFLOW_TRACKING_URI=sqlite:///path/mlflow.db python benchmarks/bench_serving.py
     python benchmarks/bench_serving.py --train      # no store yet: train a quick one first
-    python benchmarks/bench_serving.py --profile    # plus where a prediction's time goes
+    python benchmarks/bench_serving.py --profile    # plus where a batch's time goes
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def main() -> None:
             server.terminate()
             server.wait(30)
         if args.profile:
-            profile(env)
+            profile(env, args.connections)
 
 
 def parse_args() -> argparse.Namespace:
@@ -91,7 +92,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model-uri", default="models:/ssc-skin-response@champion")
     parser.add_argument("--train", action="store_true", help="train a quick model first")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--profile", action="store_true", help="time the stages of a prediction")
+    parser.add_argument("--profile", action="store_true",
+                        help="time the stages of a batch (of --connections requests)")
     parser.add_argument("--no-wrk", action="store_true", help="use the httpx load generator")
     return parser.parse_args()
 
@@ -266,35 +268,47 @@ def report_batching(before: dict[str, float], after: dict[str, float], workers: 
           f"queue wait {mean('ssc_batch_queue_wait_seconds') * 1e3:.2f} ms")
 
 
-def profile(env: dict[str, str], count: int = 60) -> None:
-    """Median time of each stage of a one-patient prediction, in process, then a cProfile."""
+def profile(env: dict[str, str], batch: int, count: int = 60) -> None:
+    """Median time of each stage of a batch of one-patient requests, in process, then a cProfile."""
     import cProfile
     import pstats
 
     os.environ["MLFLOW_TRACKING_URI"] = env["MLFLOW_TRACKING_URI"]
-    stages, run_once = _stages(env)
+    stages, run_once = _stages(env, batch)
     for _ in range(count):
         run_once()
-    print(f"\nstages of one prediction (median of {count - 10}, ms):")
+    print(f"\nstages of a batch of {batch} one-patient requests (median of {count - 10}, ms):")
     for name, times in stages.items():
-        print(f"  {name:34s} {statistics.median(times[10:]):8.2f}")
+        print(f"  {name:46s} {statistics.median(times[10:]):8.2f}")
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [run_once() for _ in range(20)])
-    print("\ncProfile of 20 predictions (cumulative, top 25):")
+    print("\ncProfile of 20 batches (cumulative, top 25):")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
-def _stages(env: dict[str, str]) -> tuple[dict[str, list[float]], Any]:
-    """A timed replica of the route's work: parse, validate, predict (by part), audit."""
-    from features.pipeline import as_model_frame
-    from features.validation import validate_frame
+def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], Any]:
+    """A timed replica of the route's work for ``batch`` coalesced requests, stage by stage.
+
+    The stages are timed separately, then the batch handler as the service runs it (which does
+    them all once more, so its total is comparable with their sum).
+    """
+    from datetime import UTC, datetime
+
     from models.registry import load_served_model
     from serving.audit import AuditEntryIn, AuditStore
+    from serving.batcher import Pending
     from serving.database import make_engine
-    from serving.schemas import prediction_request_model, records_frame
+    from serving.keys import ApiKey, Role
+    from serving.metrics import ServiceMetrics
+    from serving.replay import run_model, validate_requests
+    from serving.routers.predictions import predict_batch
+    from serving.schemas import prediction_request_model
 
-    model = load_served_model(env["SSC_MODEL_URI"]).model
+    served = load_served_model(env["SSC_MODEL_URI"])
+    served.model.explainer  # noqa: B018 - built once, as the service does at start-up
     audit = AuditStore(make_engine(env["SSC_DATABASE_URL"]))
+    key = ApiKey(key_id="bench", role=Role.CLINICIAN, label=None, created_at=datetime.now(UTC),
+                 revoked_at=None)
     request_model = prediction_request_model(1000)
     body = json.dumps({"patients": [make_patient()]})
     stages: dict[str, list[float]] = {}
@@ -306,23 +320,22 @@ def _stages(env: dict[str, str]) -> tuple[dict[str, list[float]], Any]:
         return result
 
     def run_once() -> None:
-        parsed: Any = timed("JSON + pydantic (serving)",
+        parsed: Any = timed("JSON + pydantic, per request (serving)",
                             lambda: request_model.model_validate_json(body))
         records = [p.model_dump(exclude_unset=True) for p in parsed.patients]
-        frame = timed("records_frame (serving)", lambda: records_frame(records))
-        valid = timed("validate_frame (features)", lambda: validate_frame(frame))
-        with_indices, features = timed("  bundle.transform (models)",
-                                       lambda: model.transform(valid))
-        timed("  regressor pipeline (models)",
-              lambda: model.regressor.predict(as_model_frame(valid)))
-        timed("  explainer.explain (models)",
-              lambda: model.explainer.explain(features, with_indices))
-        timed("  bundle.warnings (models)", lambda: model.warnings(valid))
-        output = timed("ResponseModel.predict total (models)", lambda: model.predict(valid))[0]
-        entry = AuditEntryIn(model_name="bench", model_version="0", input=records[0],
-                             output={k: v for k, v in output.items() if k != "explanation"},
-                             explanation=output["explanation"])
-        timed("audit append_many + fsync (serving)", lambda: audit.append_many([entry]))
+        requests = [records] * batch
+        frame, _ = timed("validate_requests, one call (serving+features)",
+                         lambda: validate_requests(requests))
+        outputs = timed("ResponseModel.predict, one call (models)",
+                        lambda: run_model(served.model, frame))
+        entries = [AuditEntryIn(model_name="bench", model_version="0", input=records[0],
+                                output={k: v for k, v in out.items() if k != "explanation"},
+                                explanation=out["explanation"]) for out in outputs]
+        timed("audit append_many + fsync, one call (serving)",
+              lambda: audit.append_many(entries))
+        pending = [Pending(records, key, served) for _ in range(batch)]
+        timed("predict_batch total (the batch handler)",
+              lambda: predict_batch(audit, ServiceMetrics(), served, pending))
 
     return stages, run_once
 

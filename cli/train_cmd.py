@@ -63,8 +63,11 @@ def print_summary(summary) -> None:  # noqa: ANN001
     typer.echo(f"run {summary.run_id} ({summary.experiment}); {summary.n_patients} patients"
                f" ({summary.n_excluded} excluded: outcome unknown)")
     typer.echo(f"selected family: {summary.selected_family}")
+    # A learner that memorises its training data is reported by nested cross-validation.
+    corrected = ("optimism-corrected" if summary.validation_method == "bootstrap"
+                 else "cross-validated (nested; the bootstrap does not suit this learner)")
     typer.echo(
-        f"AUROC apparent {m['auroc_apparent']:.3f}; optimism-corrected "
+        f"AUROC apparent {m['auroc_apparent']:.3f}; {corrected} "
         f"{m['auroc_corrected']:.3f} (95% CI {m['auroc_corrected_ci_low']:.3f}-"
         f"{m['auroc_corrected_ci_high']:.3f}); Brier {m['brier_corrected']:.3f}; calibration "
         f"slope {m['calibration_slope_corrected']:.2f}, intercept "
@@ -109,6 +112,7 @@ def runs(
         "metrics.auroc_corrected_ci_low": "ci_low", "metrics.auroc_corrected_ci_high": "ci_high",
         "metrics.brier_corrected": "brier_corrected",
         "metrics.calibration_slope_corrected": "cal_slope",
+        "tags.validation.method": "method",
         "tags.registered_version": "version", "tags.promoted": "promoted",
     }
     shown = frame[[c for c in columns if c in frame]].rename(columns=columns)

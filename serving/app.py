@@ -7,6 +7,7 @@ app is created and started.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from features.schema import fields, outcome_fields
 from features.validation import UNKNOWN_FIELD_RULE, ContractError, Problem
+from models.registry import ModelVersionRef
 from serving.audit import AuditStore
 from serving.batcher import PredictionBatcher
 from serving.database import make_engine
@@ -95,7 +97,7 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     if mlflow.get_tracking_uri() != settings.tracking_uri:
         mlflow.set_tracking_uri(settings.tracking_uri)
     engine = make_engine(settings.database_url)
-    holder = ModelHolder(settings.model_uri, on_swap=metrics.set_model)
+    holder = ModelHolder(settings.model_uri, on_swap=partial(_model_swapped, metrics))
     try:
         holder.load()
     except BaseException:
@@ -118,6 +120,19 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
         metrics=metrics,
         batcher=batcher,
     )
+
+
+def _model_swapped(metrics: ServiceMetrics, ref: ModelVersionRef) -> None:
+    """Show the new model in the metrics; take the loaded heap out of garbage collection.
+
+    A full collection walks every live object, and a loaded model is millions of them: 100-500 ms
+    with every thread stopped, which was the prediction latency tail. Frozen objects are still
+    freed by reference counting; only reference cycles among them stay (once per model swap).
+    """
+    metrics.set_model(ref)
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 # --- 422: one stable shape for both validation layers ---------------------------------------------

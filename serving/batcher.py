@@ -1,12 +1,12 @@
 """Request coalescing: concurrent prediction requests share one model call and one audit commit.
 
-Each request :meth:`~PredictionBatcher.submit`\\ s its records and waits on a future. One worker
-thread takes everything waiting (at most ``max_patients`` patients; a request is never split),
-lingering at most ``linger_seconds`` after the first request's arrival for more to come, and
-hands the batch to the handler: in the service, ``serving.routers.predictions.predict_batch``,
-which validates, predicts once, builds every answer and commits every audit entry in one
-transaction. The futures are resolved with what the handler returned, so never before the
-commit: nothing is acknowledged unrecorded.
+Each request submits its records (:meth:`PredictionBatcher.submit`) and waits on a future. One
+worker thread takes everything waiting (at most ``max_patients`` patients; a request is never
+split), lingering at most ``linger_seconds`` for more once it has taken the first, and hands the
+batch to the handler: in the service, ``serving.routers.predictions.predict_batch``, which
+validates, predicts once, builds every answer and commits every audit entry in one transaction.
+The futures are resolved with what the handler returned, so never before the commit: nothing is
+acknowledged unrecorded.
 
 A batch never mixes model snapshots: each request brings the model it was admitted with, and a
 request with another model starts the next batch, so a reload swaps between batches.
@@ -148,6 +148,8 @@ class PredictionBatcher:
         if first is None:
             return None
         batch, patients = [first], first.size
+        # Counted from now, not from the first arrival: under load, the clients answered by the
+        # previous batch are sending their next requests right now, and should join this one.
         deadline = time.perf_counter() + self._linger
         while patients < self._max_patients:
             pending = self._take(deadline - time.perf_counter())

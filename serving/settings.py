@@ -54,8 +54,8 @@ class Settings(BaseSettings):
         default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
     )
     batch_linger_ms: float = Field(
-        default=1.0, ge=0, le=MAX_LINGER_MS,
-        description="How long a prediction batch waits for more requests once one is waiting "
+        default=2.0, ge=0, le=MAX_LINGER_MS,
+        description="How long a prediction batch waits for more requests once it has one "
         "(milliseconds; 0 = take only what is already queued).",
     )
 

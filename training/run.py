@@ -31,6 +31,7 @@ class RunSummary:
     sample_size_warning: str | None
     n_patients: int
     n_excluded: int
+    validation_method: str = "bootstrap"  # or "cross-validation" (see training.headline)
 
 
 def model_name_from_env() -> str:
@@ -71,7 +72,8 @@ def run_experiment(config_path: str | Path, data_path: str | Path,
                          "registered_version": registration.version,
                          "promoted": str(registration.promoted)})
     return RunSummary(run.info.run_id, config.name, validation.selected, validation.metrics,
-                      registration, sample_size.warning, len(cohort.y), cohort.n_excluded)
+                      registration, sample_size.warning, len(cohort.y), cohort.n_excluded,
+                      validation.method)
 
 
 def _log_inputs(config: ExperimentConfig, config_path: Path, frame: pd.DataFrame,

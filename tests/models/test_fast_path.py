@@ -249,3 +249,12 @@ def test_compiled_parts_are_rebuilt_after_a_round_trip(
 
     assert "_compiled" not in vars(loaded)
     assert_same(before, loaded.predict(records(5)))
+
+
+def test_warm_builds_what_a_first_request_would(fitted: dict[tuple[str, str], Fitted]) -> None:
+    model = dataclasses.replace(fitted[("logistic_l2", "both")].model)  # nothing built yet
+    assert not {"explainer", "_compiled", "_delta", "_checks"} & set(vars(model))
+
+    model.warm()
+
+    assert {"explainer", "_compiled", "_delta", "_checks"} <= set(vars(model))

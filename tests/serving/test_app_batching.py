@@ -257,31 +257,25 @@ def test_metrics_show_batch_sizes_and_queue_waits(service: Service) -> None:
         assert f"{name}_count" in text and f"{name}_bucket" in text
 
 
-def test_shutdown_finishes_the_prediction_in_flight_then_refuses(
+def test_shutdown_finishes_the_queued_predictions_then_refuses(
     trained_store: dict[str, Any], tmp_path: Path, gate: GatedModel
 ) -> None:
     settings = make_settings(tmp_path, trained_store)
-    keys = create_keys(settings.database_url)
-    client = TestClient(create_app(settings))
-    client.__enter__()
-    batcher: PredictionBatcher = client.app_state["services"].batcher
-    headers = {"Authorization": f"Bearer {keys[Role.CLINICIAN][1]}"}
-    with ThreadPoolExecutor(2) as pool:
-        in_flight = pool.submit(client.post, "/v1/predictions",
-                                json={"patients": [make_patient()]}, headers=headers)
+    key_id = create_keys(settings.database_url)[Role.CLINICIAN][0]
+    with TestClient(create_app(settings)) as client:
+        services = client.app_state["services"]
+        batcher: PredictionBatcher = services.batcher
+        key, model = services.keys.get(key_id), services.models.current
+        queued = [batcher.submit([make_patient(patient_id=f"S-{i}")], key, model)
+                  for i in range(3)]
         assert gate.entered.wait(WAIT_S)
-        stopping = pool.submit(client.__exit__, None, None, None)
-        deadline = time.monotonic() + WAIT_S
-        while not batcher.closed and time.monotonic() < deadline:
-            time.sleep(0.005)
-        gate.release.set()
-        answer, _ = in_flight.result(WAIT_S), stopping.result(WAIT_S)
-    assert answer.status_code == 200
+        threading.Timer(0.2, gate.release.set).start()  # released while shutting down
+    answers = [future.result(0) for future in queued]  # the shutdown waited for all of them
     engine = make_engine(settings.database_url)
     try:
-        assert AuditStore(engine).get(ids_of(answer)[0]) is not None  # recorded before shutdown
+        store = AuditStore(engine)
+        assert all(store.get(a.predictions[0].prediction_id) is not None for a in answers)
     finally:
         engine.dispose()
-    unused: Any = None
     with pytest.raises(BatcherClosed):
-        batcher.submit([make_patient()], unused, unused)
+        batcher.submit([make_patient()], key, model)
