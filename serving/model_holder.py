@@ -137,5 +137,5 @@ class ModelHolder:
 
 
 def _warm(served: ServedModel) -> None:
-    """Build the (cached) SHAP explainer now so the first request after a swap is not slow."""
-    served.model.explainer  # noqa: B018 - cached_property, evaluated for its side effect
+    """Build the cached explainer and compiled transforms now, not in the first request."""
+    served.model.warm()
