@@ -106,6 +106,7 @@ class ValidationScheme:
     cv_repeats: int
     nested_tuning: bool
     interval_method: str = "bootstrap percentile"
+    corrected_by_bootstrap: bool = True  # False: the corrected column is nested CV
 
 
 @dataclass(frozen=True)
@@ -308,8 +309,10 @@ def _validation(card: ModelCard) -> str:
     tuning = ("Hyper-parameters were tuned by nested cross-validation (an inner loop inside "
               "every resample)." if v.nested_tuning else "Hyper-parameters were fixed in advance.")
     return "## Validation\n\n" + _bullets([
-        f"Harrell's optimism-corrected bootstrap with {v.n_bootstrap} resamples; the whole "
-        "modelling process is repeated in each resample.",
+        (f"Harrell's optimism-corrected bootstrap with {v.n_bootstrap} resamples; the whole "
+         "modelling process is repeated in each resample." if v.corrected_by_bootstrap else
+         "The 'optimism-corrected' column is the nested repeated cross-validation estimate: "
+         "Harrell's bootstrap barely corrects learners that memorise their training data."),
         f"Repeated k-fold cross-validation, {v.cv_folds} folds × {v.cv_repeats} repeats, for "
         "out-of-fold predictions.",
         tuning, f"95% intervals: {v.interval_method}.",
