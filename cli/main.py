@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import warnings
 
 import typer
 
@@ -49,6 +50,10 @@ def configure_output(
         logging.getLogger(name).setLevel(level)
     if not verbose:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow resets its logger
+        # MLflow's hints about dataset sources and integer columns do not apply: our schema
+        # and validation are the data dictionary's, not MLflow's inference.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.")
 
 
 def app() -> None:
