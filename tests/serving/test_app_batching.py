@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from serving.app import create_app
@@ -25,6 +26,7 @@ from serving.database import make_engine
 from serving.keys import KeyStore, Role
 from serving.replay import compare_outputs, run_model
 from serving.schemas import DETAIL_AUDIT_UNAVAILABLE, DETAIL_PREDICTION_UNAVAILABLE
+from serving.settings import Settings
 from tests.factories import make_patient
 from tests.serving.test_app_support import (
     Service,
@@ -279,3 +281,17 @@ def test_shutdown_finishes_the_queued_predictions_then_refuses(
         engine.dispose()
     with pytest.raises(BatcherClosed):
         batcher.submit([make_patient()], key, model)
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [-1, 101])
+def test_the_linger_is_bounded(value: float) -> None:
+    with pytest.raises(ValidationError, match="batch_linger_ms"):
+        Settings(batch_linger_ms=value)
+
+
+def test_the_linger_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSC_BATCH_LINGER_MS", "0")
+    assert Settings().batch_linger_ms == 0

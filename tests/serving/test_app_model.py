@@ -234,7 +234,7 @@ class FakeRegistry:
         self.release.wait(5)
         self.loads.append(uri)
         version = uri.rsplit("/", 1)[1]
-        bundle: Any = SimpleNamespace(explainer="warm")
+        bundle: Any = SimpleNamespace(explainer="warm", warm=lambda: None)
         return ServedModel(bundle, ModelVersionRef("m", version, f"run-{version}"))
 
 
