@@ -120,7 +120,10 @@ def make_engine(url: str, *, create_tables: bool = True) -> Engine:
             f"unsupported database {backend!r}; expected one of {', '.join(SUPPORTED_DIALECTS)}"
         )
     # SQLite files need no liveness ping; a PostgreSQL connection may have been dropped.
-    engine = create_engine(url, pool_pre_ping=backend == "postgresql")
+    # A pool as large as the concurrent requests that read keys: connections beyond the pool
+    # are closed after use and reopened (with their pragmas) on the next request.
+    engine = create_engine(url, pool_pre_ping=backend == "postgresql", pool_size=16,
+                           max_overflow=16)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)

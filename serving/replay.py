@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
-from features.validation import ID_MAX_LENGTH, ID_PATTERN, ContractError, validate_frame
+from features.validation import ID_MAX_LENGTH, ID_PATTERN, ContractError, validate_records
 from models.bundle import ResponseModel
 from models.registry import ModelNotFoundError, ServedModel, load_served_model
 from serving.audit import AuditRecord
-from serving.schemas import patient_record_model, records_frame
+from serving.schemas import patient_record_model
 
 TOLERANCE = 1e-9
 _INTERVALS = ("probability_response", "predicted_delta_mrss")
@@ -53,7 +53,7 @@ def validated_frame(records: Records) -> pd.DataFrame:
 
     Raises ``ContractError`` (rows numbered within the request).
     """
-    return validate_frame(records_frame(records))
+    return validate_records(records)
 
 
 def validate_requests(

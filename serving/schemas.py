@@ -8,13 +8,10 @@ cross-field rules (mRSS total = sum of sites, unique patient_id) on the whole ba
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from features.schema import REQUIRED_FIELDS, baseline_fields, fields
@@ -92,26 +89,6 @@ def prediction_request_model(max_batch: int) -> type[BaseModel]:
         __doc__="A batch of patients to predict for (one model call, one audit transaction).",
         patients=(list[record], patients),  # type: ignore[valid-type]
     )
-
-
-def records_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One typed DataFrame for a batch of pydantic-checked records (columns: fields given).
-
-    Columns are built directly as float64 (numbers and booleans as 1/0) or object (text), which
-    ``validate_frame`` takes on its fast numeric path instead of re-parsing text.
-    """
-    given = {name for record in records for name in record}
-    columns: dict[str, Any] = {}
-    for name, field in fields().items():
-        if name in given:
-            values = [record.get(name) for record in records]
-            numeric = field.is_numeric or field.type == "boolean"
-            columns[name] = _float_column(values) if numeric else np.array(values, dtype=object)
-    return pd.DataFrame(columns, index=pd.RangeIndex(len(records)))
-
-
-def _float_column(values: list[Any]) -> np.ndarray:
-    return np.array([np.nan if v is None else float(v) for v in values], dtype="float64")
 
 
 # --- responses -----------------------------------------------------------------------------------

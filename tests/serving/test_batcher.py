@@ -355,13 +355,13 @@ def test_one_validation_call_for_a_valid_batch(monkeypatch: pytest.MonkeyPatch) 
     import serving.replay
 
     calls: list[int] = []
-    real = serving.replay.validate_frame
+    real = serving.replay.validate_records
 
     def counting(frame: Any) -> Any:
         calls.append(len(frame))
         return real(frame)
 
-    monkeypatch.setattr(serving.replay, "validate_frame", counting)
+    monkeypatch.setattr(serving.replay, "validate_records", counting)
     requests = [[make_patient(patient_id=f"P-{i}")] for i in range(5)]
     frame, errors = validate_requests(requests)
     assert errors == [None] * 5
