@@ -316,7 +316,9 @@ def test_stop_fails_what_a_stuck_worker_never_took(
 def test_stop_is_idempotent(batcher: PredictionBatcher, handler: GatedHandler) -> None:
     handler.release.set()
     batcher.stop(WAIT_S)
-    batcher.stop(WAIT_S)
+    batcher.stop(WAIT_S)  # a second stop must neither raise nor restart the queue
+    with pytest.raises(BatcherClosed):
+        batcher.submit(records(), KEY, MODEL)
 
 
 # --- metrics -----------------------------------------------------------------------------------
