@@ -17,14 +17,19 @@ Data mapping (dictionary field -> calculator item):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from features import indices, outcomes
 from features.schema import MRSS_SITE_FIELDS
+
+ArrayLike = Any  # pandas Series on the frame path, numpy arrays on the compiled path
+Column = Callable[[str], ArrayLike]  # field name -> its values (all-missing when absent)
 
 __all__ = [
     "BASELINE_DERIVED_COLUMNS",
@@ -122,8 +127,9 @@ def _abnormal_nailfold_capillaries(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(pattern.isin(SSC_NVC_PATTERNS).to_numpy(dtype=bool), index=frame.index)
 
 
-def _escsg(frame: pd.DataFrame, mrss: pd.Series, hypocomplementemia: pd.Series) -> pd.Series:
-    col = partial(_column, frame)
+def escsg_from(col: Column, mrss: ArrayLike, hypocomplementemia: ArrayLike) -> ArrayLike:
+    """EScSG index with the data dictionary's fields mapped to its items (one mapping for the
+    pandas path here and the numpy path of :mod:`features.fast_transform`)."""
     return indices.escsg_activity_index(
         mrss_total=mrss,
         scleredema=col("scleredema"),
@@ -138,8 +144,8 @@ def _escsg(frame: pd.DataFrame, mrss: pd.Series, hypocomplementemia: pd.Series) 
     )
 
 
-def _eustar(frame: pd.DataFrame, mrss: pd.Series) -> pd.Series:
-    col = partial(_column, frame)
+def eustar_from(col: Column, mrss: ArrayLike) -> ArrayLike:
+    """Revised EUSTAR index from dictionary fields (CRP stays in mg/L; the calculator converts)."""
     return indices.eustar_activity_index(
         delta_skin=col("delta_skin"),
         mrss_total=mrss,
@@ -150,8 +156,8 @@ def _eustar(frame: pd.DataFrame, mrss: pd.Series) -> pd.Series:
     )
 
 
-def _acr_eular(frame: pd.DataFrame) -> pd.Series:
-    col = partial(_column, frame)
+def acr_eular_from(col: Column, abnormal_nailfold_capillaries: ArrayLike) -> ArrayLike:
+    """ACR/EULAR 2013 score from dictionary fields."""
     return indices.acr_eular_2013_score(
         skin_thickening_proximal_mcp=col("skin_thickening_proximal_mcp"),
         puffy_fingers=col("puffy_fingers"),
@@ -159,7 +165,7 @@ def _acr_eular(frame: pd.DataFrame) -> pd.Series:
         digital_tip_ulcers=col("digital_ulcers_active"),
         pitting_scars=col("digital_pitting_scars"),
         telangiectasia=col("telangiectasia"),
-        abnormal_nailfold_capillaries=_abnormal_nailfold_capillaries(frame),
+        abnormal_nailfold_capillaries=abnormal_nailfold_capillaries,
         pah=col("pah"),
         ild=col("ild_on_hrct"),
         raynaud_phenomenon=col("raynaud_phenomenon"),
@@ -179,11 +185,12 @@ def add_baseline_indices(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out["mrss_total"] = _baseline_mrss(frame)
     out["hypocomplementemia"] = _hypocomplementemia(frame)
-    out["escsg_activity_index"] = _escsg(frame, out["mrss_total"], out["hypocomplementemia"])
+    col = partial(_column, frame)
+    out["escsg_activity_index"] = escsg_from(col, out["mrss_total"], out["hypocomplementemia"])
     out["escsg_active"] = indices.escsg_active(out["escsg_activity_index"])
-    out["eustar_activity_index"] = _eustar(frame, out["mrss_total"])
+    out["eustar_activity_index"] = eustar_from(col, out["mrss_total"])
     out["eustar_active"] = indices.eustar_active(out["eustar_activity_index"])
-    out["acr_eular_2013_score"] = _acr_eular(frame)
+    out["acr_eular_2013_score"] = acr_eular_from(col, _abnormal_nailfold_capillaries(frame))
     return out
 
 

@@ -20,7 +20,13 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from features import indices, schema
-from features.derive import BASELINE_DERIVED_COLUMNS, SSC_NVC_PATTERNS
+from features.derive import (
+    BASELINE_DERIVED_COLUMNS,
+    SSC_NVC_PATTERNS,
+    acr_eular_from,
+    escsg_from,
+    eustar_from,
+)
 from features.pipeline import MISSING_PREFIX, numeric_block, text_block
 
 __all__ = ["CompiledPreprocessor", "Inputs", "compile_preprocessor"]
@@ -147,8 +153,8 @@ def _filled(given: np.ndarray, computed: np.ndarray) -> np.ndarray:
 def baseline_indices(inputs: Inputs) -> dict[str, np.ndarray]:
     """The columns :func:`features.derive.add_baseline_indices` adds, from the same calculators.
 
-    The field-to-item mapping is that of :mod:`features.derive` (see its module docstring);
-    ``tests/features/test_fast_transform.py`` checks the two agree on simulated cohorts.
+    The field-to-item mapping is :mod:`features.derive`'s own (``escsg_from``, ``eustar_from``,
+    ``acr_eular_from``); ``tests/features/test_fast_transform.py`` checks the two paths agree.
     """
     col = inputs.number
     mrss = col("mrss_total").copy()
@@ -156,18 +162,8 @@ def baseline_indices(inputs: Inputs) -> dict[str, np.ndarray]:
         mrss = _filled(mrss, _site_total(inputs))
     complement = indices.hypocomplementemia_from_complement(col("c3_g_l"), col("c4_g_l"))
     hypo = _filled(col("hypocomplementemia"), _floats(complement))
-    escsg = _floats(indices.escsg_activity_index(
-        mrss_total=mrss, scleredema=col("scleredema"), delta_skin=col("delta_skin"),
-        digital_necrosis=col("digital_ulcers_active"), delta_vascular=col("delta_vascular"),
-        arthritis=col("arthritis"), dlco_pct_pred=col("dlco_pct_pred"),
-        delta_cardiopulmonary=col("delta_cardiopulmonary"), esr_mm_h=col("esr_mm_h"),
-        hypocomplementemia=hypo,
-    ))
-    eustar = _floats(indices.eustar_activity_index(
-        delta_skin=col("delta_skin"), mrss_total=mrss, digital_ulcers=col("digital_ulcers_active"),
-        tendon_friction_rubs=col("tendon_friction_rubs"), crp_mg_l=col("crp_mg_l"),
-        dlco_pct_pred=col("dlco_pct_pred"),
-    ))
+    escsg = _floats(escsg_from(col, mrss, hypo))
+    eustar = _floats(eustar_from(col, mrss))
     return {
         "mrss_total": mrss,
         "hypocomplementemia": hypo,
@@ -186,18 +182,9 @@ def _site_total(inputs: Inputs) -> np.ndarray:
 
 
 def _acr_eular(inputs: Inputs) -> np.ndarray:
-    col = inputs.number
     pattern = inputs.column("nvc_pattern")
     abnormal = np.fromiter((v in SSC_NVC_PATTERNS for v in pattern), bool, len(pattern))
-    return _floats(indices.acr_eular_2013_score(
-        skin_thickening_proximal_mcp=col("skin_thickening_proximal_mcp"),
-        puffy_fingers=col("puffy_fingers"), sclerodactyly=col("sclerodactyly"),
-        digital_tip_ulcers=col("digital_ulcers_active"), pitting_scars=col("digital_pitting_scars"),
-        telangiectasia=col("telangiectasia"), abnormal_nailfold_capillaries=abnormal,
-        pah=col("pah"), ild=col("ild_on_hrct"), raynaud_phenomenon=col("raynaud_phenomenon"),
-        anti_centromere=col("anti_centromere"), anti_topo1=col("anti_topo1"),
-        anti_rnap3=col("anti_rnap3"),
-    ))
+    return _floats(acr_eular_from(inputs.number, abnormal))
 
 
 # --- the compiled preprocessor -------------------------------------------------------------------
