@@ -6,14 +6,7 @@ from typing import Annotated
 
 import typer
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL of the service database "
-        "(default: $SSC_DATABASE_URL, else sqlite:///ssc-service.db in the working directory).",
-    ),
-]
+from cli.options import DatabaseUrl
 
 EXIT_OK, EXIT_BROKEN, EXIT_UNUSABLE = 0, 1, 2
 

@@ -6,17 +6,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from cli.options import DatabaseUrl
+
 if TYPE_CHECKING:
     from serving.keys import KeyStore
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL of the service database "
-        "(default: $SSC_DATABASE_URL, else sqlite:///ssc-service.db in the working directory).",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
