@@ -155,3 +155,6 @@ def test_continuous_outcome_runs_end_to_end(tmp_mlflow: str, tmp_path: Path) -> 
     assert 0 < metrics["mae_corrected"] < 20
     assert summary.registration.promoted
     assert MlflowClient().get_run(summary.run_id).data.params["outcome.name"] == "delta_mrss"
+    # Riley et al. Part I (continuous outcome), not the binary criteria on skin response.
+    table = MlflowClient().download_artifacts(summary.run_id, "tables/sample_size.csv")
+    assert "residual_sd" in Path(table).read_text(encoding="utf-8")
