@@ -296,7 +296,7 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
 
     from models.registry import load_served_model
     from serving.audit import AuditEntryIn, AuditStore
-    from serving.batcher import Pending
+    from serving.batcher import Pending, Staged
     from serving.database import make_engine
     from serving.keys import ApiKey, Role
     from serving.metrics import ServiceMetrics
@@ -335,7 +335,11 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
               lambda: audit.append_many(entries))
         pending = [Pending(records, key, served) for _ in range(batch)]
         timed("predict_batch total (the batch handler)",
-              lambda: predict_batch(audit, ServiceMetrics(), served, pending))
+              lambda: _finished(predict_batch(audit, ServiceMetrics(), served, pending)))
+
+    def _finished(result: Any) -> Any:
+        """The outcomes, the staged step (the audit commit) run here as the committer would."""
+        return result.finish() if isinstance(result, Staged) else result
 
     return stages, run_once
 

@@ -8,6 +8,13 @@ validates, predicts once, builds every answer and commits every audit entry in o
 The futures are resolved with what the handler returned, so never before the commit: nothing is
 acknowledged unrecorded.
 
+Pipelining: a handler may return a :class:`Staged` result instead, whose ``finish`` (in the service,
+the durable audit commit) runs on a second thread, the committer, while the worker already runs the
+next batch's validation and model call; the commit's fsync then no longer stalls the model. Staged
+batches are finished one at a time in the order they were handled (so the audit chain is in batch
+order), at most one ahead of the worker, and their futures are resolved only with what ``finish``
+returned: still never before the commit.
+
 A batch never mixes model snapshots: each request brings the model it was admitted with, and a
 request with another model starts the next batch, so a reload swaps between batches.
 """
@@ -52,8 +59,23 @@ class Pending:
         return len(self.records)
 
 
-# (model snapshot, requests) -> one outcome per request: its answer, or the exception to raise.
-Handler = Callable[[ServedModel, Sequence[Pending]], Sequence[object]]
+class Staged:
+    """A handler's result whose last step is still to run: ``finish()`` returns the outcomes.
+
+    ``finish`` runs on the batcher's committer thread, after every earlier staged batch finished.
+    """
+
+    __slots__ = ("finish",)
+
+    def __init__(self, finish: Callable[[], Sequence[object]]) -> None:
+        self.finish = finish
+
+
+# (model snapshot, requests) -> one outcome per request (its answer, or the exception to raise),
+# or those outcomes as a Staged result whose finishing step runs on the committer thread.
+Handler = Callable[[ServedModel, Sequence[Pending]], Sequence[object] | Staged]
+
+_StagedBatch = tuple[list[Pending], Staged, float]  # requests, result, seconds spent so far
 
 
 class PredictionBatcher:
@@ -71,6 +93,10 @@ class PredictionBatcher:
         self._closed = False
         self._ended = False  # the worker has taken the end-of-queue marker
         self._thread: threading.Thread | None = None
+        # Staged batches for the committer; None (put by the worker as it exits) ends it.
+        self._staged: queue.SimpleQueue[_StagedBatch | None] = queue.SimpleQueue()
+        self._in_flight = threading.Semaphore(1)  # staged batches not yet finished: at most one
+        self._committer: threading.Thread | None = None
 
     @property
     def queued(self) -> int:
@@ -83,16 +109,23 @@ class PredictionBatcher:
         return self._closed
 
     def start(self) -> None:
-        """Start the worker thread."""
+        """Start the worker thread and the committer thread."""
+        self._committer = threading.Thread(target=self._commit, name="prediction-committer",
+                                           daemon=True)
+        self._committer.start()
         self._thread = threading.Thread(target=self._work, name="prediction-batcher", daemon=True)
         self._thread.start()
+
+    def _running(self) -> bool:
+        return all(thread is not None and thread.is_alive()
+                   for thread in (self._thread, self._committer))
 
     def submit(self, records: Sequence[Mapping[str, Any]], key: ApiKey,
                served: ServedModel) -> Future[Any]:
         """Queue one request; ``BatcherClosed`` when stopped (or not running)."""
         pending = Pending(records, key, served)
         with self._lock:
-            if self._closed or self._thread is None or not self._thread.is_alive():
+            if self._closed or not self._running():
                 raise BatcherClosed("the prediction queue is not running")
             self._queue.put(pending)
         return pending.future
@@ -107,16 +140,20 @@ class PredictionBatcher:
 
         If the worker does not finish in ``timeout`` seconds, requests it has not taken yet are
         failed with ``BatcherClosed`` (they were never run, so nothing of theirs is recorded).
+        Staged batches are finished (committed) before this returns, within the same ``timeout``.
         """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             self._queue.put(None)  # end-of-queue marker: after every accepted request
+        deadline = time.monotonic() + timeout
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
                 self._fail_untaken()
+        if self._committer is not None:
+            self._committer.join(max(0.0, deadline - time.monotonic()))
 
     def _fail_untaken(self) -> None:
         log.error("prediction batcher did not stop in time; failing the requests still queued")
@@ -132,15 +169,18 @@ class PredictionBatcher:
     # --- the worker thread --------------------------------------------------------------------
 
     def _work(self) -> None:
-        while True:
-            try:
-                batch = self._next_batch()
-                if batch is None:
-                    return
-                if batch:
-                    self._run(batch)
-            except Exception as error:  # never let the worker die: requests would hang
-                log_failure(error, "prediction batcher")
+        try:
+            while True:
+                try:
+                    batch = self._next_batch()
+                    if batch is None:
+                        return
+                    if batch:
+                        self._run(batch)
+                except Exception as error:  # never let the worker die: requests would hang
+                    log_failure(error, "prediction batcher")
+        finally:
+            self._staged.put(None)  # after every staged batch: the committer finishes them first
 
     def _next_batch(self) -> list[Pending] | None:
         """The next batch (possibly empty if all were cancelled), or ``None`` at the end."""
@@ -186,17 +226,53 @@ class PredictionBatcher:
         """Hand the batch to the handler; resolve each future with its outcome (or the error)."""
         started = self._observe(batch)
         try:
-            outcomes = self._handler(batch[0].served, batch)
-            if len(outcomes) != len(batch):
-                raise RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests")
+            result = self._handler(batch[0].served, batch)
         except BaseException as error:
-            for pending in batch:
-                pending.future.set_exception(error)
+            _fail(batch, error)
             if not isinstance(error, Exception):
                 raise
             return
+        if isinstance(result, Staged):
+            spent = time.perf_counter() - started
+            # Wait until the previous staged batch is finished (this one was computed meanwhile),
+            # so at most one waits for the committer; requests arriving now join the next batch.
+            self._in_flight.acquire()
+            self._staged.put((batch, result, spent))
+            return
+        self._resolve(batch, result, time.perf_counter() - started)
+
+    def _commit(self) -> None:
+        """The committer thread: finish staged batches in order, then resolve their futures."""
+        while True:
+            item = self._staged.get()
+            if item is None:
+                return
+            try:
+                self._finish(*item)
+            except Exception as error:  # never let the committer die: requests would hang
+                log_failure(error, "prediction committer")
+
+    def _finish(self, batch: list[Pending], staged: Staged, spent: float) -> None:
+        started = time.perf_counter()
+        try:
+            outcomes = staged.finish()
+        except BaseException as error:
+            _fail(batch, error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        finally:
+            self._in_flight.release()
+        self._resolve(batch, outcomes, spent + time.perf_counter() - started)
+
+    def _resolve(self, batch: Sequence[Pending], outcomes: Sequence[object],
+                 seconds: float) -> None:
+        """Set each request's outcome (the whole batch fails if their number is wrong)."""
+        if len(outcomes) != len(batch):
+            _fail(batch, RuntimeError(f"{len(outcomes)} outcomes for {len(batch)} requests"))
+            return
         if self._metrics is not None:
-            self._metrics.batch_duration.observe(time.perf_counter() - started)
+            self._metrics.batch_duration.observe(seconds)
         for pending, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 pending.future.set_exception(outcome)
@@ -212,6 +288,11 @@ class PredictionBatcher:
             for pending in batch:
                 self._metrics.queue_wait.observe(now - pending.queued_at)
         return now
+
+
+def _fail(batch: Sequence[Pending], error: BaseException) -> None:
+    for pending in batch:
+        pending.future.set_exception(error)
 
 
 def _claim(pending: Pending) -> bool:

@@ -48,8 +48,9 @@ class AuditStore:
         prepared = [_prepare(entry) for entry in entries]
         with write_transaction(self._engine, AUDIT_LOCK_KEY) as conn:
             head_seq, head_hash = _chain_head(conn)
-            records = _chain(prepared, head_seq, head_hash)
-            conn.execute(insert(audit_predictions), [record.model_dump() for record in records])
+            rows = _chain(prepared, head_seq, head_hash)
+            records = [AuditRecord.model_validate(row) for row in rows]  # checked before insert
+            conn.execute(insert(audit_predictions), rows)  # the same values, not dumped again
         return records
 
     def get(self, prediction_id: str | UUID) -> AuditRecord | None:
@@ -117,16 +118,16 @@ def _chain_head(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if head is None else (head.seq, head.entry_hash)
 
 
-def _chain(prepared: Sequence[_Prepared], head_seq: int, head_hash: str) -> list[AuditRecord]:
-    """Number, timestamp and hash-link ``prepared`` rows onto the chain head."""
-    records, prev_hash = [], head_hash
+def _chain(prepared: Sequence[_Prepared], head_seq: int, head_hash: str) -> list[_Prepared]:
+    """Number, timestamp and hash-link ``prepared`` rows onto the chain head: the rows to insert."""
+    rows, prev_hash = [], head_hash
     for offset, fields in enumerate(prepared, start=1):
         # Timestamped under the lock so created_at follows seq order (barring clock steps).
         row = {**fields, "seq": head_seq + offset, "created_at": utc_now_iso()}
         row["prev_hash"] = prev_hash
         row["entry_hash"] = prev_hash = compute_entry_hash(row)
-        records.append(AuditRecord.model_validate(row))
-    return records
+        rows.append(row)
+    return rows
 
 
 def _filters(

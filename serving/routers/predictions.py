@@ -3,7 +3,9 @@
 Concurrent requests are coalesced (``serving/batcher.py``): the route queues its records and
 awaits, holding no thread, while the batcher's worker runs :func:`predict_batch` for everything
 waiting: one validation, one vectorised model call and one audit transaction for the whole batch,
-and only then the answers. One request's invalid input is its own 422; a model or audit failure
+and only then the answers. The audit transaction is the batch's staged step: the batcher commits it
+on its committer thread while the next batch is validated and predicted, and returns the answers
+only once it is committed. One request's invalid input is its own 422; a model or audit failure
 is a 503 for every request of the batch, with nothing recorded and nothing returned.
 
 No ``from __future__ import annotations`` here: the request model is built at app creation (its
@@ -19,7 +21,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from models.registry import ServedModel
 from serving.audit import AuditEntryIn, AuditStore
-from serving.batcher import BatcherClosed, Pending
+from serving.batcher import BatcherClosed, Pending, Staged
 from serving.deps import BatcherDep, ClinicianKey, ModelDep
 from serving.keys import ApiKey
 from serving.metrics import ServiceMetrics, log_failure
@@ -66,11 +68,13 @@ def build_router(max_batch: int) -> APIRouter:
 
 
 def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedModel,
-                  batch: Sequence[Pending]) -> list[object]:
+                  batch: Sequence[Pending]) -> list[object] | Staged:
     """The batcher's handler: answers for the valid requests, recorded in one transaction.
 
     One outcome per request: its ``PredictionsOut`` (recorded), its ``ContractError`` (422), or
-    the 503 ``HTTPException`` of a failure (nothing of it recorded).
+    the 503 ``HTTPException`` of a failure (nothing of it recorded). When there is something to
+    record, the outcomes come as a :class:`Staged` result whose ``finish`` commits the entries
+    and only then returns them.
     """
     try:
         frame, outcomes = validate_requests([pending.records for pending in batch])
@@ -78,28 +82,49 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
         return [_unavailable(error, "validation", DETAIL_PREDICTION_UNAVAILABLE)] * len(batch)
     valid = [i for i, outcome in enumerate(outcomes) if outcome is None]
     results: list[object] = list(outcomes)
-    if frame is not None:
-        answers = _answer_and_record(audit, served, [batch[i] for i in valid], frame)
-        for i, answer in zip(valid, answers, strict=True):
-            results[i] = answer
-        served_count = sum(len(a.predictions) for a in answers if isinstance(a, PredictionsOut))
-        metrics.predictions.labels(served.ref.version).inc(served_count)
+    if frame is None:
+        return results
+    try:
+        answers, entries = _answer(served, [batch[i] for i in valid], frame)
+    except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
+        return _counted(metrics, served, _merged(results, valid, [error] * len(valid)))
+
+    def finish() -> list[object]:
+        try:
+            _record(audit, entries)
+        except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
+            return _counted(metrics, served, _merged(results, valid, [error] * len(valid)))
+        return _counted(metrics, served, _merged(results, valid, answers))
+
+    return Staged(finish)
+
+
+def _counted(metrics: ServiceMetrics, served: ServedModel, results: list[object]) -> list[object]:
+    """``results``, with the predictions among them counted as served."""
+    served_count = sum(len(a.predictions) for a in results if isinstance(a, PredictionsOut))
+    metrics.predictions.labels(served.ref.version).inc(served_count)
     return results
 
 
-def _answer_and_record(audit: AuditStore, served: ServedModel, requests: Sequence[Pending],
-                       frame: pd.DataFrame) -> list[PredictionsOut | HTTPException]:
-    """One model call for ``frame`` (the requests' rows), then every answer's entry committed."""
+def _merged(results: list[object], valid: Sequence[int],
+            answers: Sequence[object]) -> list[object]:
+    """``results`` with the valid requests' outcomes put in their places."""
+    merged = list(results)
+    for i, answer in zip(valid, answers, strict=True):
+        merged[i] = answer
+    return merged
+
+
+def _answer(served: ServedModel, requests: Sequence[Pending], frame: pd.DataFrame,
+            ) -> tuple[list[PredictionsOut | HTTPException], list[AuditEntryIn]]:
+    """One model call for ``frame`` (the requests' rows): the answers and their audit entries."""
     try:
         outputs = _predict(served, frame)
-        answers, entries = _answers(served, requests, outputs)
-        _record(audit, entries)
-    except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
-        return [error] * len(requests)
+        return _answers(served, requests, outputs)
+    except HTTPException:
+        raise
     except Exception as error:  # e.g. a model output without a field the answer needs
-        failed = _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE)
-        return [failed] * len(requests)
-    return answers
+        raise _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE) from None
 
 
 def _predict(served: ServedModel, frame: pd.DataFrame) -> list[dict[str, Any]]:

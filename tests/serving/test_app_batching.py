@@ -295,3 +295,42 @@ def test_the_linger_is_bounded(value: float) -> None:
 def test_the_linger_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSC_BATCH_LINGER_MS", "0")
     assert Settings().batch_linger_ms == 0
+
+
+# --- pipelining: a batch's audit commit overlaps the next batch's model call -------------------
+
+
+def test_the_next_batch_is_predicted_while_the_previous_one_commits_and_answers_wait(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    committing, release = threading.Event(), threading.Event()
+    predicted: list[int] = []
+    append_many = AuditStore.append_many
+
+    def held(store: AuditStore, entries: Sequence[Any]) -> Any:
+        if not committing.is_set():  # the first commit waits until released
+            committing.set()
+            assert release.wait(WAIT_S)
+        return append_many(store, entries)
+
+    def counted(model: Any, frame: Any) -> Any:
+        predicted.append(len(frame))
+        return run_model(model, frame)
+
+    monkeypatch.setattr(AuditStore, "append_many", held)
+    monkeypatch.setattr("serving.routers.predictions.run_model", counted)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, service, clinician(service), make_batch(1))
+        assert committing.wait(WAIT_S)
+        second = pool.submit(post, service, clinician(service), make_batch(1))
+        deadline = time.monotonic() + WAIT_S
+        while len(predicted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert predicted == [1, 1]  # the second model call ran during the first commit
+        time.sleep(0.05)
+        assert not first.done() and not second.done()  # neither answered before its commit
+        release.set()
+        responses = [first.result(WAIT_S), second.result(WAIT_S)]
+    assert [r.status_code for r in responses] == [200, 200]
+    first_id, second_id = ids_of(responses[0])[0], ids_of(responses[1])[0]
+    assert audit_entry(service, first_id)["seq"] < audit_entry(service, second_id)["seq"]

@@ -18,7 +18,7 @@ import pytest
 
 from features.validation import ContractError
 from models.registry import ModelVersionRef, ServedModel
-from serving.batcher import BatcherClosed, Pending, PredictionBatcher
+from serving.batcher import BatcherClosed, Pending, PredictionBatcher, Staged
 from serving.keys import ApiKey, Role
 from serving.metrics import ServiceMetrics
 from serving.replay import validate_requests, validated_frame
@@ -319,6 +319,151 @@ def test_stop_is_idempotent(batcher: PredictionBatcher, handler: GatedHandler) -
     batcher.stop(WAIT_S)  # a second stop must neither raise nor restart the queue
     with pytest.raises(BatcherClosed):
         batcher.submit(records(), KEY, MODEL)
+
+
+# --- staged results: the commit of one batch overlaps the next batch's work --------------------
+
+
+class StagedHandler:
+    """Answers each batch as a Staged result whose finish waits for that batch's own gate."""
+
+    def __init__(self, fail: set[int] | None = None) -> None:
+        self.handled: list[list[str]] = []  # patient IDs of each batch, in handling order
+        self.finished: list[int] = []  # batch numbers, in finishing order
+        self.gates: list[threading.Event] = []
+        self.finishing: list[threading.Event] = []
+        self.fail = fail or set()
+        self.lock = threading.Lock()
+
+    def __call__(self, model: ServedModel, batch: Sequence[Pending]) -> Staged:
+        with self.lock:
+            number = len(self.handled)
+            self.handled.append([p.records[0]["patient_id"] for p in batch])
+            gate, entered = threading.Event(), threading.Event()
+            self.gates.append(gate)
+            self.finishing.append(entered)
+        answers = [[r["patient_id"] for r in p.records] for p in batch]
+
+        def finish() -> list[object]:
+            entered.set()
+            assert gate.wait(WAIT_S)
+            if number in self.fail:
+                raise RuntimeError("commit failed")
+            self.finished.append(number)
+            return list(answers)
+
+        return Staged(finish)
+
+    def gate(self, number: int) -> threading.Event:
+        wait_until(lambda: len(self.gates) > number)
+        return self.gates[number]
+
+    def entered_finish(self, number: int) -> bool:
+        wait_until(lambda: len(self.finishing) > number)
+        return self.finishing[number].wait(WAIT_S)
+
+
+def test_a_staged_answer_is_given_only_after_its_finish_ran() -> None:
+    handler = StagedHandler()
+    batcher = started(handler)
+    try:
+        future = batcher.submit(records(tag="a"), KEY, MODEL)
+        assert handler.entered_finish(0)
+        time.sleep(0.05)
+        assert not future.done()  # handled, not yet finished (committed): not answered
+        handler.gate(0).set()
+        assert future.result(WAIT_S) == ["a-0"]
+        assert handler.finished == [0]
+    finally:
+        batcher.stop(WAIT_S)
+
+
+def test_the_next_batch_is_handled_while_the_previous_one_finishes_in_order() -> None:
+    handler = StagedHandler()
+    batcher = started(handler)
+    try:
+        first = batcher.submit(records(tag="a"), KEY, MODEL)
+        assert handler.entered_finish(0)  # batch 0 is finishing (held)
+        second = batcher.submit(records(tag="b"), KEY, MODEL)
+        wait_until(lambda: len(handler.handled) == 2)  # batch 1 handled meanwhile
+        third = batcher.submit(records(tag="c"), KEY, MODEL)
+        time.sleep(0.1)
+        # At most one staged batch waits for the committer: batch 2 is not taken yet.
+        assert len(handler.handled) == 2
+        assert not first.done() and not second.done()
+        handler.gate(1).set()  # batch 1's finish may not run before batch 0's
+        time.sleep(0.05)
+        assert not second.done()
+        handler.gate(0).set()
+        assert first.result(WAIT_S) == ["a-0"]
+        assert second.result(WAIT_S) == ["b-0"]
+        handler.gate(2).set()
+        assert third.result(WAIT_S) == ["c-0"]
+    finally:
+        for gate in handler.gates:
+            gate.set()
+        batcher.stop(WAIT_S)
+    assert handler.finished == [0, 1, 2]
+    assert handler.handled == [["a-0"], ["b-0"], ["c-0"]]
+
+
+def test_a_failed_finish_fails_its_batch_only_and_the_committer_survives() -> None:
+    handler = StagedHandler(fail={0})
+    batcher = started(handler)
+    try:
+        failed = batcher.submit(records(tag="a"), KEY, MODEL)
+        handler.gate(0).set()
+        with pytest.raises(RuntimeError, match="commit failed"):
+            failed.result(WAIT_S)
+        later = batcher.submit(records(tag="b"), KEY, MODEL)
+        handler.gate(1).set()
+        assert later.result(WAIT_S) == ["b-0"]
+    finally:
+        for gate in handler.gates:
+            gate.set()
+        batcher.stop(WAIT_S)
+    assert handler.finished == [1]
+
+
+def test_a_wrong_number_of_finished_outcomes_fails_the_batch() -> None:
+    batcher = started(lambda model, batch: Staged(lambda: []))
+    try:
+        with pytest.raises(RuntimeError, match="0 outcomes for 1 requests"):
+            batcher.submit(records(), KEY, MODEL).result(WAIT_S)
+    finally:
+        batcher.stop(WAIT_S)
+
+
+def test_stop_finishes_the_staged_batches_before_returning() -> None:
+    handler = StagedHandler()
+    batcher = started(handler)
+    first = batcher.submit(records(tag="a"), KEY, MODEL)
+    assert handler.entered_finish(0)
+    second = batcher.submit(records(tag="b"), KEY, MODEL)
+    wait_until(lambda: len(handler.handled) == 2)
+    stopping = threading.Thread(target=batcher.stop, args=(WAIT_S,))
+    stopping.start()
+    time.sleep(0.05)
+    assert stopping.is_alive()  # still waiting for the staged batches
+    handler.gate(0).set()
+    handler.gate(1).set()
+    stopping.join(WAIT_S)
+    assert not stopping.is_alive()
+    assert (first.result(0), second.result(0)) == (["a-0"], ["b-0"])
+    assert handler.finished == [0, 1]
+
+
+def test_staged_batch_durations_are_observed() -> None:
+    metrics = ServiceMetrics()
+    handler = StagedHandler()
+    batcher = started(handler, metrics=metrics)
+    try:
+        future = batcher.submit(records(), KEY, MODEL)
+        handler.gate(0).set()
+        future.result(WAIT_S)
+    finally:
+        batcher.stop(WAIT_S)
+    assert metrics.registry.get_sample_value("ssc_batch_duration_seconds_count") == 1
 
 
 # --- metrics -----------------------------------------------------------------------------------
