@@ -279,7 +279,12 @@ def _probability(estimator: Any, features: pd.DataFrame) -> np.ndarray:
 
 def _intervals(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, level: float,
                unit: str, floor: float, ceiling: float) -> list[dict[str, Any]]:
-    """Per row: the estimate and an interval that contains it, clipped to [floor, ceiling]."""
+    """Per row: the estimate and an interval that contains it, clipped to [floor, ceiling].
+
+    The bootstrap interval comes from refits on resamples, not from the full-data model, so for
+    a patient at the edge its percentiles can miss the reported estimate by a little; the
+    interval is widened to the estimate rather than shown beside a point it excludes.
+    """
     def clip(values: np.ndarray) -> list[float]:
         return np.minimum(np.maximum(values, floor), ceiling).astype(float).tolist()
 
