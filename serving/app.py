@@ -26,6 +26,7 @@ from serving.audit import AuditStore
 from serving.batcher import PredictionBatcher
 from serving.database import make_engine
 from serving.deps import Services
+from serving.key_cache import KeyCache
 from serving.keys import KeyStore
 from serving.metrics import ObservabilityMiddleware, ServiceMetrics
 from serving.model_holder import ModelHolder
@@ -113,7 +114,7 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     return Services(
         settings=settings,
         engine=engine,
-        keys=KeyStore(engine),
+        keys=KeyCache(KeyStore(engine), settings.key_cache_seconds),
         audit=audit_store,
         models=holder,
         versions=VersionCache(lambda: holder.current),

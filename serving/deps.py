@@ -2,8 +2,9 @@
 
 The lifespan in ``serving/app.py`` builds one :class:`Services` per app and yields it as lifespan
 state; the dependencies below read it from the request. Cheap look-ups are ``async def`` so they
-run on the event loop instead of costing a threadpool hop; the key check reads the database and
-is a plain ``def`` (threadpool).
+run on the event loop instead of costing a threadpool hop. The key check answers from the key
+cache on the event loop and reads the database (in the threadpool) only when the cache does not
+know the key.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from models.registry import ServedModel
 from serving.audit import AuditStore
 from serving.batcher import PredictionBatcher
-from serving.keys import ApiKey, KeyStore, Role
+from serving.key_cache import KeyCache
+from serving.keys import ApiKey, Role
 from serving.metrics import ServiceMetrics
 from serving.model_holder import ModelHolder
 from serving.replay import VersionCache
@@ -33,7 +36,7 @@ class Services:
 
     settings: Settings
     engine: Engine
-    keys: KeyStore
+    keys: KeyCache
     audit: AuditStore
     models: ModelHolder
     versions: VersionCache
@@ -88,14 +91,17 @@ def _unauthenticated() -> HTTPException:
     )
 
 
-def authenticate(
+async def authenticate(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
     """The caller's active key; 401 when absent, malformed, unknown or revoked."""
     if credentials is None:
         raise _unauthenticated()
-    key = services.keys.authenticate(credentials.credentials)
+    token = credentials.credentials
+    key = services.keys.remembered(token)
+    if key is None:  # not seen lately: the database read must not block the event loop
+        key = await run_in_threadpool(services.keys.authenticate, token)
     if key is None:
         raise _unauthenticated()
     return key

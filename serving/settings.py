@@ -16,6 +16,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from serving.database import DEFAULT_DATABASE_URL, SUPPORTED_DIALECTS
+from serving.key_cache import DEFAULT_TTL_SECONDS
 
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 # The same embedded store the training side defaults to, so a laptop set-up needs no variables.
@@ -52,6 +53,11 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    key_cache_seconds: float = Field(
+        default=DEFAULT_TTL_SECONDS, ge=0, le=60,
+        description="How long a key that authenticated is trusted without reading the database "
+        "again: a revoked key is refused within this many seconds (0 = read on every request).",
     )
     # 4 ms rather than 2: with the audit commit pipelined (serving/batcher.py), 2 ms often closed
     # a batch just before the last clients answered by the previous one re-sent, and those waited

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -82,7 +84,7 @@ def test_wrong_secret_for_a_real_key_id_is_401(service: Service) -> None:
     assert call(service, ROUTES[0], headers).status_code == 401
 
 
-def test_revoked_key_is_401(service: Service) -> None:
+def test_revoked_key_is_401_once_the_key_cache_expires(service: Service) -> None:
     engine = make_engine(service.settings.database_url)
     try:
         store = KeyStore(engine)
@@ -90,9 +92,28 @@ def test_revoked_key_is_401(service: Service) -> None:
         headers = {"Authorization": f"Bearer {plaintext}"}
         assert call(service, ROUTES[1], headers).status_code == 200
         store.revoke(key_id)
+        revoked_at = time.monotonic()
     finally:
         engine.dispose()
+    # Within the cache's lifetime the remembered key may still pass; after it, never.
+    time.sleep(max(0.0, service.settings.key_cache_seconds - (time.monotonic() - revoked_at)))
     assert call(service, ROUTES[1], headers).status_code == 401
+
+
+def test_without_the_key_cache_revocation_is_immediate(
+    trained_store: dict[str, Any], tmp_path: Path
+) -> None:
+    with running_service(tmp_path, trained_store, key_cache_seconds=0) as uncached:
+        engine = make_engine(uncached.settings.database_url)
+        try:
+            store = KeyStore(engine)
+            key_id, plaintext = store.create(Role.CLINICIAN)
+            headers = {"Authorization": f"Bearer {plaintext}"}
+            assert call(uncached, ROUTES[1], headers).status_code == 200
+            store.revoke(key_id)
+        finally:
+            engine.dispose()
+        assert call(uncached, ROUTES[1], headers).status_code == 401
 
 
 @pytest.mark.parametrize("path", PUBLIC)
