@@ -63,6 +63,11 @@ class Result:
     errors: int
     p50_ms: float
     p99_ms: float
+    server_cpu_s: float = float("nan")  # CPU time the server processes used during the run
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e3
 
     @property
     def per_second(self) -> float:
@@ -77,7 +82,7 @@ def main() -> None:
         token = clinician_key(env["SSC_DATABASE_URL"])
         server, url = start(env, workdir, args.workers)
         try:
-            run(args, url, token)
+            run(args, url, token, server.pid)
         finally:
             server.terminate()
             server.wait(30)
@@ -167,7 +172,7 @@ def start(env: dict[str, str], workdir: Path,
     sys.exit("server did not become ready in 120 s")
 
 
-def run(args: argparse.Namespace, url: str, token: str) -> None:
+def run(args: argparse.Namespace, url: str, token: str, server_pid: int) -> None:
     body = json.dumps({"patients": [make_patient()]})
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     with httpx.Client(base_url=url, timeout=30) as client:  # warm-up (first-request costs)
@@ -178,11 +183,43 @@ def run(args: argparse.Namespace, url: str, token: str) -> None:
     print(f"load generator: {'wrk' if use_wrk else 'httpx threads'}; {args.workers} worker(s); "
           f"{args.connections} connections, {args.duration:g} s per endpoint; cores: "
           f"{os.cpu_count()} (shared by server and load generator)")
-    health = drive(url, "/healthz", "GET", None, {}, args)
+    health = measured(server_pid, lambda: drive(url, "/healthz", "GET", None, {}, args))
     before = batch_metrics(url)
-    predict = drive(url, "/v1/predictions", "POST", body, headers, args)
+    predict = measured(server_pid,
+                       lambda: drive(url, "/v1/predictions", "POST", body, headers, args))
     report(health, predict)
     report_batching(before, batch_metrics(url), args.workers)
+
+
+def measured(server_pid: int, drive: Any) -> Result:
+    """``drive()``'s result with the server's CPU time (all its processes) during the run."""
+    before = tree_cpu_seconds(server_pid)
+    result: Result = drive()
+    result.server_cpu_s = tree_cpu_seconds(server_pid) - before
+    return result
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants (Linux /proc; NaN elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent, user, system = int(fields[1]), int(fields[11]), int(fields[12])
+        stats[int(entry.parent.name)] = (parent, (user + system) / ticks)
+    if root not in stats:
+        return float("nan")
+    tree, changed = {root}, True
+    while changed:
+        changed = False
+        for pid, (parent, _) in stats.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                changed = True
+    return sum(stats[pid][1] for pid in tree)
 
 
 def wrk(url: str, path: str, method: str, body: str | None, headers: dict[str, str],
@@ -240,6 +277,10 @@ def report(health: Result, predict: Result) -> None:
           f"   p99 {predict.p99_ms:7.2f} ms   errors {predict.errors}")
     print(f"ratio predictions/healthz: {predict.per_second / health.per_second:.3f}"
           "   (targets: ratio >= 0.4, prediction p99 < 30 ms)")
+    print(f"server CPU per request: /healthz {health.cpu_ms_per_request:.3f} ms, "
+          f"/v1/predictions {predict.cpu_ms_per_request:.3f} ms "
+          f"(ratio {health.cpu_ms_per_request / predict.cpu_ms_per_request:.3f}; "
+          "less noisy than throughput on a shared machine)")
 
 
 def batch_metrics(url: str) -> dict[str, float]:
