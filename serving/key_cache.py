@@ -38,6 +38,11 @@ class KeyCache:
         self._lock = threading.Lock()
         self._remembered: dict[str, tuple[ApiKey, float]] = {}  # digest -> (key, expires at)
 
+    @property
+    def store(self) -> KeyStore:
+        """The key store read when a key is not remembered."""
+        return self._store
+
     def remembered(self, plaintext: str) -> ApiKey | None:
         """The key if it authenticated less than ``ttl_seconds`` ago; never reads the database."""
         entry = self._remembered.get(_digest(plaintext))

@@ -13,11 +13,12 @@ batch limit is a setting), and FastAPI must see the real class in the endpoint's
 """
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 
 from models.registry import ServedModel
 from serving.audit import AuditEntryIn, AuditStore
@@ -43,6 +44,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One request's recorded answer: its ``PredictionsOut`` as JSON, and how many it holds."""
+
+    body: bytes
+    predictions: int
+
+
 def build_router(max_batch: int) -> APIRouter:
     """The predictions router for batches of at most ``max_batch`` patients."""
     request_model = prediction_request_model(max_batch)
@@ -54,15 +63,16 @@ def build_router(max_batch: int) -> APIRouter:
         key: ClinicianKey,
         served: ModelDep,
         batcher: BatcherDep,
-    ) -> PredictionsOut:
+    ) -> Response:
         """Predict skin response for each patient (clinician); answers are audited first."""
         batch: Any = body  # a class made at runtime: mypy cannot know its fields
         records = [patient.model_dump(exclude_unset=True) for patient in batch.patients]
         try:
-            answer: PredictionsOut = await batcher.predict(records, key, served)
+            answer: Answer = await batcher.predict(records, key, served)
         except BatcherClosed as error:
             raise _unavailable(error, "prediction queue", DETAIL_PREDICTION_UNAVAILABLE) from None
-        return answer
+        # Already checked against PredictionsOut and serialised by the batch handler.
+        return Response(answer.body, media_type="application/json")
 
     return router
 
@@ -71,7 +81,7 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
                   batch: Sequence[Pending]) -> list[object] | Staged:
     """The batcher's handler: answers for the valid requests, recorded in one transaction.
 
-    One outcome per request: its ``PredictionsOut`` (recorded), its ``ContractError`` (422), or
+    One outcome per request: its :class:`Answer` (recorded), its ``ContractError`` (422), or
     the 503 ``HTTPException`` of a failure (nothing of it recorded). When there is something to
     record, the outcomes come as a :class:`Staged` result whose ``finish`` commits the entries
     and only then returns them.
@@ -101,7 +111,7 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
 
 def _counted(metrics: ServiceMetrics, served: ServedModel, results: list[object]) -> list[object]:
     """``results``, with the predictions among them counted as served."""
-    served_count = sum(len(a.predictions) for a in results if isinstance(a, PredictionsOut))
+    served_count = sum(a.predictions for a in results if isinstance(a, Answer))
     metrics.predictions.labels(served.ref.version).inc(served_count)
     return results
 
@@ -116,7 +126,7 @@ def _merged(results: list[object], valid: Sequence[int],
 
 
 def _answer(served: ServedModel, requests: Sequence[Pending], frame: pd.DataFrame,
-            ) -> tuple[list[PredictionsOut | HTTPException], list[AuditEntryIn]]:
+            ) -> tuple[list[Answer | HTTPException], list[AuditEntryIn]]:
     """One model call for ``frame`` (the requests' rows): the answers and their audit entries."""
     try:
         outputs = _predict(served, frame)
@@ -140,9 +150,9 @@ def _predict(served: ServedModel, frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _answers(
     served: ServedModel, requests: Sequence[Pending], outputs: Sequence[Mapping[str, Any]],
-) -> tuple[list[PredictionsOut | HTTPException], list[AuditEntryIn]]:
+) -> tuple[list[Answer | HTTPException], list[AuditEntryIn]]:
     """Each request's checked answer and the audit entries of those that passed the check."""
-    answers: list[PredictionsOut | HTTPException] = []
+    answers: list[Answer | HTTPException] = []
     entries: list[AuditEntryIn] = []
     start = 0
     for pending in requests:
@@ -186,12 +196,14 @@ def _assemble(
     return predictions, entries
 
 
-def _checked(predictions: list[dict[str, Any]]) -> PredictionsOut:
-    """The response model of the answers; a model output of the wrong shape is a 503."""
+def _checked(predictions: list[dict[str, Any]]) -> Answer:
+    """The answers checked against the response model and serialised (in the batch worker, so the
+    event loop only sends bytes); a model output of the wrong shape is a 503."""
     try:
-        return PredictionsOut.model_validate({"predictions": predictions})
+        checked = PredictionsOut.model_validate({"predictions": predictions})
     except ValueError as error:
         raise _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE) from None
+    return Answer(checked.model_dump_json().encode(), len(predictions))
 
 
 def _record(audit: AuditStore, entries: Sequence[AuditEntryIn]) -> None:

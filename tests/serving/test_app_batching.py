@@ -6,6 +6,7 @@ the other requests are queued, so which requests share a batch is known, not lef
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -267,7 +268,7 @@ def test_shutdown_finishes_the_queued_predictions_then_refuses(
     with TestClient(create_app(settings)) as client:
         services = client.app_state["services"]
         batcher: PredictionBatcher = services.batcher
-        key, model = services.keys.get(key_id), services.models.current
+        key, model = services.keys.store.get(key_id), services.models.current
         queued = [batcher.submit([make_patient(patient_id=f"S-{i}")], key, model)
                   for i in range(3)]
         assert gate.entered.wait(WAIT_S)
@@ -276,7 +277,8 @@ def test_shutdown_finishes_the_queued_predictions_then_refuses(
     engine = make_engine(settings.database_url)
     try:
         store = AuditStore(engine)
-        assert all(store.get(a.predictions[0].prediction_id) is not None for a in answers)
+        ids = [json.loads(a.body)["predictions"][0]["prediction_id"] for a in answers]
+        assert all(store.get(prediction_id) is not None for prediction_id in ids)
     finally:
         engine.dispose()
     with pytest.raises(BatcherClosed):
