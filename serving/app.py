@@ -67,7 +67,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(model.router)
     app.include_router(audit.router)
     app.include_router(health.router)
+    _add_schemas(app, predictions.body_components(resolved.max_batch))
     return app
+
+
+def _add_schemas(app: FastAPI, components: dict[str, Any]) -> None:
+    """Put schemas into the OpenAPI document that routes refer to but FastAPI does not see (a
+    body read by hand): FastAPI's documented way of extending the generated document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            document.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _lifespan(

@@ -8,8 +8,8 @@ on its committer thread while the next batch is validated and predicted, and ret
 only once it is committed. One request's invalid input is its own 422; a model or audit failure
 is a 503 for every request of the batch, with nothing recorded and nothing returned.
 
-No ``from __future__ import annotations`` here: the request model is built at app creation (its
-batch limit is a setting), and FastAPI must see the real class in the endpoint's signature.
+The request model is built at app creation (its batch limit is a setting); the body is read with it
+by :func:`serving.request_body.parse_json_body` and documented through ``openapi_extra``.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +18,7 @@ from typing import Any
 from uuid import uuid4
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 
 from models.registry import ServedModel
 from serving.audit import AuditEntryIn, AuditStore
@@ -27,6 +27,7 @@ from serving.deps import BatcherDep, ClinicianKey, ModelDep
 from serving.keys import ApiKey
 from serving.metrics import ServiceMetrics, log_failure
 from serving.replay import run_model, validate_requests
+from serving.request_body import documented_body, parse_json_body
 from serving.schemas import (
     DETAIL_AUDIT_UNAVAILABLE,
     DETAIL_PREDICTION_UNAVAILABLE,
@@ -55,17 +56,20 @@ class Answer:
 def build_router(max_batch: int) -> APIRouter:
     """The predictions router for batches of at most ``max_batch`` patients."""
     request_model = prediction_request_model(max_batch)
+    body_docs, _ = documented_body(request_model)
     router = APIRouter(prefix="/v1/predictions", tags=["predictions"])
 
-    @router.post("", response_model=PredictionsOut, responses=_RESPONSES)
+    @router.post("", response_model=PredictionsOut, responses=_RESPONSES,
+                 openapi_extra=body_docs)
     async def create_predictions(
-        body: request_model,  # type: ignore[valid-type]  # built from the data dictionary
+        request: Request,
         key: ClinicianKey,
         served: ModelDep,
         batcher: BatcherDep,
     ) -> Response:
         """Predict skin response for each patient (clinician); answers are audited first."""
-        batch: Any = body  # a class made at runtime: mypy cannot know its fields
+        # Read here rather than as a body parameter: see serving/request_body.py.
+        batch: Any = await parse_json_body(request, request_model)
         records = [patient.model_dump(exclude_unset=True) for patient in batch.patients]
         try:
             answer: Answer = await batcher.predict(records, key, served)
@@ -75,6 +79,11 @@ def build_router(max_batch: int) -> APIRouter:
         return Response(answer.body, media_type="application/json")
 
     return router
+
+
+def body_components(max_batch: int) -> dict[str, Any]:
+    """OpenAPI component schemas of the request body (for the app's document)."""
+    return documented_body(prediction_request_model(max_batch))[1]
 
 
 def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedModel,
