@@ -124,6 +124,7 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
         partial(predictions.predict_batch, audit_store, metrics),
         max_patients=settings.max_batch,
         linger_seconds=settings.batch_linger_ms / 1000,
+        idle_seconds=settings.batch_idle_ms / 1000,
         metrics=metrics,
     )
     return Services(

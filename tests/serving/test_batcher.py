@@ -67,9 +67,9 @@ def handler() -> GatedHandler:
 
 
 def started(handler: Any, *, max_patients: int = 100, linger: float = 0.0,
-            metrics: ServiceMetrics | None = None) -> PredictionBatcher:
+            idle: float | None = None, metrics: ServiceMetrics | None = None) -> PredictionBatcher:
     batcher = PredictionBatcher(handler, max_patients=max_patients, linger_seconds=linger,
-                                metrics=metrics)
+                                idle_seconds=idle, metrics=metrics)
     batcher.start()
     return batcher
 
@@ -183,6 +183,33 @@ def test_a_lone_request_waits_the_linger_at_most(handler: GatedHandler) -> None:
         assert 0.05 <= time.perf_counter() - start < 1.0
     finally:
         batcher.stop(WAIT_S)
+
+
+def test_a_burst_closes_the_batch_once_it_has_ended(handler: GatedHandler) -> None:
+    handler.release.set()
+    batcher = started(handler, linger=2.0, idle=0.2)
+    try:
+        start = time.perf_counter()
+        first = batcher.submit(records(tag="a"), KEY, MODEL)
+        second = batcher.submit(records(tag="b"), KEY, MODEL)  # same burst: same batch
+        assert (first.result(WAIT_S), second.result(WAIT_S)) == (["a-0"], ["b-0"])
+        assert time.perf_counter() - start < 1.5  # closed by the idle gap, not the 2 s linger
+    finally:
+        batcher.stop(WAIT_S)
+    assert handler.sizes() == [2]
+
+
+def test_a_request_after_the_idle_gap_starts_the_next_batch(handler: GatedHandler) -> None:
+    handler.release.set()
+    batcher = started(handler, linger=2.0, idle=0.05)
+    try:
+        first = batcher.submit(records(tag="a"), KEY, MODEL)
+        time.sleep(0.5)
+        second = batcher.submit(records(tag="b"), KEY, MODEL)
+        assert (first.result(WAIT_S), second.result(WAIT_S)) == (["a-0"], ["b-0"])
+    finally:
+        batcher.stop(WAIT_S)
+    assert handler.sizes() == [1, 1]
 
 
 async def _predict_async(batcher: PredictionBatcher) -> Any:
