@@ -3,8 +3,11 @@
 Fits the bundle of each family of ``experiments/quick.yaml`` on 200 simulated patients with
 ``training.experiment.fit_final`` (no validation, no MLflow), then times ``predict`` on validated
 frames of simulated patients (with the cohort's missing values) and each stage of it on its own.
-Prints median and p99 in milliseconds; asserts nothing. Stages call the bundle's private
-parts (the compiled twins) the way ``predict`` does. Run from the repository root:
+Then, for a batch of API records (1 and 8, as the service coalesces them), validation plus
+``predict`` both ways in the same run: the typed frame (``validate_records``) and the arrays the
+service uses (``validate_record_columns``). Prints median and p99 in milliseconds; asserts
+nothing. Stages call the bundle's private parts (the compiled twins) the way ``predict`` does.
+Run from the repository root:
 
     .venv/bin/python benchmarks/bench_inference.py [--repeats 500] [--family logistic_l2]
 """
@@ -26,7 +29,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from features import schema  # noqa: E402
-from features.validation import validate_frame  # noqa: E402
+from features.validation import (  # noqa: E402
+    validate_frame,
+    validate_record_columns,
+    validate_records,
+)
 from models.bundle import ResponseModel, _probability  # noqa: E402
 from training.config import load_experiment  # noqa: E402
 from training.experiment import fit_final, prepare_cohort  # noqa: E402
@@ -34,6 +41,7 @@ from training.simulation import simulate_cohort  # noqa: E402
 
 TRAINING_PATIENTS, TRAINING_SEED, SCORING_SEED = 200, 7, 99
 BATCHES = (1, 1000)
+SERVED_BATCHES = (1, 8)  # one-patient requests coalesced by the service: typically 8
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,6 +65,13 @@ def scoring_frame(n: int) -> pd.DataFrame:
     return validate_frame(cohort[baseline])
 
 
+def api_records(n: int) -> list[dict[str, Any]]:
+    """Simulated baseline records as the API hands them over (plain values, None for gaps)."""
+    frame = scoring_frame(n).astype(object)
+    return [{k: None if pd.isna(v) else v for k, v in row.items()}
+            for row in frame.to_dict("records")]
+
+
 def timings(call: Callable[[], Any], repeats: int) -> tuple[float, float]:
     """Median and p99 wall time of ``call`` in ms, after a few warm-up calls."""
     for _ in range(min(5, repeats)):
@@ -74,36 +89,61 @@ def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[]
     inputs = model._compiled.inputs(records)
     features = model._features(inputs)
     matrix, with_indices = features.to_numpy(), model._compiled.frame(inputs)
+    shown = {name: inputs.column(name) for name in model._shown_fields}
     estimator = model.classifier.named_steps["estimator"]
     members_input = matrix if model._ensemble_reads_arrays else features
     preprocess = model.classifier.named_steps["preprocess"]
     return {
         "predict (total)": lambda: model.predict(records),
         "  read records + derived indices": lambda: model._compiled.inputs(records),
-        "  encode features": lambda: model._features(inputs),
+        "  encode features (framed)": lambda: model._features(inputs),
         "  classifier probability": lambda: _probability(estimator, features),
         "  bootstrap interval": lambda: model.probability_ensemble.interval(members_input),
         "  ΔmRSS regressor": lambda: model._delta.predict(inputs, matrix),
-        "  fields + indices frame": lambda: model._compiled.frame(inputs),
-        "  explanation": lambda: model.explainer.explain(features, with_indices),
+        "  explanation (as served: arrays, dicts)": lambda: model.explainer.explain_dicts(
+            matrix, shown),
+        "  explanation (frames, objects)": lambda: model.explainer.explain(features,
+                                                                           with_indices),
         "  warnings": lambda: model._checks.messages(inputs),
         "sklearn preprocessor (for reference)": lambda: preprocess.transform(
             records.reindex(columns=schema.baseline_fields())),
     }
 
 
+def served_paths(model: ResponseModel, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A batch of API records validated and predicted both ways: typed frame, then arrays."""
+    frame, arrays = validate_records(records), validate_record_columns(records)
+    return {
+        "frame: validate_records": lambda: validate_records(records),
+        "frame: predict": lambda: model.predict(frame),
+        "frame: both": lambda: model.predict(validate_records(records)),
+        "arrays: validate_record_columns": lambda: validate_record_columns(records),
+        "arrays: predict": lambda: model.predict(arrays),
+        "arrays: both (the service's path)": lambda: model.predict(
+            validate_record_columns(records)),
+    }
+
+
+def report(title: str, calls: dict[str, Callable[[], Any]], repeats: int) -> None:
+    print(f"\n{title}, {repeats} calls (ms)".ljust(45) + "median      p99")
+    for label, call in calls.items():
+        median, p99 = timings(call, repeats)
+        print(f"  {label:40s} {median:9.3f} {p99:9.3f}")
+
+
 def main() -> None:
     args = parse_args()
     models = fitted_models(args.family)
     frames = {n: scoring_frame(n) for n in BATCHES}
+    served = {n: api_records(n) for n in SERVED_BATCHES}
     for name, model in models.items():
-        model.predict(frames[1])  # builds the explainer and the compiled twins, as start-up does
+        model.warm()  # builds the explainer and the compiled twins, as start-up does
         for n, records in frames.items():
             repeats = args.repeats if n == 1 else max(10, args.repeats // 20)
-            print(f"\n{name}: {n} patient(s), {repeats} calls (ms)       median      p99")
-            for label, call in stages(model, records).items():
-                median, p99 = timings(call, repeats)
-                print(f"  {label:36s} {median:9.3f} {p99:9.3f}")
+            report(f"{name}: {n} patient(s)", stages(model, records), repeats)
+        for n, given in served.items():
+            report(f"{name}: {n} API record(s), frame vs arrays", served_paths(model, given),
+                   args.repeats)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from features.derive import (
     eustar_from,
 )
 from features.pipeline import MISSING_PREFIX, numeric_block, text_block
+from features.validated import ValidatedRecords
 
 __all__ = ["CompiledPreprocessor", "Inputs", "compile_preprocessor"]
 
@@ -98,14 +99,50 @@ class Inputs:
         return self.number(name) if position is None else self.texts[:, position]
 
 
-def read_inputs(frame: pd.DataFrame, layout: Layout) -> Inputs:
-    """Read the fields of ``layout`` from validated records (absent columns count as missing)."""
-    blocks = _read_few(frame, layout) if len(frame) <= FEW_ROWS else None
+def read_inputs(records: pd.DataFrame | ValidatedRecords, layout: Layout) -> Inputs:
+    """Read the fields of ``layout`` from validated records (absent fields count as missing).
+
+    ``records`` is a validated frame or the arrays of ``validate_record_columns``; both give the
+    same :class:`Inputs` (the arrays with a ``RangeIndex``, as ``validate_records`` numbers rows).
+    """
+    if isinstance(records, ValidatedRecords):
+        return _read_validated(records, layout)
+    blocks = _read_few(records, layout) if len(records) <= FEW_ROWS else None
     if blocks is None:
-        blocks = numeric_block(frame, layout.numbers), text_block(frame, layout.texts)
-    numbers, texts = blocks
-    partial = Inputs(frame.index, numbers, texts, {}, layout)
-    return Inputs(frame.index, numbers, texts, baseline_indices(partial), layout)
+        blocks = numeric_block(records, layout.numbers), text_block(records, layout.texts)
+    return _with_indices(records.index, *blocks, layout)
+
+
+def _with_indices(index: pd.Index, numbers: np.ndarray, texts: np.ndarray,
+                  layout: Layout) -> Inputs:
+    """The inputs of the raw fields, completed with the derived indices they determine."""
+    partial = Inputs(index, numbers, texts, {}, layout)
+    return Inputs(index, numbers, texts, baseline_indices(partial), layout)
+
+
+def _read_validated(records: ValidatedRecords, layout: Layout) -> Inputs:
+    """Both blocks copied out of the parsed arrays: no pandas on the way (~0.05 ms for a few
+    rows, against ~0.2 ms to read a typed frame and ~0.6 ms to build it).
+
+    The parsed numbers are already float64 (booleans 1/0, NaN missing); text gets NaN for a
+    missing value (``None`` there), as the frame path gives it. A field read as a number but
+    parsed as text (an object array) cannot come from the dictionary's types; it takes the frame
+    path, whose answer (coerced or refused) it then shares.
+    """
+    columns, n_rows = records.columns, len(records)
+    numbers = [(j, columns[name]) for j, name in enumerate(layout.numbers) if name in columns]
+    if any(values.dtype.kind == "O" for _, values in numbers):
+        return read_inputs(records.to_frame(), layout)
+    out_numbers = np.full((n_rows, len(layout.numbers)), np.nan)
+    if numbers:
+        targets, arrays = zip(*numbers, strict=True)
+        out_numbers[:, list(targets)] = np.column_stack(arrays)
+    out_texts = np.full((n_rows, len(layout.texts)), np.nan, dtype=object)
+    for j, name in enumerate(layout.texts):
+        if name in columns:
+            out_texts[:, j] = columns[name]
+    out_texts[out_texts == None] = np.nan  # noqa: E711 - elementwise, on an object array
+    return _with_indices(pd.RangeIndex(n_rows), out_numbers, out_texts, layout)
 
 
 def _read_few(frame: pd.DataFrame, layout: Layout) -> tuple[np.ndarray, np.ndarray] | None:
@@ -238,8 +275,9 @@ class CompiledPreprocessor:
         """Input fields the model reads: numeric inputs, then categorical ones."""
         return self.numeric + self.categorical
 
-    def inputs(self, records: pd.DataFrame) -> Inputs:
-        """Read validated records (any subset of the dictionary's columns) into arrays."""
+    def inputs(self, records: pd.DataFrame | ValidatedRecords) -> Inputs:
+        """Read validated records (any subset of the dictionary's fields; a typed frame or the
+        arrays of ``validate_record_columns``) into arrays."""
         return read_inputs(records, self.layout)
 
     def encode(self, inputs: Inputs) -> np.ndarray:
@@ -272,7 +310,7 @@ class CompiledPreprocessor:
             blocks.append((values[:, None] == levels[None, :]).astype("float64"))
         return blocks
 
-    def transform(self, records: pd.DataFrame) -> np.ndarray:
+    def transform(self, records: pd.DataFrame | ValidatedRecords) -> np.ndarray:
         """Records -> model features, as the fitted pipeline's ``transform`` (as an array)."""
         return self.encode(self.inputs(records))
 

@@ -4,12 +4,16 @@ One :class:`ResponseModel` answers for a batch of validated patient records at o
 (feature pipeline, estimators, bootstrap interval, SHAP) is called once per batch, not per patient.
 The fitted sklearn preprocessing and the ΔmRSS ridge are applied through numpy twins compiled on
 first use (:mod:`features.fast_transform`, :func:`models.estimators.compile_delta_regressor`):
-the same numbers, without ~60 ms of pandas/sklearn overhead per one-patient request.
+the same numbers, without ~60 ms of pandas/sklearn overhead per one-patient request. Given the
+arrays of :func:`features.validation.validate_record_columns` (the service's path), ``predict``
+builds no DataFrame at all unless an estimator checks column names (tree classifiers, members
+scored through sklearn).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -27,9 +31,10 @@ from features.fast_transform import (
     is_text_field,
 )
 from features.pipeline import categorical_fields, field_of_feature, field_units
+from features.validated import ValidatedRecords
 from models.delta import DeltaMrssClassifier
 from models.estimators import LinearDelta, compile_delta_regressor
-from models.explain import Explanation, GroupedExplainer
+from models.explain import GroupedExplainer
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
 
 INDEX_COLUMNS: tuple[str, ...] = (
@@ -109,7 +114,8 @@ class ResponseModel:
 
     def warm(self) -> None:
         """Build now what is otherwise built on first use, so no request pays for it (~5 ms)."""
-        for part in ("explainer", "_compiled", "_checks", "_ensemble_reads_arrays"):
+        for part in ("explainer", "_compiled", "_checks", "_ensemble_reads_arrays",
+                     "_classifier_reads_arrays", "_shown_fields"):
             getattr(self, part)
 
     @cached_property
@@ -132,12 +138,36 @@ class ResponseModel:
 
     @cached_property
     def _ensemble_reads_arrays(self) -> bool:
-        """mRSS-change members read the bare matrix (a frame cost ~30 µs per member to convert);
-        sklearn members check the column names, so they get the frame."""
-        members = self.probability_ensemble.estimators_
-        return all(isinstance(member, DeltaMrssClassifier) for member in members)
+        """Whether the bootstrap members can be scored on the bare matrix, with the same numbers.
 
-    def transform(self, records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        mRSS-change members read it as it is (a frame cost ~30 µs per member to convert);
+        linear and forest members are scored by the ensemble's own array formulas, which read a
+        frame as its matrix anyway. Other sklearn members check the column names: they get the
+        frame.
+        """
+        ensemble = self.probability_ensemble
+        if getattr(ensemble, "coef_", None) is not None or getattr(ensemble, "forest_", False):
+            return True
+        return all(isinstance(member, DeltaMrssClassifier) for member in ensemble.estimators_)
+
+    @cached_property
+    def _classifier_reads_arrays(self) -> bool:
+        """Whether :func:`_probability` can take the bare matrix: a binary logistic regression
+        (its formula) or the mRSS-change classifier (arrays in, same numbers); an sklearn tree
+        model checks the column names it was fitted with, so it gets the frame."""
+        estimator = self.classifier.named_steps["estimator"]
+        return _is_binary_logistic(estimator) or isinstance(estimator, DeltaMrssClassifier)
+
+    @cached_property
+    def _shown_fields(self) -> tuple[str, ...]:
+        """The explained fields that have a shown value: those of the ``indices`` step's output
+        (:meth:`CompiledPreprocessor.frame`); any other is shown as ``None``."""
+        available = set(self._compiled.frame_columns)
+        return tuple(name for name in self.explainer.fields if name in available)
+
+    def transform(
+        self, records: pd.DataFrame | ValidatedRecords
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Records -> (the model's fields with derived indices, model features).
 
         The numbers of the fitted sklearn preprocessor (its ``indices`` step's output, kept to
@@ -152,21 +182,28 @@ class ResponseModel:
         return pd.DataFrame(self._compiled.encode(inputs), index=inputs.index, columns=names,
                             copy=False)
 
-    def predict(self, records: pd.DataFrame) -> list[dict[str, Any]]:
-        """One prediction per record: probability, ΔmRSS, indices, explanation, warnings."""
+    def predict(self, records: pd.DataFrame | ValidatedRecords) -> list[dict[str, Any]]:
+        """One prediction per record: probability, ΔmRSS, indices, explanation, warnings.
+
+        ``records`` is a validated frame or the arrays of ``validate_record_columns``; both give
+        the same predictions; from the arrays, a frame is built only for an estimator that
+        checks column names (:class:`_Features`).
+        """
         inputs = self._compiled.inputs(records)
-        features = self._features(inputs)
-        matrix = features.to_numpy()
-        probability = _probability(self.classifier.named_steps["estimator"], features)
-        members_input = matrix if self._ensemble_reads_arrays else features
-        p_low, p_high = self.probability_ensemble.interval(members_input,
-                                                           level=self.probability_level)
+        features = _Features(self._compiled.encode(inputs), self._compiled.feature_names,
+                             inputs.index)
+        matrix = features.matrix
+        probability = _probability(self.classifier.named_steps["estimator"],
+                                   features.input(self._classifier_reads_arrays))
+        p_low, p_high = self.probability_ensemble.interval(
+            features.input(self._ensemble_reads_arrays), level=self.probability_level)
         delta = self._delta.predict(inputs, matrix)
         baseline = inputs.derived["mrss_total"]
         d_low, d_high = self.delta_conformal.interval(
             delta, level=self.delta_level, lower=-baseline, upper=51.0 - baseline
         )
-        explanations = self.explainer.explain(features, self._compiled.frame(inputs))
+        shown = {name: inputs.column(name) for name in self._shown_fields}
+        explanations = self.explainer.explain_dicts(matrix, shown)
         rows = zip(
             records["patient_id"],
             _intervals(probability, p_low, p_high, self.probability_level, "probability", 0, 1),
@@ -175,12 +212,11 @@ class ResponseModel:
         )
         return [
             {"patient_id": str(pid), "probability_response": p, "predicted_delta_mrss": d,
-             "indices": values, "explanation": _explanation_dict(explanation),
-             "warnings": warnings}
+             "indices": values, "explanation": explanation, "warnings": warnings}
             for pid, p, d, values, explanation, warnings in rows
         ]
 
-    def warnings(self, records: pd.DataFrame) -> list[list[str]]:
+    def warnings(self, records: pd.DataFrame | ValidatedRecords) -> list[list[str]]:
         """Per record: fields the model had to impute, and values outside the training range."""
         return self._checks.messages(self._compiled.inputs(records))
 
@@ -200,7 +236,7 @@ class InputChecks:
     text: np.ndarray  # positions (in names) of the fields read as text
     seen: tuple[frozenset[str] | None, ...]  # training levels per text field
     imputed: tuple[str, ...]  # per field, what a missing value becomes
-    units: tuple[str, ...]
+    outside: tuple[str, ...]  # per numeric field, its out-of-range message after the value
 
     @classmethod
     def from_summary(cls, summary: TrainingSummary) -> InputChecks:
@@ -213,9 +249,11 @@ class InputChecks:
                      for n in texts)
         units = field_units()
         low, high = (np.array([r[i] for r in ranges], dtype=float) for i in (0, 1))
+        outside = tuple(_outside_message(units.get(n, ""), lo, hi)
+                        for n, (lo, hi) in zip(numeric, ranges, strict=True))
         return cls(names, is_text, np.flatnonzero(~is_text), low, high, np.flatnonzero(is_text),
                    seen, tuple(_imputed_message(summary, n, units.get(n, "")) for n in names),
-                   tuple(units.get(n, "") for n in names))
+                   outside)
 
     def messages(self, inputs: Inputs) -> list[list[str]]:
         """Per record, a message for every missing, out-of-range or unseen input."""
@@ -233,14 +271,16 @@ class InputChecks:
         column = np.zeros(len(self.names), dtype=int)  # field -> its column in numbers / texts
         column[self.numeric], column[self.text] = range(len(self.numeric)), range(len(self.text))
         messages: list[list[str]] = [[] for _ in range(len(inputs))]
-        for i, j in zip(*np.nonzero(missing | flagged), strict=True):
+        rows, fields = (found.tolist() for found in np.nonzero(missing | flagged))
+        for i, j in zip(rows, fields, strict=True):
             if missing[i, j]:
                 messages[i].append(self.imputed[j])
             elif self.is_text[j]:
                 messages[i].append(f"{self.names[j]} = {texts[i, column[j]]!r} was not seen in "
                                    "training")
             else:
-                messages[i].append(self._range_message(j, numbers[i, column[j]], column[j]))
+                k = column[j]
+                messages[i].append(f"{self.names[j]} = {_fmt(numbers[i, k])}{self.outside[k]}")
         return messages
 
     def _unseen(self, texts: np.ndarray) -> np.ndarray:
@@ -250,11 +290,6 @@ class InputChecks:
                 unseen[:, k] = [str(value) not in levels for value in texts[:, k]]
         return unseen
 
-    def _range_message(self, j: int, value: float, k: int) -> str:
-        name, unit, low, high = self.names[j], self.units[j], self.low[k], self.high[k]
-        return (f"{name} = {_fmt(value)} {unit} is outside the training range "
-                f"{_fmt(low)}-{_fmt(high)} {unit}; the prediction extrapolates").replace("  ", " ")
-
 
 def _imputed_message(summary: TrainingSummary, name: str, unit: str) -> str:
     if name in summary.medians:
@@ -263,16 +298,52 @@ def _imputed_message(summary: TrainingSummary, name: str, unit: str) -> str:
     return f"{name} missing: treated as an unknown category"
 
 
+def _outside_message(unit: str, low: float, high: float) -> str:
+    """What follows the value in an out-of-range message: ``name = value`` + this.
+
+    Made once per field (the value's text never starts or ends with a space, so dropping the
+    doubled space of an empty unit here gives the same text as dropping it in the whole).
+    """
+    return (f" {unit} is outside the training range {_fmt(low)}-{_fmt(high)} {unit}; "
+            "the prediction extrapolates").replace("  ", " ")
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _probability(estimator: Any, features: pd.DataFrame) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class _Features:
+    """A batch's model features: the matrix, and a frame of it only if an estimator needs one.
+
+    sklearn estimators fitted on a frame check the column names of what they score; the
+    compiled preprocessing already guarantees them, so the frame (~0.1 ms) is built only for
+    an estimator that would otherwise warn, once per batch.
+    """
+
+    matrix: np.ndarray
+    names: Sequence[str]
+    index: pd.Index
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.matrix, index=self.index, columns=list(self.names), copy=False)
+
+    def input(self, reads_arrays: bool) -> np.ndarray | pd.DataFrame:
+        """What to hand an estimator: the matrix if it reads arrays, else the frame."""
+        return self.matrix if reads_arrays else self.frame
+
+
+def _is_binary_logistic(estimator: Any) -> bool:
+    return isinstance(estimator, LogisticRegression) and len(estimator.classes_) == 2
+
+
+def _probability(estimator: Any, features: pd.DataFrame | np.ndarray) -> np.ndarray:
     """P(class 1): ``predict_proba(features)[:, 1]``; for a binary logistic regression, its
     formula without sklearn's input checks (~0.5 ms a call; the feature names were checked when
-    the preprocessing was compiled)."""
-    if isinstance(estimator, LogisticRegression) and len(estimator.classes_) == 2:
-        decision = features.to_numpy() @ estimator.coef_.T + estimator.intercept_
+    the preprocessing was compiled). Pass a frame to an estimator that checks column names."""
+    if _is_binary_logistic(estimator):
+        decision = np.asarray(features) @ estimator.coef_.T + estimator.intercept_
         return np.asarray(expit(decision), dtype=float).reshape(-1)
     return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
 
@@ -302,13 +373,3 @@ def _index_values(inputs: Inputs) -> list[dict[str, Any]]:
         values = inputs.derived[name].tolist()
         columns.append([None if math.isnan(v) else (bool(v) if flag else v) for v in values])
     return [dict(zip(INDEX_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
-def _explanation_dict(explanation: Explanation) -> dict[str, Any]:
-    """``explanation.to_dict()`` without ``dataclasses.asdict``'s recursive deep copy.
-
-    Every value is already a plain Python scalar; asdict cost ~0.9 ms per 60 contributions.
-    """
-    contributions = [dict(vars(c)) for c in explanation.contributions]
-    return {**vars(explanation), "contributions": contributions}
-

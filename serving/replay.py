@@ -1,10 +1,10 @@
 """The one inference path, and replay: re-running a recorded prediction with its model version.
 
-:func:`run_model` is what the prediction route calls (on the frame :func:`validate_requests`
-made of a whole batch of requests); :func:`replay_prediction` calls it again on the recorded input
-alone with the recorded model version. The model answers each row on its own, so a replay
-recomputes exactly what was served and any difference means the model artifact, the code or the
-record has changed.
+:func:`run_model` is what the prediction route calls (on the validated arrays
+:func:`validate_requests` made of a whole batch of requests); :func:`replay_prediction` calls it
+again on the recorded input alone with the recorded model version. The model answers each row on
+its own, so a replay recomputes exactly what was served and any difference means the model
+artifact, the code or the record has changed.
 """
 
 from __future__ import annotations
@@ -19,9 +19,17 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from features.validation import ID_MAX_LENGTH, ID_PATTERN, ContractError, validate_records
+from features.validation import (
+    ID_MAX_LENGTH,
+    ID_PATTERN,
+    ContractError,
+    ValidatedRecords,
+    validate_record_columns,
+    validate_records,
+)
 from models.bundle import ResponseModel
 from models.registry import ModelNotFoundError, ServedModel, load_served_model
 from serving.audit import AuditRecord
@@ -39,13 +47,17 @@ _ID = re.compile(ID_PATTERN)
 Records = Sequence[Mapping[str, Any]]
 
 
-def run_model(model: ResponseModel, records: Records | pd.DataFrame) -> list[dict[str, Any]]:
-    """One vectorised model call, on records (validated here) or on a validated frame.
+def run_model(model: ResponseModel,
+              records: Records | ValidatedRecords | pd.DataFrame) -> list[dict[str, Any]]:
+    """One vectorised model call, on records (validated here) or on validated ones.
 
+    Validated records are the arrays of :func:`validate_requests` (or of
+    ``validate_record_columns``) or a validated frame; the answers are the same either way.
     Raises ``ContractError`` when records break a rule of the input contract.
     """
-    frame = records if isinstance(records, pd.DataFrame) else validated_frame(records)
-    return model.predict(frame)
+    if not isinstance(records, ValidatedRecords | pd.DataFrame):
+        records = validate_record_columns(records)
+    return model.predict(records)
 
 
 def validated_frame(records: Records) -> pd.DataFrame:
@@ -58,31 +70,32 @@ def validated_frame(records: Records) -> pd.DataFrame:
 
 def validate_requests(
     requests: Sequence[Records],
-) -> tuple[pd.DataFrame | None, list[ContractError | None]]:
-    """Validate a batch of requests as one frame; its rows are the valid requests' records.
+) -> tuple[ValidatedRecords | None, list[ContractError | None]]:
+    """Validate a batch of requests at once; the result's rows are the valid requests' records.
 
-    Returns the frame (``None`` when no request is valid) and, per request, its
-    ``ContractError`` or ``None``. A validation costs mostly per call, not per row, so the batch
-    is validated once; ``patient_id`` need only be unique within a request, so that call sees
-    placeholder IDs. When it finds problems, the requests they fall in are validated alone: each
-    gets exactly the 422 it would get on its own, and the others are not failed with it.
+    Returns the validated records as arrays (what :func:`run_model` takes; ``None`` when no
+    request is valid) and, per request, its ``ContractError`` or ``None``. A validation costs
+    mostly per call, not per row, so the batch is validated once; ``patient_id`` need only be
+    unique within a request, so that call sees placeholder IDs. When it finds problems, the
+    requests they fall in are validated alone: each gets exactly the 422 it would get on its
+    own, and the others are not failed with it.
     """
     errors: list[ContractError | None] = [None] * len(requests)
     alone = {i for i, records in enumerate(requests) if not _joinable(records)}
-    frame = None
+    batch = None
     try:
-        frame = _joint_frame([r for i, r in enumerate(requests) if i not in alone])
+        batch = _joint_records([r for i, r in enumerate(requests) if i not in alone])
     except ContractError as error:
         alone |= _requests_with_problems(error, requests, alone)
     for i in sorted(alone):
         try:
-            validated_frame(requests[i])
+            validate_record_columns(requests[i])
         except ContractError as error:
             errors[i] = error
     passed = [records for records, error in zip(requests, errors, strict=True) if error is None]
-    if frame is None or len(passed) > len(requests) - len(alone):
-        frame = _joint_frame(passed) if passed else None
-    return frame, errors
+    if batch is None or len(passed) > len(requests) - len(alone):
+        batch = _joint_records(passed) if passed else None
+    return batch, errors
 
 
 def _joinable(records: Records) -> bool:
@@ -94,14 +107,17 @@ def _joinable(records: Records) -> bool:
     return well_formed and len(set(ids)) == len(ids)
 
 
-def _joint_frame(requests: Sequence[Records]) -> pd.DataFrame:
-    """One validated frame of every record of ``requests``; IDs checked per request instead."""
+def _joint_records(requests: Sequence[Records]) -> ValidatedRecords:
+    """Every record of ``requests`` validated at once; IDs checked per request instead.
+
+    The IDs are well formed (``_joinable``), so they come back as given: a validated ID is the
+    given text, stripped, and the ID pattern allows no whitespace.
+    """
     records = [record for request in requests for record in request]
     stand_ins = [{**record, "patient_id": f"row-{n}"} for n, record in enumerate(records)]
-    frame = validated_frame(stand_ins)
-    ids = [record["patient_id"] for record in records]
-    frame["patient_id"] = pd.array(ids, dtype=frame["patient_id"].dtype)
-    return frame
+    ids = np.fromiter((record["patient_id"] for record in records), dtype=object,
+                      count=len(records))
+    return validate_record_columns(stand_ins).replaced("patient_id", ids)
 
 
 def _requests_with_problems(error: ContractError, requests: Sequence[Records],

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
+from features.validation import ValidatedRecords
 from models.registry import ServedModel
 from serving.audit import AuditEntryIn, AuditStore
 from serving.batcher import BatcherClosed, Pending, Staged
@@ -96,15 +96,15 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
     and only then returns them.
     """
     try:
-        frame, outcomes = validate_requests([pending.records for pending in batch])
+        rows, outcomes = validate_requests([pending.records for pending in batch])
     except Exception as error:  # a server fault, not the clients'
         return [_unavailable(error, "validation", DETAIL_PREDICTION_UNAVAILABLE)] * len(batch)
     valid = [i for i, outcome in enumerate(outcomes) if outcome is None]
     results: list[object] = list(outcomes)
-    if frame is None:
+    if rows is None:
         return results
     try:
-        answers, entries = _answer(served, [batch[i] for i in valid], frame)
+        answers, entries = _answer(served, [batch[i] for i in valid], rows)
     except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
         return _counted(metrics, served, _merged(results, valid, [error] * len(valid)))
 
@@ -134,11 +134,11 @@ def _merged(results: list[object], valid: Sequence[int],
     return merged
 
 
-def _answer(served: ServedModel, requests: Sequence[Pending], frame: pd.DataFrame,
+def _answer(served: ServedModel, requests: Sequence[Pending], rows: ValidatedRecords,
             ) -> tuple[list[Answer | HTTPException], list[AuditEntryIn]]:
-    """One model call for ``frame`` (the requests' rows): the answers and their audit entries."""
+    """One model call for ``rows`` (the requests' records): the answers and their audit entries."""
     try:
-        outputs = _predict(served, frame)
+        outputs = _predict(served, rows)
         return _answers(served, requests, outputs)
     except HTTPException:
         raise
@@ -146,12 +146,12 @@ def _answer(served: ServedModel, requests: Sequence[Pending], frame: pd.DataFram
         raise _unavailable(error, "prediction output", DETAIL_PREDICTION_UNAVAILABLE) from None
 
 
-def _predict(served: ServedModel, frame: pd.DataFrame) -> list[dict[str, Any]]:
+def _predict(served: ServedModel, rows: ValidatedRecords) -> list[dict[str, Any]]:
     """One vectorised model call on validated rows; any failure is a 503."""
     try:
-        outputs = run_model(served.model, frame)
-        if len(outputs) != len(frame):
-            raise RuntimeError(f"{len(outputs)} predictions for {len(frame)} patients")
+        outputs = run_model(served.model, rows)
+        if len(outputs) != len(rows):
+            raise RuntimeError(f"{len(outputs)} predictions for {len(rows)} patients")
     except Exception as error:
         raise _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE) from None
     return outputs

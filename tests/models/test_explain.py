@@ -363,3 +363,70 @@ def test_rejects_multi_output_linear_model() -> None:
     model = LinearRegression().fit(X, np.column_stack([DELTA, DELTA]))
     with pytest.raises(ValueError, match="one coefficient per model feature"):
         GroupedExplainer(model, X, field_of, UNITS)
+
+
+# --- a bare matrix and one array per field (the service's path) -----------------------------
+
+
+def as_arrays(raw: pd.DataFrame) -> dict[str, np.ndarray]:
+    """``raw`` as the bundle hands it over: numbers float64 with NaN, text object with NaN."""
+    return {name: column.to_numpy(dtype=object if column.dtype == "string" else float,
+                                  na_value=np.nan)
+            for name, column in raw.items()}
+
+
+def identical(got: Any, expected: Any) -> bool:
+    """Equal, and of the very same types all the way down."""
+    if type(got) is not type(expected):
+        return False
+    if isinstance(expected, dict):
+        return list(got) == list(expected) and all(identical(got[k], v)
+                                                    for k, v in expected.items())
+    if isinstance(expected, list):
+        return len(got) == len(expected) and all(map(identical, got, expected))
+    return bool(got == expected)
+
+
+def test_a_matrix_and_arrays_explain_as_the_frames_do(
+    fitted: tuple[str, Any, GroupedExplainer],
+) -> None:
+    _, _, explainer = fitted
+    raw = NEW_RAW.astype({"mrss_total": float})  # the bundle's inputs hold floats only
+
+    from_frames = [e.to_dict() for e in explainer.explain(NEW_X, raw)]
+
+    assert identical(explainer.explain_dicts(NEW_X.to_numpy(), as_arrays(raw)), from_frames)
+    assert identical(explainer.explain_dicts(NEW_X, raw), from_frames)
+    assert identical([e.to_dict() for e in explainer.explain(NEW_X.to_numpy(), as_arrays(raw))],
+                     from_frames)
+
+
+def test_every_kind_of_gap_in_an_array_shows_as_none() -> None:
+    explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
+    arrays = as_arrays(NEW_RAW.iloc[:4].astype({"mrss_total": float}))
+    arrays["nvc_pattern"] = np.array(["early", None, np.nan, pd.NA], dtype=object)
+    arrays["crp_mg_l"] = np.array([1.5, np.nan, 2.0, np.nan])
+    del arrays["escsg_activity_index"]  # a field not given at all
+
+    shown = [{c["feature"]: c["value"] for c in e["contributions"]}
+             for e in explainer.explain_dicts(NEW_X.iloc[:4].to_numpy(), arrays)]
+
+    assert [row["nvc_pattern"] for row in shown] == ["early", None, None, None]
+    assert [row["crp_mg_l"] for row in shown] == [1.5, None, 2.0, None]
+    assert [row["escsg_activity_index"] for row in shown] == [None] * 4
+    assert all(type(row["age_years"]) is float for row in shown)
+
+
+def test_a_matrix_of_another_width_is_refused() -> None:
+    explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
+    with pytest.raises(ValueError, match="model features"):
+        explainer.explain(NEW_X.to_numpy()[:, 1:], as_arrays(NEW_RAW))
+
+
+def test_arrays_of_another_length_are_refused() -> None:
+    explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
+    arrays = as_arrays(NEW_RAW)
+    with pytest.raises(ValueError, match="rows"):
+        explainer.explain_dicts(NEW_X.to_numpy(), as_arrays(NEW_RAW.iloc[:2]))
+    with pytest.raises(ValueError, match="different lengths"):
+        explainer.explain_dicts(NEW_X.to_numpy(), arrays | {"sex": arrays["sex"][:2]})

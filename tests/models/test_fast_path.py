@@ -2,7 +2,9 @@
 
 ``reference_predict`` is ``ResponseModel.predict`` as it was computed before the numpy twins:
 every step through sklearn and pandas, the ΔmRSS model preprocessing records on its own, and
-warnings checked field by field. It is the specification the fast path is held to.
+warnings checked field by field. It is the specification the fast path is held to. The service's
+path (the arrays of ``validate_record_columns``, no DataFrame) must answer exactly, value and
+type, what the typed frame of ``validate_records`` gets.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from sklearn.pipeline import Pipeline
 
 from features import schema
 from features.pipeline import as_model_frame, field_units
-from features.validation import validate_frame
-from models.bundle import INDEX_COLUMNS, ResponseModel, TrainingSummary, _explanation_dict
+from features.validation import validate_frame, validate_record_columns, validate_records
+from models.bundle import INDEX_COLUMNS, ResponseModel, TrainingSummary
 from models.estimators import make_delta_regressor
 from models.serialization import load_bundle, save_bundle
+from tests.factories import make_patient
 from training.config import ExperimentConfig, UncertaintyConfig
 from training.experiment import Cohort, fit_final, prepare_cohort
 from training.simulation import simulate_cohort
 
 TOLERANCE = 1e-9
 CASES = [("logistic_l2", "both"), ("random_forest", "clinical"),
-         ("delta_mrss_regression", "both"), ("logistic_l2", "histology")]
+         ("delta_mrss_regression", "both"), ("logistic_l2", "histology"),
+         ("gradient_boosting", "both")]
 
 
 @dataclasses.dataclass
@@ -232,11 +236,16 @@ def test_warnings_list_fields_alphabetically_with_their_values(
     assert fields == sorted(fields)
 
 
-def test_explanation_dict_is_the_explanations_own(fitted: dict[tuple[str, str], Fitted]) -> None:
-    model = fitted[("random_forest", "clinical")].model
-    _, features = model.transform(records(2))
-    for explanation in model.explainer.explain(features, model.transform(records(2))[0]):
-        assert _explanation_dict(explanation) == explanation.to_dict()
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+def test_explanation_dicts_are_the_explanations_own(fitted: dict[tuple[str, str], Fitted],
+                                                   case: tuple[str, str]) -> None:
+    model = fitted[case].model
+    with_indices, features = model.transform(records(6))
+
+    dicts = model.explainer.explain_dicts(features, with_indices)
+
+    expected = [e.to_dict() for e in model.explainer.explain(features, with_indices)]
+    assert_identical(expected, dicts)
 
 
 def test_compiled_parts_are_rebuilt_after_a_round_trip(
@@ -258,3 +267,118 @@ def test_warm_builds_what_a_first_request_would(fitted: dict[tuple[str, str], Fi
     model.warm()
 
     assert {"explainer", "_compiled", "_delta", "_checks"} <= set(vars(model))
+
+
+# --- the service's path: validated arrays, no DataFrame -------------------------------------
+
+
+def assert_identical(expected: Any, got: Any, path: str = "") -> None:
+    """Equal structure, and every value equal and of the very same type (NaN equals NaN)."""
+    assert type(got) is type(expected), f"{path}: {type(got)} is not {type(expected)}"
+    if isinstance(expected, dict):
+        assert list(got) == list(expected), path
+        for key in expected:
+            assert_identical(expected[key], got[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert len(got) == len(expected), path
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            assert_identical(e, g, f"{path}[{i}]")
+    elif isinstance(expected, float) and math.isnan(expected):
+        assert math.isnan(got), path
+    else:
+        assert got == expected, f"{path}: {got!r} != {expected!r}"
+
+
+def api_records() -> list[dict[str, Any]]:
+    """Records as the API hands them over: gaps, absent fields, unseen levels, wild values."""
+    baseline = [n for n in schema.baseline_fields() if n not in ("lvef_pct", "biopsy_site")]
+    plain = {k: v for k, v in make_patient().items() if k == "patient_id" or k in baseline}
+    sites = schema.MRSS_SITE_FIELDS
+    return [
+        plain | {"patient_id": "A"},
+        plain | {"patient_id": "B", "crp_mg_l": None, "cutaneous_subset": None,
+                 "raynaud_duration_months": None},
+        plain | {"patient_id": "C", "cell_product": "ad_svf", "crp_mg_l": 290.0},
+        {k: v for k, v in plain.items() if k not in ("mrss_total", "esr_mm_h", "nvc_pattern")}
+        | {"patient_id": "D"},
+        plain | {"patient_id": "E", "nvc_pattern": "normal", "hypocomplementemia": None,
+                 "c3_g_l": 0.5, "fibrosis_grade": None},
+        {k: v for k, v in plain.items() if k not in sites} | {"patient_id": "F", "sex": "M"},
+        plain | {"patient_id": "G", "age_years": "61", "delta_skin": "yes", "scleredema": 1,
+                 "prior_immunosuppressants": 3.0, "dermal_thickness_mm": 5.9},
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(c) for c in CASES])
+@pytest.mark.parametrize("rows", [slice(0, 1), slice(1, 2), slice(0, 7)], ids=["A", "B", "all"])
+def test_the_arrays_predict_exactly_what_the_typed_frame_predicts(
+    fitted: dict[tuple[str, str], Fitted], case: tuple[str, str], rows: slice,
+) -> None:
+    model, given = fitted[case].model, api_records()[rows]
+
+    from_arrays = model.predict(validate_record_columns(given))
+
+    assert_identical(model.predict(validate_records(given)), from_arrays)
+    assert_same(reference_predict(model, validate_records(given), fitted[case].old_regressor),
+                from_arrays)
+
+
+def test_the_arrays_read_into_the_same_inputs_as_the_frame(
+    fitted: dict[tuple[str, str], Fitted],
+) -> None:
+    compiled = fitted[("logistic_l2", "both")].model._compiled
+    given = api_records()
+
+    from_arrays = compiled.inputs(validate_record_columns(given))
+    from_frame = compiled.inputs(validate_records(given))
+
+    assert list(from_arrays.index) == list(from_frame.index) == list(range(len(given)))
+    np.testing.assert_array_equal(from_arrays.numbers, from_frame.numbers)
+    assert_identical(from_frame.texts.tolist(), from_arrays.texts.tolist())  # str, NaN missing
+    assert from_arrays.derived.keys() == from_frame.derived.keys()
+    for name in from_frame.derived:
+        np.testing.assert_array_equal(from_arrays.derived[name], from_frame.derived[name])
+
+
+def test_shown_values_are_plain_python_as_the_typed_frame_path_showed_them(
+    fitted: dict[tuple[str, str], Fitted],
+) -> None:
+    """Numbers as float (whole numbers and flags too, as read into the model's inputs), levels
+    as str, a gap as None: the audit trail stores these values and a replay compares them."""
+    model = fitted[("logistic_l2", "both")].model
+    given = api_records()[1:3]  # B has gaps, C an unseen level
+
+    explanations = [p["explanation"] for p in model.predict(validate_record_columns(given))]
+
+    gaps, unseen = ({c["feature"]: c["value"] for c in e["contributions"]} for e in explanations)
+    shown_gaps = (gaps["cutaneous_subset"], gaps["raynaud_duration_months"], gaps["crp_mg_l"])
+    assert shown_gaps == (None, None, None)
+    assert unseen["cell_product"] == "ad_svf" and unseen["sex"] == "F"
+    assert type(unseen["prior_immunosuppressants"]) is float  # an integer field
+    assert unseen["delta_skin"] == 1.0 and type(unseen["delta_skin"]) is float  # a boolean one
+    assert type(unseen["crp_mg_l"]) is float and type(unseen["escsg_activity_index"]) is float
+
+
+@pytest.mark.parametrize("case", [("logistic_l2", "both"), ("delta_mrss_regression", "both"),
+                                  ("random_forest", "clinical")], ids="-".join)
+def test_no_dataframe_is_built_from_arrays_when_no_estimator_checks_names(
+    fitted: dict[tuple[str, str], Fitted], case: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Linear and mRSS-change models, and forest members, read the matrix; a frame of it is
+    ~0.1 ms of a one-patient answer. (A forest classifier itself checks names: it gets one.)"""
+    model = fitted[case].model
+    batch = validate_record_columns(api_records()[:3])  # with mrss_total: no site-sum frame
+    model.predict(batch)  # compiled parts are built on first use (with frames): not counted
+    built: list[int] = []
+    real_init = pd.DataFrame.__init__
+
+    def counted(self: pd.DataFrame, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "__init__", counted)
+    model.predict(batch)
+
+    expected = 1 if case[0] == "random_forest" else 0
+    assert len(built) == expected

@@ -529,13 +529,13 @@ def test_one_validation_call_for_a_valid_batch(monkeypatch: pytest.MonkeyPatch) 
     import serving.replay
 
     calls: list[int] = []
-    real = serving.replay.validate_records
+    real = serving.replay.validate_record_columns
 
-    def counting(frame: Any) -> Any:
-        calls.append(len(frame))
-        return real(frame)
+    def counting(records: Any) -> Any:
+        calls.append(len(records))
+        return real(records)
 
-    monkeypatch.setattr(serving.replay, "validate_records", counting)
+    monkeypatch.setattr(serving.replay, "validate_record_columns", counting)
     requests = [[make_patient(patient_id=f"P-{i}")] for i in range(5)]
     frame, errors = validate_requests(requests)
     assert errors == [None] * 5
@@ -582,8 +582,9 @@ def test_the_joint_frame_equals_each_request_validated_alone() -> None:
     for optional in ("crp_mg_l", "esr_mm_h", "fibrosis_grade", "mrss_total"):
         del sparse[optional]
     requests = [[sparse], [make_patient(crp_mg_l=None)], [make_patient(patient_id="X", sex="M")]]
-    frame, errors = validate_requests(requests)
-    assert errors == [None, None, None] and frame is not None
+    batch, errors = validate_requests(requests)
+    assert errors == [None, None, None] and batch is not None
+    frame = batch.to_frame()
     for row, request in enumerate(requests):
         alone = validated_frame(request)
         joint = frame.iloc[[row]][alone.columns].reset_index(drop=True)
