@@ -14,6 +14,7 @@ values that break the type rule.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeAlias
 
@@ -59,13 +60,25 @@ def _as_numbers(raw: Raw) -> np.ndarray | None:
         objects: np.ndarray = np.asarray(raw)
         try:
             return objects.astype("float64")  # None becomes NaN
-        except (TypeError, ValueError, OverflowError):  # pd.NA, or an int beyond float64
+        except OverflowError:  # an int beyond float64: infinite, so refused as not finite
+            return np.fromiter(map(_float_or_infinite, objects), "float64", len(objects))
+        except (TypeError, ValueError):  # pd.NA
             return np.asarray(pd.to_numeric(objects, errors="coerce"), dtype="float64")
     if not is_numeric_dtype(raw.dtype) or is_bool_dtype(raw.dtype) or is_complex_dtype(raw.dtype):
         return None
     if isinstance(raw, np.ndarray):
         return raw.astype("float64")
     return raw.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _float_or_infinite(value: object) -> float:
+    """``float(value)``; NaN for a missing value, ±inf for an int too large for float64."""
+    if value is None or value is pd.NA:
+        return math.nan
+    try:
+        return float(value)  # type: ignore[arg-type]  # only number kinds reach here
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
 
 
 def _distinct(raw: Raw) -> tuple[np.ndarray | None, np.ndarray]:

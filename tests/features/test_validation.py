@@ -413,3 +413,13 @@ def test_a_typed_frame_of_python_objects_validates_to_the_same_frame() -> None:
     records = [make_patient(patient_id=f"P{i}", crp_mg_l=None, pah=None) for i in range(MANY)]
     typed = validate_frame(frame_of(*records))
     pd.testing.assert_frame_equal(validate_frame(typed.astype(object)), typed)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("age_years", 10**400), ("age_years", -(10**400)), ("prior_immunosuppressants", 10**400),
+])
+def test_an_integer_beyond_float64_is_a_problem_of_its_field(name: str, value: int) -> None:
+    # float(10**400) raises OverflowError; it must come back as the field's rule, not a crash.
+    with pytest.raises(ContractError) as caught:
+        validate_records([make_patient(**{name: value})])
+    assert [problem.field for problem in caught.value.problems] == [name]
