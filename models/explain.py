@@ -5,85 +5,20 @@ and then summed within each input field, so a one-hot category or a value with i
 indicator reads as one line. Additivity is kept: ``base_value + sum(contributions)`` equals the
 model output in ``output_space``.
 
-The method depends on the estimator (chosen once, in ``GroupedExplainer.__init__``):
-
-- binary ``LogisticRegression``: exact linear SHAP in logit space against the background mean;
-- linear regressors (``Ridge``, ``ElasticNet``, ...): the same, in ΔmRSS points;
-- ``RandomForestClassifier``: ``shap.TreeExplainer`` in probability space (class 1);
-- gradient-boosted classifiers: ``shap.TreeExplainer`` in raw (logit) space;
-- tree regressors: ``shap.TreeExplainer`` in ΔmRSS points;
-- estimators with ``additive_logit_terms`` (the mRSS-change classifier): exact SHAP in logit
-  space, one term per feature;
-- anything else with ``predict_proba`` (or ``predict`` for a regressor): permutation SHAP on a
-  small background sample, in probability (or ΔmRSS) space. Its base value is the mean model
-  output over that sample, so additivity holds against that mean.
-
-Tree models use the path-dependent algorithm, whose base value is the training-set mean output
-stored in the trees. It is exact and fast; the interventional algorithm took ~25 s for 1,000 rows
-of a 300-tree forest and, for ``HistGradientBoosting*`` with missing values, was not additive.
+How each kind of estimator is attributed (exact where its structure allows, else sampled) is
+:mod:`models.attribution`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    GradientBoostingClassifier,
-    GradientBoostingRegressor,
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
-from sklearn.linear_model import (
-    BayesianRidge,
-    ElasticNet,
-    ElasticNetCV,
-    HuberRegressor,
-    Lasso,
-    LassoCV,
-    LinearRegression,
-    LogisticRegression,
-    Ridge,
-    RidgeCV,
-)
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-LOGIT = "logit"
-PROBABILITY = "probability"
-DELTA_MRSS = "delta_mrss"
-
-LINEAR_REGRESSORS = (
-    LinearRegression,
-    Ridge,
-    RidgeCV,
-    Lasso,
-    LassoCV,
-    ElasticNet,
-    ElasticNetCV,
-    BayesianRidge,
-    HuberRegressor,
-)
-# sklearn forests and single trees store class frequencies in leaves: raw output = probability.
-PROBABILITY_TREES = (RandomForestClassifier, ExtraTreesClassifier, DecisionTreeClassifier)
-LOGIT_TREES = (GradientBoostingClassifier, HistGradientBoostingClassifier)
-TREE_REGRESSORS = (
-    RandomForestRegressor,
-    ExtraTreesRegressor,
-    GradientBoostingRegressor,
-    HistGradientBoostingRegressor,
-    DecisionTreeRegressor,
-)
-# Model-agnostic fallback: each row costs 2 x pairs x (features + 1) x background model evaluations.
-FALLBACK_BACKGROUND = 50
-FALLBACK_PAIRS = 5
-FALLBACK_CHUNK = 200_000  # model input rows per call: ~64 MB at 40 features
+from models.attribution import make_attributor
 
 
 @dataclass
@@ -108,169 +43,6 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready dictionary (contributions stay sorted by importance)."""
         return asdict(self)
-
-
-class _Attributor(Protocol):
-    output_space: str
-
-    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]: ...
-
-
-class _LinearAttributor:
-    """Exact interventional SHAP for ``coef · x + intercept``: no sampling, one vectorised line."""
-
-    def __init__(self, coef: np.ndarray, intercept: float, mean: np.ndarray, space: str) -> None:
-        self.output_space = space
-        self._coef = coef
-        self._mean = mean
-        self._base = float(intercept + coef @ mean)
-
-    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
-        return self._base, (matrix - self._mean) * self._coef
-
-
-class _AdditiveLogitAttributor:
-    """Exact interventional SHAP for a model whose logit is a sum of one-feature terms.
-
-    With ``logit = c + sum_j g_j(x_j)``, feature j's Shapley value against a background is
-    ``g_j(x_j) - mean_background(g_j)``: no interaction, no sampling. The estimator provides
-    ``additive_logit_terms(X) -> (c, terms)`` (see ``models.delta.DeltaMrssClassifier``).
-    """
-
-    def __init__(self, estimator: Any, background: np.ndarray) -> None:
-        self.output_space = LOGIT
-        self._estimator = estimator
-        constant, terms = estimator.additive_logit_terms(background)
-        self._mean_terms = terms.mean(axis=0)
-        self._base = float(constant + self._mean_terms.sum())
-
-    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
-        _, terms = self._estimator.additive_logit_terms(matrix)
-        return self._base, terms - self._mean_terms
-
-
-class _TreeAttributor:
-    """``shap.TreeExplainer`` (path-dependent) in the trees' raw output space."""
-
-    def __init__(self, estimator: Any, space: str) -> None:
-        import shap  # heavy: loaded only when a tree model is explained
-
-        self.output_space = space
-        self._explainer = shap.TreeExplainer(estimator, feature_perturbation="tree_path_dependent")
-        expected = np.atleast_1d(self._explainer.expected_value)
-        # Forests return one column per class; boosted binary models return a single output.
-        self._class = 1 if expected.size == 2 else None
-        self._base = float(expected[-1])
-
-    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
-        values = np.asarray(self._explainer.shap_values(matrix, check_additivity=False))
-        return self._base, values[..., self._class] if self._class is not None else values
-
-
-class _ModelOutput:
-    """The scalar model output being explained; restores the column names sklearn saw in fit."""
-
-    def __init__(self, estimator: Any, names: list[str], proba: bool) -> None:
-        self._estimator = estimator
-        self._names = names
-        self._proba = proba
-
-    def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        frame = pd.DataFrame(matrix, columns=self._names)
-        if self._proba:
-            return np.asarray(self._estimator.predict_proba(frame))[:, 1]
-        return np.asarray(self._estimator.predict(frame), dtype=float)
-
-
-class _PermutationAttributor:
-    """Model-agnostic permutation SHAP (antithetic pairs) against a small background sample.
-
-    Each permutation walks from "all features from the background" to "all from the patient";
-    the steps telescope, so every row is exactly additive against the background mean output.
-    ``shap.PermutationExplainer`` was not used: it seeds numpy's *global* RNG once at start-up,
-    so repeated requests for one patient gave different answers (and threads share that RNG).
-    Here the permutations are drawn once, so a row gets the same explanation alone or in a batch.
-    """
-
-    def __init__(self, model: _ModelOutput, background: np.ndarray, seed: int, space: str) -> None:
-        self.output_space = space
-        self._model = model
-        self._background = background
-        self._base = float(np.mean(model(background)))
-        rng = np.random.default_rng(seed)
-        forward = [rng.permutation(background.shape[1]) for _ in range(FALLBACK_PAIRS)]
-        self._orders = [order for f in forward for order in (f, f[::-1])]
-
-    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
-        values = np.zeros_like(matrix, dtype=float)
-        # Bound memory: each row expands to (p + 1) x background model inputs per permutation.
-        step = max(1, FALLBACK_CHUNK // ((matrix.shape[1] + 1) * len(self._background)))
-        for start in range(0, len(matrix), step):
-            rows = matrix[start : start + step]
-            values[start : start + step] = sum(self._walk(rows, o) for o in self._orders)
-        return self._base, values / len(self._orders)
-
-    def _walk(self, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
-        """Marginal contributions of each feature when added in ``order`` (rows x features)."""
-        n_features, n_background = rows.shape[1], len(self._background)
-        rank = np.empty(n_features, dtype=int)
-        rank[order] = np.arange(n_features)
-        from_row = rank[None, :] < np.arange(n_features + 1)[:, None]  # step k: first k of order
-        mixed = np.where(from_row[None, :, None, :], rows[:, None, None, :], self._background)
-        means = self._model(mixed.reshape(-1, n_features))
-        means = means.reshape(len(rows), n_features + 1, n_background).mean(axis=2)
-        contributions = np.empty((len(rows), n_features))
-        contributions[:, order] = np.diff(means, axis=1)
-        return contributions
-
-
-def _require_binary(estimator: Any) -> None:
-    classes = getattr(estimator, "classes_", None)
-    if classes is not None and len(classes) != 2:
-        raise ValueError(f"Expected a binary classifier; got classes {list(classes)}.")
-
-
-def _linear(estimator: Any, background: pd.DataFrame, space: str) -> _LinearAttributor:
-    coef = np.ravel(estimator.coef_).astype(float)
-    if coef.size != background.shape[1]:
-        raise ValueError(
-            f"Expected one coefficient per model feature ({background.shape[1]}); got {coef.size}."
-        )
-    intercept = float(np.ravel(estimator.intercept_)[0]) if np.size(estimator.intercept_) else 0.0
-    return _LinearAttributor(coef, intercept, background.to_numpy(dtype=float).mean(axis=0), space)
-
-
-def _fallback(
-    estimator: Any, background: pd.DataFrame, max_background: int, seed: int
-) -> _PermutationAttributor:
-    proba = hasattr(estimator, "predict_proba")
-    if not proba and not hasattr(estimator, "predict"):
-        raise TypeError(f"Cannot explain {type(estimator).__name__}: no predict_proba or predict.")
-    size = min(max_background, FALLBACK_BACKGROUND, len(background))
-    rows = np.random.default_rng(seed).choice(len(background), size, replace=False)
-    model = _ModelOutput(estimator, [str(c) for c in background.columns], proba)
-    sample = background.to_numpy(dtype=float, na_value=np.nan)[np.sort(rows)]
-    return _PermutationAttributor(model, sample, seed, PROBABILITY if proba else DELTA_MRSS)
-
-
-def _attributor(
-    estimator: Any, background: pd.DataFrame, max_background: int, seed: int
-) -> _Attributor:
-    """Pick the method for this estimator type: exact where its structure allows, else sampled."""
-    _require_binary(estimator)
-    if hasattr(estimator, "additive_logit_terms"):
-        return _AdditiveLogitAttributor(estimator, background.to_numpy(dtype=float))
-    if isinstance(estimator, LogisticRegression):
-        return _linear(estimator, background, LOGIT)
-    if isinstance(estimator, LINEAR_REGRESSORS):
-        return _linear(estimator, background, DELTA_MRSS)
-    if isinstance(estimator, PROBABILITY_TREES):
-        return _TreeAttributor(estimator, PROBABILITY)
-    if isinstance(estimator, LOGIT_TREES):
-        return _TreeAttributor(estimator, LOGIT)
-    if isinstance(estimator, TREE_REGRESSORS):
-        return _TreeAttributor(estimator, DELTA_MRSS)
-    return _fallback(estimator, background, max_background, seed)
 
 
 def _python_values(column: pd.Series | np.ndarray) -> list[object]:
@@ -357,7 +129,7 @@ class GroupedExplainer:
         # 0/1 matrix (features x fields): grouping a whole batch is then one matmul.
         self._grouping = np.zeros((len(self.feature_names), len(self.fields)))
         self._grouping[np.arange(len(feature_fields)), [position[f] for f in feature_fields]] = 1.0
-        self._attribute = _attributor(estimator, background, max_background, seed)
+        self._attribute = make_attributor(estimator, background, max_background, seed)
         self.output_space: str = self._attribute.output_space
 
     def shap_values(self, transformed: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:

@@ -21,7 +21,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression
 
-from models.explain import LINEAR_REGRESSORS
+from models.attribution import LINEAR_REGRESSORS
 
 MAX_RESAMPLE_ATTEMPTS = 100
 FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
