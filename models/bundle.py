@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import expit
+from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -35,7 +36,10 @@ from features.validated import ValidatedRecords
 from models.delta import DeltaMrssClassifier
 from models.estimators import LinearDelta, compile_delta_regressor
 from models.explain import GroupedExplainer
+from models.forest_eval import forest_output
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
+
+FOREST_CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
 
 INDEX_COLUMNS: tuple[str, ...] = (
     "mrss_total",
@@ -113,10 +117,14 @@ class ResponseModel:
         )
 
     def warm(self) -> None:
-        """Build now what is otherwise built on first use, so no request pays for it (~5 ms)."""
+        """Build now what is otherwise built on first use, so no request pays for it (~5 ms; a
+        random-forest model also compiles its 30 bootstrap forests, ~120 ms)."""
         for part in ("explainer", "_compiled", "_checks", "_ensemble_reads_arrays",
                      "_classifier_reads_arrays", "_shown_fields"):
             getattr(self, part)
+        # Compiles what is built on first call (a forest's trees: ~4 ms per forest, x 30).
+        _probability(self.classifier.named_steps["estimator"], self.background.iloc[:1])
+        self.probability_ensemble.predictions(self.background.iloc[:1])
 
     @cached_property
     def _delta(self) -> LinearDelta:
@@ -153,10 +161,12 @@ class ResponseModel:
     @cached_property
     def _classifier_reads_arrays(self) -> bool:
         """Whether :func:`_probability` can take the bare matrix: a binary logistic regression
-        (its formula) or the mRSS-change classifier (arrays in, same numbers); an sklearn tree
-        model checks the column names it was fitted with, so it gets the frame."""
+        (its formula), a binary forest (its compiled trees) or the mRSS-change classifier (arrays
+        in, same numbers); other sklearn models check the column names they were fitted with, so
+        they get the frame."""
         estimator = self.classifier.named_steps["estimator"]
-        return _is_binary_logistic(estimator) or isinstance(estimator, DeltaMrssClassifier)
+        return (_is_binary_logistic(estimator) or _is_binary_forest(estimator)
+                or isinstance(estimator, DeltaMrssClassifier))
 
     @cached_property
     def _shown_fields(self) -> tuple[str, ...]:
@@ -338,13 +348,20 @@ def _is_binary_logistic(estimator: Any) -> bool:
     return isinstance(estimator, LogisticRegression) and len(estimator.classes_) == 2
 
 
+def _is_binary_forest(estimator: Any) -> bool:
+    return isinstance(estimator, FOREST_CLASSIFIERS) and len(estimator.classes_) == 2
+
+
 def _probability(estimator: Any, features: pd.DataFrame | np.ndarray) -> np.ndarray:
     """P(class 1): ``predict_proba(features)[:, 1]``; for a binary logistic regression, its
     formula without sklearn's input checks (~0.5 ms a call; the feature names were checked when
-    the preprocessing was compiled). Pass a frame to an estimator that checks column names."""
+    the preprocessing was compiled), for a binary forest its compiled trees (~10 ms a call with
+    sklearn's per-tree checks and dispatch). Pass a frame to an estimator that checks names."""
     if _is_binary_logistic(estimator):
         decision = np.asarray(features) @ estimator.coef_.T + estimator.intercept_
         return np.asarray(expit(decision), dtype=float).reshape(-1)
+    if _is_binary_forest(estimator):
+        return forest_output(estimator, np.asarray(features))
     return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
 
 
