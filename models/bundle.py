@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import expit
-from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -33,13 +32,11 @@ from features.fast_transform import (
 )
 from features.pipeline import categorical_fields, field_of_feature, field_units
 from features.validated import ValidatedRecords
+from models import tree_eval
 from models.delta import DeltaMrssClassifier
 from models.estimators import LinearDelta, compile_delta_regressor
 from models.explain import GroupedExplainer
-from models.forest_eval import forest_output
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
-
-FOREST_CLASSIFIERS = (RandomForestClassifier, ExtraTreesClassifier)
 
 INDEX_COLUMNS: tuple[str, ...] = (
     "mrss_total",
@@ -149,23 +146,23 @@ class ResponseModel:
         """Whether the bootstrap members can be scored on the bare matrix, with the same numbers.
 
         mRSS-change members read it as it is (a frame cost ~30 µs per member to convert);
-        linear and forest members are scored by the ensemble's own array formulas, which read a
+        linear and tree members are scored by the ensemble's own array formulas, which read a
         frame as its matrix anyway. Other sklearn members check the column names: they get the
         frame.
         """
         ensemble = self.probability_ensemble
-        if getattr(ensemble, "coef_", None) is not None or getattr(ensemble, "forest_", False):
+        if getattr(ensemble, "coef_", None) is not None or ensemble.tree_members:
             return True
         return all(isinstance(member, DeltaMrssClassifier) for member in ensemble.estimators_)
 
     @cached_property
     def _classifier_reads_arrays(self) -> bool:
         """Whether :func:`_probability` can take the bare matrix: a binary logistic regression
-        (its formula), a binary forest (its compiled trees) or the mRSS-change classifier (arrays
-        in, same numbers); other sklearn models check the column names they were fitted with, so
-        they get the frame."""
+        (its formula), a binary tree ensemble (its compiled trees) or the mRSS-change classifier
+        (arrays in, same numbers); other sklearn models check the column names they were fitted
+        with, so they get the frame."""
         estimator = self.classifier.named_steps["estimator"]
-        return (_is_binary_logistic(estimator) or _is_binary_forest(estimator)
+        return (_is_binary_logistic(estimator) or tree_eval.supports(estimator)
                 or isinstance(estimator, DeltaMrssClassifier))
 
     @cached_property
@@ -348,20 +345,17 @@ def _is_binary_logistic(estimator: Any) -> bool:
     return isinstance(estimator, LogisticRegression) and len(estimator.classes_) == 2
 
 
-def _is_binary_forest(estimator: Any) -> bool:
-    return isinstance(estimator, FOREST_CLASSIFIERS) and len(estimator.classes_) == 2
-
-
 def _probability(estimator: Any, features: pd.DataFrame | np.ndarray) -> np.ndarray:
     """P(class 1): ``predict_proba(features)[:, 1]``; for a binary logistic regression, its
     formula without sklearn's input checks (~0.5 ms a call; the feature names were checked when
-    the preprocessing was compiled), for a binary forest its compiled trees (~10 ms a call with
-    sklearn's per-tree checks and dispatch). Pass a frame to an estimator that checks names."""
+    the preprocessing was compiled), for a forest or boosted trees their compiled trees (a forest
+    cost ~10 ms a call with sklearn's per-tree checks and dispatch). Pass a frame to an estimator
+    that checks names."""
     if _is_binary_logistic(estimator):
         decision = np.asarray(features) @ estimator.coef_.T + estimator.intercept_
         return np.asarray(expit(decision), dtype=float).reshape(-1)
-    if _is_binary_forest(estimator):
-        return forest_output(estimator, np.asarray(features))
+    if tree_eval.supports(estimator):
+        return tree_eval.tree_output(estimator, np.asarray(features))
     return np.asarray(estimator.predict_proba(features), dtype=float)[:, 1]
 
 

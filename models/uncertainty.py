@@ -21,8 +21,8 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression
 
+from models import tree_eval
 from models.attribution import LINEAR_REGRESSORS
-from models.forest_eval import forest_output
 
 MAX_RESAMPLE_ATTEMPTS = 100
 FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
@@ -79,7 +79,8 @@ class BootstrapEnsemble:
     link_ : str or None
         ``"logistic"`` or ``"identity"`` when all members are linear; enables the matmul path.
     forest_ : bool
-        True when all members are random / extra-trees forests; enables the direct-tree path.
+        True when all members are random / extra-trees forests (kept for stored bundles; the
+        compiled-tree path is chosen by :attr:`tree_members`).
     coef_ : ndarray of shape (n_models, n_features) or None
         Stacked member coefficients (fast path).
     intercept_ : ndarray of shape (n_models,) or None
@@ -142,10 +143,15 @@ class BootstrapEnsemble:
         if self.coef_ is not None and self.intercept_ is not None:
             linear = np.asarray(X_transformed, dtype=float) @ self.coef_.T + self.intercept_
             return expit(linear) if self.link_ == "logistic" else linear
-        if self.forest_:  # all trees of a member in one compiled call (models/forest_eval.py)
-            matrix = np.ascontiguousarray(X_transformed, dtype=np.float32)  # trees' own dtype
-            return np.column_stack([forest_output(m, matrix) for m in self.estimators_])
+        if self.tree_members:  # all trees of a member in one compiled call (models/tree_eval.py)
+            matrix = np.asarray(X_transformed, dtype=float)
+            return np.column_stack([tree_eval.tree_output(m, matrix) for m in self.estimators_])
         return np.column_stack([self._member_output(m, X_transformed) for m in self.estimators_])
+
+    @property
+    def tree_members(self) -> bool:
+        """Whether every member is a tree model :mod:`models.tree_eval` scores (on arrays)."""
+        return all(tree_eval.supports(member) for member in self.estimators_)
 
     def _check_columns(self, x: Any) -> None:
         received = _column_names(x)
