@@ -1,8 +1,9 @@
 """In-process cost of ``ResponseModel.predict`` for 1 and 1,000 patients, in total and by stage.
 
-Fits the bundle of each family of ``experiments/quick.yaml`` on 200 simulated patients with
-``training.experiment.fit_final`` (no validation, no MLflow), then times ``predict`` on validated
-frames of simulated patients (with the cohort's missing values) and each stage of it on its own.
+Fits the bundle of each family of ``experiments/quick.yaml`` (or ``--experiment``) on 200
+simulated patients with ``training.experiment.fit_final`` (no validation, no MLflow), then times
+``predict`` on validated frames of simulated patients (with the cohort's missing values) and each
+stage of it on its own.
 Then, for a batch of API records (1 and 8, as the service coalesces them), validation plus
 ``predict`` both ways in the same run: the typed frame (``validate_records``) and the arrays the
 service uses (``validate_record_columns``). Prints median and p99 in milliseconds; asserts
@@ -10,6 +11,8 @@ nothing. Stages call the bundle's private parts (the compiled twins) the way ``p
 Run from the repository root:
 
     .venv/bin/python benchmarks/bench_inference.py [--repeats 500] [--family logistic_l2]
+    .venv/bin/python benchmarks/bench_inference.py --experiment experiments/default.yaml \
+        --family random_forest --family gradient_boosting
 """
 
 from __future__ import annotations
@@ -47,12 +50,16 @@ SERVED_BATCHES = (1, 8)  # one-patient requests coalesced by the service: typica
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=500, help="timed calls for 1 patient")
-    parser.add_argument("--family", action="append", help="family of quick.yaml (default: all)")
+    parser.add_argument("--family", action="append",
+                        help="family of the experiment (default: all of it)")
+    parser.add_argument("--experiment", type=Path, default=ROOT / "experiments" / "quick.yaml",
+                        help="experiment config whose families are fitted (default: quick.yaml; "
+                        "experiments/default.yaml has the tree families)")
     return parser.parse_args()
 
 
-def fitted_models(families: list[str] | None) -> dict[str, ResponseModel]:
-    config = load_experiment(ROOT / "experiments" / "quick.yaml")
+def fitted_models(families: list[str] | None, experiment: Path) -> dict[str, ResponseModel]:
+    config = load_experiment(experiment)
     cohort = prepare_cohort(simulate_cohort(TRAINING_PATIENTS, TRAINING_SEED), config)
     chosen = families or list(config.estimators)
     return {name: fit_final(cohort, config, name, metadata={}) for name in chosen}
@@ -133,7 +140,7 @@ def report(title: str, calls: dict[str, Callable[[], Any]], repeats: int) -> Non
 
 def main() -> None:
     args = parse_args()
-    models = fitted_models(args.family)
+    models = fitted_models(args.family, args.experiment)
     frames = {n: scoring_frame(n) for n in BATCHES}
     served = {n: api_records(n) for n in SERVED_BATCHES}
     for name, model in models.items():
