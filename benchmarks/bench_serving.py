@@ -9,6 +9,7 @@ model call and one durable audit commit, fsync included). Prints figures; assert
 
     MLFLOW_TRACKING_URI=sqlite:///path/mlflow.db python benchmarks/bench_serving.py
     python benchmarks/bench_serving.py --train      # no store yet: train a quick one first
+    MLFLOW_TRACKING_URI=sqlite:///demo/mlflow.db python benchmarks/bench_serving.py  # after demo
     python benchmarks/bench_serving.py --profile    # plus where a batch's time goes
 """
 
@@ -108,6 +109,7 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
     tracking = os.environ.get("MLFLOW_TRACKING_URI")
     if args.train or not tracking:
         tracking = train_quick_model(workdir)
+    tracking = absolute_sqlite(tracking)  # the server runs in a temporary directory
     return {
         **os.environ,
         "MLFLOW_TRACKING_URI": tracking,
@@ -115,6 +117,14 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
         "SSC_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}",
         "PYTHONPATH": str(ROOT),
     }
+
+
+def absolute_sqlite(uri: str) -> str:
+    """``sqlite:///relative/path.db`` made absolute (from the current directory); others as is."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        return prefix + str(Path(uri.removeprefix(prefix)).resolve())
+    return uri
 
 
 def train_quick_model(workdir: Path) -> str:
