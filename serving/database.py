@@ -92,6 +92,19 @@ _SQLITE_APPEND_ONLY_TRIGGERS = tuple(
     "BEGIN SELECT RAISE(ABORT, 'audit_predictions is append-only'); END"
     for op in ("UPDATE", "DELETE")
 )
+# The same guard on PostgreSQL (TRUNCATE too, which row triggers do not see). Recreated under the
+# schema lock at each start, so an upgraded definition replaces an older one.
+_POSTGRES_APPEND_ONLY_DDL = (
+    "CREATE OR REPLACE FUNCTION audit_predictions_append_only() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "RAISE EXCEPTION 'audit_predictions is append-only'; END $$",
+    "DROP TRIGGER IF EXISTS audit_predictions_no_update_delete ON audit_predictions",
+    "CREATE TRIGGER audit_predictions_no_update_delete BEFORE UPDATE OR DELETE "
+    "ON audit_predictions FOR EACH ROW EXECUTE FUNCTION audit_predictions_append_only()",
+    "DROP TRIGGER IF EXISTS audit_predictions_no_truncate ON audit_predictions",
+    "CREATE TRIGGER audit_predictions_no_truncate BEFORE TRUNCATE "
+    "ON audit_predictions FOR EACH STATEMENT EXECUTE FUNCTION audit_predictions_append_only()",
+)
 
 
 def resolve_database_url(explicit: str | None = None) -> str:
@@ -218,12 +231,13 @@ def sqlite_write_transaction(engine: Engine) -> Iterator[sqlite3.Connection]:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create missing tables (and the SQLite append-only triggers); safe to call concurrently."""
+    """Create missing tables and the append-only triggers; safe to call concurrently."""
     with write_transaction(engine, SCHEMA_LOCK_KEY) as conn:
         metadata.create_all(conn)
-        if engine.dialect.name == "sqlite":
-            for ddl in _SQLITE_APPEND_ONLY_TRIGGERS:
-                conn.exec_driver_sql(ddl)
+        guards = {"sqlite": _SQLITE_APPEND_ONLY_TRIGGERS,
+                  "postgresql": _POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
+        for ddl in guards:
+            conn.exec_driver_sql(ddl)
 
 
 def schema_exists(engine: Engine) -> bool:
