@@ -25,6 +25,7 @@ from features.validation import validate_frame, validate_record_columns, validat
 from models.bundle import INDEX_COLUMNS, ResponseModel, TrainingSummary
 from models.estimators import make_delta_regressor
 from models.serialization import load_bundle, save_bundle
+from tests.assertions import assert_identical
 from tests.factories import make_patient
 from training.config import ExperimentConfig, UncertaintyConfig
 from training.experiment import Cohort, fit_final, prepare_cohort
@@ -270,23 +271,6 @@ def test_warm_builds_what_a_first_request_would(fitted: dict[tuple[str, str], Fi
 
 
 # --- the service's path: validated arrays, no DataFrame -------------------------------------
-
-
-def assert_identical(expected: Any, got: Any, path: str = "") -> None:
-    """Equal structure, and every value equal and of the very same type (NaN equals NaN)."""
-    assert type(got) is type(expected), f"{path}: {type(got)} is not {type(expected)}"
-    if isinstance(expected, dict):
-        assert list(got) == list(expected), path
-        for key in expected:
-            assert_identical(expected[key], got[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert len(got) == len(expected), path
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            assert_identical(e, g, f"{path}[{i}]")
-    elif isinstance(expected, float) and math.isnan(expected):
-        assert math.isnan(got), path
-    else:
-        assert got == expected, f"{path}: {got!r} != {expected!r}"
 
 
 def api_records() -> list[dict[str, Any]]:

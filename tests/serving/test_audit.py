@@ -6,7 +6,6 @@ import multiprocessing
 import os
 import signal
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -63,18 +62,6 @@ def tamper(db_path: Path, *statements: str) -> None:
         for statement in statements:
             raw.execute(statement)
         raw.commit()
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ssc-service.db"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{db_path}")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

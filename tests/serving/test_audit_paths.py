@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -22,23 +21,11 @@ from sqlalchemy.exc import IntegrityError
 
 import serving.audit.store as store_module
 from serving.audit import AuditRecord, AuditStore, canonical_json, compute_entry_hash
-from serving.database import make_engine, sqlite_write_transaction, uses_sqlite3, utc_now_iso
+from serving.database import sqlite_write_transaction, uses_sqlite3, utc_now_iso
 from tests.serving.test_audit import make_entry
 from tests.serving.test_audit_canonical import reference_hash, reference_json
 
 PATHS = ("sqlite3", "sqlalchemy")
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ssc-service.db"
-
-
-@pytest.fixture
-def engine(db_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{db_path}")
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(params=PATHS)

@@ -16,11 +16,6 @@ from serving.keys import ApiKey, KeyStore, Role, UnknownKeyError, parse_role
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "ssc-service.db"
-
-
-@pytest.fixture
 def keys(db_path: Path) -> Iterator[KeyStore]:
     engine = make_engine(f"sqlite:///{db_path}")
     yield KeyStore(engine)

@@ -6,7 +6,6 @@ served in a coalesced batch must get exactly, value and type, what its request g
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +17,7 @@ from features.validation import ContractError, ValidatedRecords, validate_record
 from models.bundle import ResponseModel
 from models.registry import load_served_model
 from serving.replay import compare_outputs, run_model, validate_requests
+from tests.assertions import assert_identical
 from tests.factories import make_patient
 
 
@@ -41,23 +41,6 @@ def requests() -> list[list[dict[str, Any]]]:
         [make_patient(patient_id="P-2", nvc_pattern=None), make_patient(patient_id="P-3")],
         [make_patient(patient_id="P-4", age_years=89.5, hypocomplementemia=None, c3_g_l=0.5)],
     ]
-
-
-def assert_identical(expected: Any, got: Any, path: str = "") -> None:
-    """Equal, and of the very same types all the way down (NaN equals NaN)."""
-    assert type(got) is type(expected), path
-    if isinstance(expected, dict):
-        assert list(got) == list(expected), path
-        for key in expected:
-            assert_identical(expected[key], got[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert len(got) == len(expected), path
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            assert_identical(e, g, f"{path}[{i}]")
-    elif isinstance(expected, float) and math.isnan(expected):
-        assert math.isnan(got), path
-    else:
-        assert got == expected, f"{path}: {got!r} != {expected!r}"
 
 
 def test_the_batch_is_the_requests_validated_alone_one_after_the_other() -> None:
