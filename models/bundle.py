@@ -24,12 +24,8 @@ from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from features.fast_transform import (
-    CompiledPreprocessor,
-    Inputs,
-    compile_preprocessor,
-    is_text_field,
-)
+from features.fast_transform import CompiledPreprocessor, compile_preprocessor
+from features.inputs import Inputs, is_text_field
 from features.pipeline import categorical_fields, field_of_feature, field_units
 from features.validated import ValidatedRecords
 from models import tree_eval

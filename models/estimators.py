@@ -20,7 +20,8 @@ from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from features.fast_transform import CompiledPreprocessor, Inputs, compile_preprocessor
+from features.fast_transform import CompiledPreprocessor, compile_preprocessor
+from features.inputs import Inputs
 from features.pipeline import build_preprocessor
 from models.delta import DeltaMrssClassifier
 

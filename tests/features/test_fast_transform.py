@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sklearn.pipeline import Pipeline
 
 from features import schema
-from features.fast_transform import FEW_ROWS, compile_preprocessor
+from features.fast_transform import compile_preprocessor
+from features.inputs import FEW_ROWS
 from features.pipeline import FEATURE_SETS, as_model_frame, build_preprocessor
 from features.validation import validate_frame
 from training.simulation import simulate_cohort
