@@ -57,7 +57,7 @@ def revoke(
     key_id: Annotated[str, typer.Argument(help="key_id as shown by 'keys create' / 'keys list'.")],
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Revoke a key; requests using it are refused from now on."""
+    """Revoke a key; running servers refuse it within SSC_KEY_CACHE_SECONDS (default 2 s)."""
     from serving.keys import UnknownKeyError
 
     try:
@@ -65,7 +65,8 @@ def revoke(
     except UnknownKeyError as error:
         typer.echo(f"Error: {error.args[0]}", err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"Revoked key {key.key_id} ({key.role.value}).")
+    typer.echo(f"Revoked key {key.key_id} ({key.role.value}); running servers refuse it within "
+               "SSC_KEY_CACHE_SECONDS (default 2 s).")
 
 
 def _store(database_url: str | None) -> KeyStore:
