@@ -25,13 +25,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from features.fast_transform import CompiledPreprocessor, compile_preprocessor
-from features.inputs import Inputs, is_text_field
+from features.inputs import Inputs
 from features.pipeline import categorical_fields, field_of_feature, field_units
 from features.validated import ValidatedRecords
 from models import tree_eval
 from models.delta import DeltaMrssClassifier
 from models.estimators import LinearDelta, compile_delta_regressor
 from models.explain import GroupedExplainer
+from models.input_checks import InputChecks
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
 
 INDEX_COLUMNS: tuple[str, ...] = (
@@ -222,97 +223,6 @@ class ResponseModel:
     def warnings(self, records: pd.DataFrame | ValidatedRecords) -> list[list[str]]:
         """Per record: fields the model had to impute, and values outside the training range."""
         return self._checks.messages(self._compiled.inputs(records))
-
-
-@dataclass(frozen=True, eq=False)
-class InputChecks:
-    """The training summary as arrays: a batch's inputs are flagged with a few comparisons.
-
-    Fields are checked in name order, so each record's messages list its fields alphabetically.
-    """
-
-    names: tuple[str, ...]
-    is_text: np.ndarray  # per field: read as text (category levels) rather than as a number
-    numeric: np.ndarray  # positions (in names) of the fields read as numbers
-    low: np.ndarray  # their training range (-inf, inf when there is none)
-    high: np.ndarray
-    text: np.ndarray  # positions (in names) of the fields read as text
-    seen: tuple[frozenset[str] | None, ...]  # training levels per text field
-    imputed: tuple[str, ...]  # per field, what a missing value becomes
-    outside: tuple[str, ...]  # per numeric field, its out-of-range message after the value
-
-    @classmethod
-    def from_summary(cls, summary: TrainingSummary) -> InputChecks:
-        names = tuple(sorted(summary.missing_share))
-        is_text = np.array([is_text_field(n) for n in names], dtype=bool)
-        numeric = [n for n, text in zip(names, is_text, strict=True) if not text]
-        ranges = [summary.numeric_ranges.get(n, (-np.inf, np.inf)) for n in numeric]
-        texts = [n for n, text in zip(names, is_text, strict=True) if text]
-        seen = tuple(frozenset(summary.categories[n]) if n in summary.categories else None
-                     for n in texts)
-        units = field_units()
-        low, high = (np.array([r[i] for r in ranges], dtype=float) for i in (0, 1))
-        outside = tuple(_outside_message(units.get(n, ""), lo, hi)
-                        for n, (lo, hi) in zip(numeric, ranges, strict=True))
-        return cls(names, is_text, np.flatnonzero(~is_text), low, high, np.flatnonzero(is_text),
-                   seen, tuple(_imputed_message(summary, n, units.get(n, "")) for n in names),
-                   outside)
-
-    def messages(self, inputs: Inputs) -> list[list[str]]:
-        """Per record, a message for every missing, out-of-range or unseen input."""
-        layout = inputs.layout
-        numbers = inputs.numbers[:, [layout.number_position(self.names[j]) for j in self.numeric]]
-        texts = np.empty((len(inputs), len(self.text)), dtype=object)
-        for k, j in enumerate(self.text):
-            texts[:, k] = inputs.column(self.names[j])
-        missing = np.zeros((len(inputs), len(self.names)), dtype=bool)
-        flagged = np.zeros_like(missing)
-        missing[:, self.numeric] = np.isnan(numbers)
-        flagged[:, self.numeric] = (numbers < self.low) | (numbers > self.high)
-        missing[:, self.text] = pd.isna(texts)
-        flagged[:, self.text] = self._unseen(texts) & ~missing[:, self.text]
-        column = np.zeros(len(self.names), dtype=int)  # field -> its column in numbers / texts
-        column[self.numeric], column[self.text] = range(len(self.numeric)), range(len(self.text))
-        messages: list[list[str]] = [[] for _ in range(len(inputs))]
-        rows, fields = (found.tolist() for found in np.nonzero(missing | flagged))
-        for i, j in zip(rows, fields, strict=True):
-            if missing[i, j]:
-                messages[i].append(self.imputed[j])
-            elif self.is_text[j]:
-                messages[i].append(f"{self.names[j]} = {texts[i, column[j]]!r} was not seen in "
-                                   "training")
-            else:
-                k = column[j]
-                messages[i].append(f"{self.names[j]} = {_fmt(numbers[i, k])}{self.outside[k]}")
-        return messages
-
-    def _unseen(self, texts: np.ndarray) -> np.ndarray:
-        unseen = np.zeros(texts.shape, dtype=bool)
-        for k, levels in enumerate(self.seen):
-            if levels is not None:
-                unseen[:, k] = [str(value) not in levels for value in texts[:, k]]
-        return unseen
-
-
-def _imputed_message(summary: TrainingSummary, name: str, unit: str) -> str:
-    if name in summary.medians:
-        return (f"{name} missing: imputed with the training median "
-                f"{_fmt(summary.medians[name])} {unit}".rstrip())
-    return f"{name} missing: treated as an unknown category"
-
-
-def _outside_message(unit: str, low: float, high: float) -> str:
-    """What follows the value in an out-of-range message: ``name = value`` + this.
-
-    Made once per field (the value's text never starts or ends with a space, so dropping the
-    doubled space of an empty unit here gives the same text as dropping it in the whole).
-    """
-    return (f" {unit} is outside the training range {_fmt(low)}-{_fmt(high)} {unit}; "
-            "the prediction extrapolates").replace("  ", " ")
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 @dataclass(frozen=True, eq=False)
