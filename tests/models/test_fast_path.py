@@ -145,21 +145,9 @@ def reference_warnings(summary: TrainingSummary, frame: pd.DataFrame) -> list[li
     return messages
 
 
-def assert_same(expected: Any, got: Any, path: str = "") -> None:
-    """Equal structure, strings and flags; numbers within TOLERANCE."""
-    if isinstance(expected, dict):
-        assert list(got) == list(expected), path
-        for key in expected:
-            assert_same(expected[key], got[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert len(got) == len(expected), path
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            assert_same(e, g, f"{path}[{i}]")
-    elif isinstance(expected, float) and not isinstance(expected, bool):
-        assert isinstance(got, float), path
-        assert got == pytest.approx(expected, rel=0, abs=TOLERANCE, nan_ok=True), path
-    else:
-        assert got == expected and type(got) is type(expected), path
+def assert_same(expected: Any, got: Any) -> None:
+    """Equal structure, types, strings and flags; numbers within TOLERANCE."""
+    assert_identical(expected, got, tolerance=TOLERANCE)
 
 
 # --- tests ------------------------------------------------------------------------------------
