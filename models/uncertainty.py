@@ -13,19 +13,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from sklearn.base import clone
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
-    RandomForestClassifier,
-    RandomForestRegressor,
-)
 from sklearn.linear_model import LogisticRegression
 
 from models import tree_eval
 from models.attribution import LINEAR_REGRESSORS
 
 MAX_RESAMPLE_ATTEMPTS = 100
-FORESTS = (RandomForestClassifier, ExtraTreesClassifier, RandomForestRegressor, ExtraTreesRegressor)
 
 
 def _check_level(level: float) -> None:
@@ -78,9 +71,6 @@ class BootstrapEnsemble:
         True when members are scored with ``predict_proba[:, 1]``, else with ``predict``.
     link_ : str or None
         ``"logistic"`` or ``"identity"`` when all members are linear; enables the matmul path.
-    forest_ : bool
-        True when all members are random / extra-trees forests (kept for stored bundles; the
-        compiled-tree path is chosen by :attr:`tree_members`).
     coef_ : ndarray of shape (n_models, n_features) or None
         Stacked member coefficients (fast path).
     intercept_ : ndarray of shape (n_models,) or None
@@ -113,7 +103,6 @@ class BootstrapEnsemble:
             self._fit_member(estimator, X_transformed, target, rng) for _ in range(n_models)
         ]
         self._stack_linear()
-        self.forest_ = all(isinstance(m, FORESTS) for m in self.estimators_)
         return self
 
     def _fit_member(self, estimator: Any, x: Any, y: np.ndarray, rng: np.random.Generator) -> Any:

@@ -9,11 +9,13 @@ import skops.io as sio
 from scipy.special import expit
 from sklearn.ensemble import (
     ExtraTreesClassifier,
+    HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsRegressor
 
 from models.uncertainty import BootstrapEnsemble, ConformalInterval
 
@@ -141,11 +143,13 @@ def test_fast_paths_refuse_reordered_columns(estimator: object) -> None:
         (RandomForestClassifier(n_estimators=20, random_state=0), LABELS),
         (ExtraTreesClassifier(n_estimators=20, random_state=0), LABELS),
         (RandomForestRegressor(n_estimators=20, random_state=0), DELTA),
+        (HistGradientBoostingClassifier(max_iter=20, random_state=0), LABELS),
+        (HistGradientBoostingRegressor(max_iter=20, random_state=0), DELTA),
     ],
 )
-def test_forest_fast_path_equals_member_predictions(estimator: object, target: np.ndarray) -> None:
+def test_tree_fast_path_equals_member_predictions(estimator: object, target: np.ndarray) -> None:
     x = X.copy()
-    x.iloc[::9, 1] = np.nan  # forests route missing values natively; the fast path must too
+    x.iloc[::9, 1] = np.nan  # trees route missing values natively; the fast path must too
     fitted = BootstrapEnsemble().fit(estimator, x, target, n_models=5)
     new = NEW_X.copy()
     new.iloc[::4, 1] = np.nan
@@ -153,14 +157,14 @@ def test_forest_fast_path_equals_member_predictions(estimator: object, target: n
         slow = np.column_stack([m.predict_proba(new)[:, 1] for m in fitted.estimators_])
     else:
         slow = np.column_stack([m.predict(new) for m in fitted.estimators_])
-    assert fitted.forest_
+    assert fitted.tree_members
     np.testing.assert_allclose(fitted.predictions(new), slow, rtol=0, atol=1e-12)
     np.testing.assert_allclose(fitted.predictions(new.iloc[:1]), slow[:1], rtol=0, atol=1e-12)
 
 
 def test_other_members_are_called_once_per_batch() -> None:
-    fitted = ensemble(HistGradientBoostingRegressor(max_iter=5), DELTA, n_models=3)
-    assert fitted.link_ is None and fitted.coef_ is None and not fitted.forest_
+    fitted = ensemble(KNeighborsRegressor(n_neighbors=3), DELTA, n_models=3)
+    assert fitted.link_ is None and fitted.coef_ is None and not fitted.tree_members
     expected = np.column_stack([m.predict(NEW_X) for m in fitted.estimators_])
     np.testing.assert_array_equal(fitted.predictions(NEW_X), expected)
 
