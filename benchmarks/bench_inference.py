@@ -1,17 +1,14 @@
-"""In-process cost of ``ResponseModel.predict`` for 1 and 1,000 patients, in total and by stage.
+"""In-process cost of ``ResponseModel.predict`` for 1 and 1,000 patients, in total and by step.
 
-Fits the bundle of each family of ``experiments/quick.yaml`` (or ``--experiment``) on 200
-simulated patients with ``training.experiment.fit_final`` (no validation, no MLflow), then times
-``predict`` on validated frames of simulated patients (with the cohort's missing values) and each
-stage of it on its own.
-Then, for a batch of API records (1 and 8, as the service coalesces them), validation plus
-``predict`` both ways in the same run: the typed frame (``validate_records``) and the arrays the
-service uses (``validate_record_columns``). Prints median and p99 in milliseconds; asserts
-nothing. Stages call the bundle's private parts (the compiled twins) the way ``predict`` does.
-Run from the repository root:
+Fits the bundle of each family of the ``quick`` experiment (or ``--experiment``, a name or a file)
+on 200 simulated patients with ``training.experiment.fit_final`` (no validation, no MLflow), then
+times ``predict`` on validated frames of simulated patients (with the cohort's missing values) and
+each of its named steps on its own. Then, for a batch of API records (1 and 8, as the service
+coalesces them), the service's path: validation (``serving.inference.validate_patients``) and
+``predict``. Prints median and p99 in milliseconds; asserts nothing. Run from the repository root:
 
     .venv/bin/python benchmarks/bench_inference.py [--repeats 500] [--family logistic_l2]
-    .venv/bin/python benchmarks/bench_inference.py --experiment experiments/default.yaml \
+    .venv/bin/python benchmarks/bench_inference.py --experiment default \
         --family random_forest --family gradient_boosting
 """
 
@@ -32,12 +29,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from features import schema  # noqa: E402
-from features.validation import (  # noqa: E402
-    validate_frame,
-    validate_record_columns,
-    validate_records,
-)
-from models.bundle import ResponseModel, _probability  # noqa: E402
+from features.validation import validate_frame  # noqa: E402
+from models.bundle import ResponseModel  # noqa: E402
+from serving.inference import validate_patients  # noqa: E402
 from training.config import load_experiment  # noqa: E402
 from training.experiment import fit_final, prepare_cohort  # noqa: E402
 from training.simulation import simulate_cohort  # noqa: E402
@@ -52,13 +46,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=500, help="timed calls for 1 patient")
     parser.add_argument("--family", action="append",
                         help="family of the experiment (default: all of it)")
-    parser.add_argument("--experiment", type=Path, default=ROOT / "experiments" / "quick.yaml",
-                        help="experiment config whose families are fitted (default: quick.yaml; "
-                        "experiments/default.yaml has the tree families)")
+    parser.add_argument("--experiment", default="quick",
+                        help="experiment (name or file) whose families are fitted (default: "
+                        "quick; default has the tree families)")
     return parser.parse_args()
 
 
-def fitted_models(families: list[str] | None, experiment: Path) -> dict[str, ResponseModel]:
+def fitted_models(families: list[str] | None, experiment: str) -> dict[str, ResponseModel]:
     config = load_experiment(experiment)
     cohort = prepare_cohort(simulate_cohort(TRAINING_PATIENTS, TRAINING_SEED), config)
     chosen = families or list(config.estimators)
@@ -92,42 +86,28 @@ def timings(call: Callable[[], Any], repeats: int) -> tuple[float, float]:
 
 
 def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[], Any]]:
-    """``predict`` and, one by one, what it spends its time on (on the same records)."""
-    inputs = model._compiled.inputs(records)
-    features = model._features(inputs)
-    matrix, with_indices = features.to_numpy(), model._compiled.frame(inputs)
-    shown = {name: inputs.column(name) for name in model._shown_fields}
-    estimator = model.classifier.named_steps["estimator"]
-    members_input = matrix if model._ensemble_reads_arrays else features
-    preprocess = model.classifier.named_steps["preprocess"]
+    """``predict`` and, one by one, its named steps (on the same records)."""
+    with_indices, features = model.transform(records)
+    delta = model.delta_mrss(features)
     return {
         "predict (total)": lambda: model.predict(records),
-        "  read records + derived indices": lambda: model._compiled.inputs(records),
-        "  encode features (framed)": lambda: model._features(inputs),
-        "  classifier probability": lambda: _probability(estimator, features),
-        "  bootstrap interval": lambda: model.probability_ensemble.interval(members_input),
-        "  ΔmRSS regressor": lambda: model._delta.predict(inputs, matrix),
-        "  explanation (as served: arrays, dicts)": lambda: model.explainer.explain_dicts(
-            matrix, shown),
-        "  explanation (frames, objects)": lambda: model.explainer.explain(features,
-                                                                           with_indices),
-        "  warnings": lambda: model._checks.messages(inputs),
-        "sklearn preprocessor (for reference)": lambda: preprocess.transform(
-            records.reindex(columns=schema.baseline_fields())),
+        "  transform (fitted feature pipeline)": lambda: model.transform(records),
+        "  probability (classifier)": lambda: model.probability(features),
+        "  probability interval (bootstrap)": lambda: model.probability_interval(features),
+        "  ΔmRSS (regressor)": lambda: model.delta_mrss(features),
+        "  ΔmRSS interval (conformal)": lambda: model.delta_interval(delta, with_indices),
+        "  explanation": lambda: model.explanations(features, with_indices),
+        "  warnings": lambda: model.warnings(records),
     }
 
 
-def served_paths(model: ResponseModel, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """A batch of API records validated and predicted both ways: typed frame, then arrays."""
-    frame, arrays = validate_records(records), validate_record_columns(records)
+def served_path(model: ResponseModel, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A batch of API records validated and predicted as the service does."""
+    frame = validate_patients(records)
     return {
-        "frame: validate_records": lambda: validate_records(records),
-        "frame: predict": lambda: model.predict(frame),
-        "frame: both": lambda: model.predict(validate_records(records)),
-        "arrays: validate_record_columns": lambda: validate_record_columns(records),
-        "arrays: predict": lambda: model.predict(arrays),
-        "arrays: both (the service's path)": lambda: model.predict(
-            validate_record_columns(records)),
+        "validate (data contract)": lambda: validate_patients(records),
+        "predict": lambda: model.predict(frame),
+        "both (the service's path)": lambda: model.predict(validate_patients(records)),
     }
 
 
@@ -144,13 +124,12 @@ def main() -> None:
     frames = {n: scoring_frame(n) for n in BATCHES}
     served = {n: api_records(n) for n in SERVED_BATCHES}
     for name, model in models.items():
-        model.warm()  # builds the explainer and the compiled twins, as start-up does
+        model.warm()  # builds the explainer, as start-up does
         for n, records in frames.items():
             repeats = args.repeats if n == 1 else max(10, args.repeats // 20)
             report(f"{name}: {n} patient(s)", stages(model, records), repeats)
         for n, given in served.items():
-            report(f"{name}: {n} API record(s), frame vs arrays", served_paths(model, given),
-                   args.repeats)
+            report(f"{name}: {n} API record(s)", served_path(model, given), args.repeats)
 
 
 if __name__ == "__main__":

@@ -55,8 +55,8 @@ def replay(
     """Recompute a stored prediction with its logged model version; exit 1 if it differs."""
     from models.registry import load_served_model
     from serving.audit import AuditStore
+    from serving.audit.replay import ReplayError, replay_prediction
     from serving.database import make_engine, resolve_database_url, schema_exists
-    from serving.replay import ReplayError, replay_prediction
     from training.tracking import configure_tracking
 
     engine = make_engine(resolve_database_url(database_url), create_tables=False)
@@ -74,9 +74,11 @@ def replay(
         raise typer.Exit(code=EXIT_UNUSABLE) from None
     model = f"{result.model_name} version {result.model_version}"
     if result.match:
-        typer.echo(f"MATCH: prediction {prediction_id} recomputed with {model}.")
+        typer.echo(f"MATCH: prediction {prediction_id} recomputed with {model} "
+                   f"({result.distance}).")
         return
-    typer.echo(f"DIFFERS: prediction {prediction_id} recomputed with {model}:")
+    typer.echo(f"DIFFERS: prediction {prediction_id} recomputed with {model} "
+               f"({result.distance}):")
     for difference in result.differences:
         typer.echo(f"  {difference.path}: recorded {difference.recorded!r}, "
                    f"replayed {difference.replayed!r}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from cli.train_cmd import DEFAULT_EXPERIMENT, EXPERIMENT_HELP
+
 ROLES = ("clinician", "auditor", "researcher")
+REQUEST_FILE = "prediction_request.json"
 
 
 def _configure_environment(workdir: Path) -> dict[str, str]:
@@ -26,17 +30,35 @@ def _simulate(workdir: Path, n: int, seed: int, scenario: str) -> Path:
     from training.simulation import simulate_cohort
 
     path = workdir / "cohort.csv"
-    write_table(simulate_cohort(n, seed, scenario), path)
+    cohort = simulate_cohort(n, seed, scenario)
+    write_table(cohort, path)
+    _write_request(cohort.head(1), workdir / REQUEST_FILE)
     typer.echo(f"1/4 simulated {n} patients ({scenario}, seed {seed}) -> {path}")
     return path
 
 
-def _train(cohort: Path, experiment: Path) -> str:
+def _write_request(patients: Any, path: Path) -> None:
+    """A ready-to-send prediction request: the first simulated patient's baseline fields."""
+    from features.schema import baseline_fields
+
+    columns = ["patient_id", *(name for name in baseline_fields() if name in patients)]
+    records = json.loads(patients[columns].to_json(orient="records"))  # NaN/<NA> -> null
+    body = {"patients": [{k: v for k, v in record.items() if v is not None}
+                         for record in records]}
+    path.write_text(json.dumps(body, indent=1) + "\n", encoding="utf-8")
+
+
+def _train(cohort: Path, experiment: str) -> str:
     """Train and register; returns the registry URI the server should load."""
     from cli.train_cmd import print_summary, run_with_progress
+    from training.config import ExperimentConfigError
 
     typer.echo(f"2/4 training {experiment} (optimism-corrected validation; a few minutes)")
-    summary = run_with_progress(experiment, cohort)
+    try:
+        summary = run_with_progress(experiment, cohort)
+    except ExperimentConfigError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
     print_summary(summary)
     registration = summary.registration
     if registration.promoted:
@@ -56,14 +78,14 @@ def _create_keys(database_url: str) -> dict[str, str]:
     return keys
 
 
-def _print_access(host: str, port: int, keys: dict[str, str]) -> None:
+def _print_access(host: str, port: int, keys: dict[str, str], request: Path) -> None:
     url = f"http://{host}:{port}"
     typer.echo(f"4/4 serving on {url}  (OpenAPI docs: {url}/docs)")
     for role, key in keys.items():
         typer.echo(f"  {role:<10} key: {key}")
     typer.echo(
         f"  try: curl -s -H 'Authorization: Bearer {keys['clinician']}' "
-        f"-H 'Content-Type: application/json' -d @examples/prediction_request.json "
+        f"-H 'Content-Type: application/json' -d @{request} "
         f"{url}/v1/predictions"
     )
 
@@ -75,9 +97,7 @@ def demo(
     n: Annotated[int, typer.Option(min=30, max=100_000, help="Simulated patients.")] = 200,
     seed: Annotated[int, typer.Option(help="Simulation seed.")] = 42,
     scenario: Annotated[str, typer.Option(help="Simulation scenario.")] = "founding_centre",
-    experiment: Annotated[Path, typer.Option(help="Experiment YAML.")] = Path(
-        "experiments/default.yaml"
-    ),
+    experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     serve: Annotated[bool, typer.Option(help="Start the server at the end.")] = True,
@@ -92,8 +112,9 @@ def demo(
         typer.echo(f"model ready at {model_uri}; not serving (--no-serve)")
         for role, key in keys.items():
             typer.echo(f"  {role:<10} key: {key}")
+        typer.echo(f"  a prediction request to send: {workdir / REQUEST_FILE}")
         return
-    _print_access(host, port, keys)
+    _print_access(host, port, keys, workdir / REQUEST_FILE)
     from cli.serve_cmd import serve as run_server
 
     run_server(host=host, port=port, model_uri=model_uri,

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.keys_cmd",
     "cli.audit_cmd",
     "cli.demo_cmd",
+    "cli.study_cmd",
 )
 
 

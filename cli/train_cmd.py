@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-DEFAULT_EXPERIMENT = Path("experiments/default.yaml")
+DEFAULT_EXPERIMENT = "default"
+EXPERIMENT_HELP = ("Built-in experiment by name (default, quick) or the path of an experiment "
+                   "YAML file.")
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
 
@@ -16,7 +19,7 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def run_with_progress(experiment: Path, data: Path):  # noqa: ANN201 - RunSummary, lazily imported
+def run_with_progress(experiment: str, data: Path):  # noqa: ANN201 - RunSummary, lazily imported
     """Run an experiment with a spinner and a count of model fits on stderr."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -35,9 +38,9 @@ def run_with_progress(experiment: Path, data: Path):  # noqa: ANN201 - RunSummar
 
 def train(
     data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).")],
-    experiment: Annotated[Path, typer.Option(help="Experiment YAML.")] = DEFAULT_EXPERIMENT,
+    experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
 ) -> None:
-    """Train, validate (optimism-corrected), log to MLflow and register a model version."""
+    """Train, validate the whole procedure, log to MLflow and register a model version."""
     from features.validation import ContractError
     from training.config import ExperimentConfigError
 
@@ -62,17 +65,20 @@ def print_summary(summary) -> None:  # noqa: ANN001
     m = summary.metrics
     typer.echo(f"run {summary.run_id} ({summary.experiment}); {summary.n_patients} patients"
                f" ({summary.n_excluded} excluded: outcome unknown)")
-    typer.echo(f"selected family: {summary.selected_family}")
-    # A learner that memorises its training data is reported by nested cross-validation.
-    corrected = ("optimism-corrected" if summary.validation_method == "bootstrap"
-                 else "cross-validated (nested; the bootstrap does not suit this learner)")
+    intercept, slope = summary.recalibration
+    typer.echo(f"champion: {summary.champion}, recalibrated on its out-of-fold scores "
+               f"(intercept {intercept:.2f}, slope {slope:.2f})")
+    typer.echo("validated: the whole procedure (tuning, family choice, recalibration) by "
+               f"{summary.validation_text}")
     typer.echo(
-        f"AUROC apparent {m['auroc_apparent']:.3f}; {corrected} "
-        f"{m['auroc_corrected']:.3f} (95% CI {m['auroc_corrected_ci_low']:.3f}-"
-        f"{m['auroc_corrected_ci_high']:.3f}); Brier {m['brier_corrected']:.3f}; calibration "
-        f"slope {m['calibration_slope_corrected']:.2f}, intercept "
-        f"{m['calibration_intercept_corrected']:.2f}"
+        f"  AUROC {_estimate(m, 'auroc', 3)} (apparent {m['auroc_apparent']:.3f}); "
+        f"Brier {_estimate(m, 'brier', 3)}"
     )
+    typer.echo(
+        f"  calibration slope {_estimate(m, 'calibration_slope', 2)}, intercept "
+        f"{_estimate(m, 'calibration_intercept', 2)}"
+    )
+    typer.echo(f"  ΔmRSS MAE {_estimate(m, 'delta_mae', 2)} points")
     if summary.sample_size_warning:
         typer.echo(f"warning: {summary.sample_size_warning}")
     reg = summary.registration
@@ -84,13 +90,20 @@ def print_summary(summary) -> None:  # noqa: ANN001
             typer.echo(f"  - {failure}")
 
 
+def _estimate(metrics: dict[str, float], name: str, digits: int) -> str:
+    """``value (95% CI low to high; Monte-Carlo error)`` of a validated metric; the MC error
+    is left out when one repeat cannot estimate it."""
+    value, low, high, mc = (metrics[f"{name}_corrected{suffix}"]
+                            for suffix in ("", "_ci_low", "_ci_high", "_mc_error"))
+    mc_text = "" if math.isnan(mc) else f"; Monte-Carlo error ±{mc:.{digits}f}"
+    return f"{value:.{digits}f} (CI {low:.{digits}f} to {high:.{digits}f}{mc_text})"
+
+
 def runs(
-    experiment: Annotated[Path, typer.Option(help="Experiment YAML whose runs to list.")] = (
-        DEFAULT_EXPERIMENT
-    ),
+    experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
 ) -> None:
-    """Leaderboard of an experiment's runs, best optimism-corrected AUROC first."""
+    """Leaderboard of an experiment's runs, best validated AUROC first."""
     import mlflow
 
     from training.config import ExperimentConfigError, load_experiment

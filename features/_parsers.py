@@ -1,14 +1,10 @@
 """Reading raw column values into typed arrays: the type rules of the data dictionary.
 
-A column arrives as a pandas Series (a frame column) or a numpy object array (API records). Two
-ways through, with the same rules: a column that holds only numbers stays numeric and is checked
-with numpy; anything else is read value by value - each *distinct* value once, because text
-parsing is the slow part of a large file and clinical columns repeat values a lot. Either way the
-work is plain numpy and Python on arrays: no pandas Series operations, whose fixed cost per call
-would dominate for the one-record inputs of the API.
-
-Every parser returns ``(parsed, invalid)``: parsed numbers as float64 (booleans as 1.0/0.0, NaN
-when missing or invalid) or text as an object array (``None`` when missing), and a mask of the
+A column arrives as a pandas Series (a frame column) or a numpy object array (API records). A
+column that holds only numbers stays numeric and is checked with numpy; anything else is read
+value by value (numbers kept as numbers where the field wants one, everything else as stripped
+text). Every parser returns ``(parsed, invalid)``: parsed numbers as float64 (booleans as 1.0/0.0,
+NaN when missing or invalid) or text as an object array (``None`` when missing), and a mask of the
 values that break the type rule.
 """
 
@@ -31,25 +27,25 @@ BOOLEAN_TOKENS: dict[str, bool] = {
 _FLAGS = {token: float(flag) for token, flag in BOOLEAN_TOKENS.items()}
 _NUMBERS = (int, float, np.integer, np.floating)  # bool is an int: excluded where used
 _NUMBER_KINDS = frozenset({"floating", "integer", "mixed-integer-float"})
-# infer_dtype kinds whose equal values also read the same as text, so each distinct value can be
-# read once; 1, 1.0 and True are equal Python objects but not the same text.
-_DISTINCT_SAFE_KINDS = frozenset({"string", "boolean", "integer", "empty"})
-_FEW_ROWS = 16  # below this, finding the distinct values costs more than it saves
 
 Raw: TypeAlias = pd.Series | np.ndarray  # a column as given: rows by position
 Parsed: TypeAlias = tuple[np.ndarray, np.ndarray]
 
 
-def prepare(raw: Raw, keep_numbers: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(values, missing, codes)``: ``values[codes]`` are the rows (``codes`` None: one to one).
+def prepare(raw: Raw, keep_numbers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, missing)``, one entry per row.
 
     Numbers stay numbers (float64) if wanted; anything else becomes stripped text, blanks None.
     """
     if keep_numbers and (numbers := _as_numbers(raw)) is not None:
-        return numbers, np.isnan(numbers), None
-    codes, distinct = _distinct(raw)
-    values = _cleaned(distinct, keep_numbers)
-    return values, pd.isna(values), codes
+        return numbers, np.isnan(numbers)
+    given = np.asarray(raw, dtype=object)
+    absent = pd.isna(given)
+    cleaned = (None if gone else _clean(value, keep_numbers)
+               for value, gone in zip(given, absent, strict=True))
+    # fromiter never unpacks a value that is itself a sequence (np.array would).
+    values = np.fromiter(cleaned, dtype=object, count=len(given))
+    return values, pd.isna(values)
 
 
 def _as_numbers(raw: Raw) -> np.ndarray | None:
@@ -79,28 +75,6 @@ def _float_or_infinite(value: object) -> float:
         return float(value)  # type: ignore[arg-type]  # only number kinds reach here
     except OverflowError:
         return math.inf if value > 0 else -math.inf  # type: ignore[operator]
-
-
-def _distinct(raw: Raw) -> tuple[np.ndarray | None, np.ndarray]:
-    """``(codes, distinct values)``; missing values get the code of a final None."""
-    if len(raw) <= _FEW_ROWS or (
-        raw.dtype.kind == "O" and infer_dtype(raw, skipna=True) not in _DISTINCT_SAFE_KINDS
-    ):
-        return None, np.asarray(raw, dtype=object)
-    codes, uniques = pd.factorize(raw)
-    return codes, np.concatenate([np.asarray(uniques, dtype=object), [None]])  # code -1: None
-
-
-def _cleaned(distinct: np.ndarray, keep_numbers: bool) -> np.ndarray:
-    """Each value cleaned by ``_clean``; missing values (None, NaN, pd.NA) as None."""
-    absent = pd.isna(distinct)
-    if len(distinct) > _FEW_ROWS and infer_dtype(distinct, skipna=True) == "string":
-        # Only text (a CSV column): the same cleaning, inlined, as it is most of a file's cost.
-        texts = zip(distinct, absent, strict=True)
-        return np.array([None if gone else v.strip() or None for v, gone in texts], dtype=object)
-    values = zip(distinct, absent, strict=True)
-    cleaned = [None if gone else _clean(v, keep_numbers) for v, gone in values]
-    return np.array(cleaned, dtype=object)
 
 
 def _clean(value: object, keep_numbers: bool) -> object:

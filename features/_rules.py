@@ -21,6 +21,7 @@ from features._parsers import Raw
 from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, fields
 
 UNKNOWN_FIELD_RULE = "unknown field; allowed fields are in the data dictionary"
+OUTCOME_FIELD_RULE = "follow-up (outcome) field; not accepted for prediction"
 ID_MAX_LENGTH = 64
 ID_PATTERN = r"[A-Za-z0-9._-]+"
 ID_RULE = (
@@ -80,6 +81,12 @@ def column_name_problems(names: Sequence[object]) -> list[Problem]:
             repeated[name] = None
         seen.add(name)
     return problems + [Problem(None, str(c), None, "field given more than once") for c in repeated]
+
+
+def outcome_field_problems(names: Sequence[object]) -> list[Problem]:
+    """Follow-up (outcome) fields, where only baseline data may be given (a prediction)."""
+    outcomes = {name for name, field in fields().items() if field.role == "outcome"}
+    return [Problem(None, str(c), None, OUTCOME_FIELD_RULE) for c in names if c in outcomes]
 
 
 def required_column_problems(names: Sequence[object]) -> list[Problem]:

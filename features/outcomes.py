@@ -44,6 +44,7 @@ __all__ = [
     "criss_logit",
     "delta_mrss",
     "haq_responder",
+    "minimal_responder_decrease",
     "morphological_responder",
     "pct_change_mrss",
     "raynaud_responder",
@@ -130,6 +131,35 @@ def skin_responder(
     baseline, followup = _paired(mrss_baseline, mrss_followup)
     passed = _large_change(baseline, baseline - followup, abs_threshold, rel_threshold, strict)
     return _bool_result(passed & (baseline > 0), np.isnan(baseline) | np.isnan(followup), shape)
+
+
+def minimal_responder_decrease(
+    mrss_baseline: ArrayInput,
+    abs_threshold: float = SKIN_ABS_THRESHOLD_POINTS,
+    rel_threshold: float = SKIN_REL_THRESHOLD,
+    strict: bool = True,
+) -> FloatResult:
+    """The smallest whole-point mRSS decrease that :func:`skin_responder` counts as a response.
+
+    mRSS is a sum of 17 whole-point site scores, so a decrease is a whole number and every rule
+    is a cut on the integer grid: "> 5 points" means a decrease of at least 6, ">= 5" at least
+    5, and ">= 25 % of 22" at least 6 (5.5 rounded up). The response rule of a patient with
+    baseline ``b`` is then ``decrease >= minimal_responder_decrease(b)`` exactly, for every
+    whole-point follow-up (the test checks this against :func:`skin_responder` on the whole grid).
+    Pass ``rel_threshold=0, strict=False`` for the MCID rule (:func:`skin_responder_mcid`).
+
+    ``inf`` where no decrease counts (a baseline of 0 is never a response) and NaN where the
+    baseline is missing. A decrease can never exceed the baseline, so a value above ``b`` means
+    a response is impossible for that patient.
+    """
+    shape = _shape_of(mrss_baseline)
+    baseline = _as_float(mrss_baseline)
+    absolute = np.floor(abs_threshold + TOLERANCE) + 1 if strict else np.ceil(
+        abs_threshold - TOLERANCE)
+    relative = np.ceil(rel_threshold * baseline - TOLERANCE)
+    needed = np.maximum(np.maximum(absolute, relative), 0.0)
+    needed = np.where(baseline > 0, needed, np.inf)
+    return _float_result(np.where(np.isnan(baseline), np.nan, needed), shape)
 
 
 def skin_progressor(

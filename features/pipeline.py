@@ -8,7 +8,8 @@ tables are grouped back to clinical fields with it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,55 +17,97 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils import Tags
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from features import schema
 from features.derive import BASELINE_DERIVED_COLUMNS, add_baseline_indices
 
-FeatureSet = Literal["clinical", "histology", "both"]
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
 MISSING_PREFIX = "missingindicator_"
 
-# Derived baseline indices the model sees. The dichotomised `*_active` flags are left out: they
-# are a threshold of the index beside them and would only add a redundant, step-shaped feature.
+# Derived baseline indices a model may see. They are deterministic functions of other inputs
+# (mRSS, ESR, CRP, DLCO, ...), so feeding them beside their inputs counts the same information
+# twice: it splits the explanation's credit and adds parameters. A model sees them only when its
+# experiment asks (``derived_indices: true``). The dichotomised `*_active` flags are never fed:
+# they are a threshold of the index beside them.
 DERIVED_MODEL_FEATURES: tuple[str, ...] = (
     "escsg_activity_index",
     "eustar_activity_index",
     "acr_eular_2013_score",
 )
 DERIVED_UNITS: dict[str, str] = {name: "points" for name in DERIVED_MODEL_FEATURES}
+# Inflammation markers are right-skewed, roughly log-normal (ESR median 25 mm/h with a long tail,
+# CRP median 4.5 mg/L with mean ~9: clinical reference §8, §10.1 [S26], [S95]); their effects act
+# on a ratio scale, so the models read log(1 + value). On 20,000 simulated patients this halved
+# the error of the models' log-odds against the true ones (0.42 -> 0.23 for logistic regression).
+LOG_SCALE_FIELDS: tuple[str, ...] = ("esr_mm_h", "crp_mg_l")
 
 
-def _model_input_fields(feature_set: str) -> list[str]:
-    """Baseline fields a feature set uses (never the ID; the total stands for the 17 sites)."""
-    if feature_set not in FEATURE_SETS:
-        raise ValueError(f"feature_set must be one of {FEATURE_SETS}, got {feature_set!r}")
-    chosen = []
-    for name in schema.baseline_fields():
-        if name in schema.MRSS_SITE_FIELDS:
-            continue
-        is_histology = schema.fields()[name].group == "histology"
-        if feature_set == "both" or (feature_set == "histology") == is_histology:
-            chosen.append(name)
-    return chosen
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The input fields a model reads, and whether the derived indices are added to them.
+
+    ``fields`` are baseline fields of the data dictionary, in dictionary order; the 17 mRSS
+    sites are never read directly (``mrss_total`` stands for them and is filled from them).
+    """
+
+    fields: tuple[str, ...]
+    derived_indices: bool = False
+
+    @classmethod
+    def named(cls, name: str, derived_indices: bool = False) -> FeatureSpec:
+        """One of :data:`FEATURE_SETS`: clinical fields, histology fields, or both."""
+        if name not in FEATURE_SETS:
+            raise ValueError(f"feature_set must be one of {FEATURE_SETS}, got {name!r}")
+        chosen = []
+        for field in _model_inputs():
+            is_histology = schema.fields()[field].group == "histology"
+            if name == "both" or (name == "histology") == is_histology:
+                chosen.append(field)
+        return cls(tuple(chosen), derived_indices)
+
+    @classmethod
+    def listed(cls, names: Sequence[str], derived_indices: bool = False) -> FeatureSpec:
+        """Chosen fields (e.g. an experiment's pre-specified core set), checked against the
+        dictionary and put in dictionary order."""
+        unknown = sorted(set(names) - set(_model_inputs()))
+        if unknown:
+            raise ValueError(f"not baseline model inputs of the data dictionary: {unknown}")
+        wanted = set(names)
+        return cls(tuple(f for f in _model_inputs() if f in wanted), derived_indices)
+
+    @property
+    def categorical(self) -> list[str]:
+        """Category fields (one-hot encoded)."""
+        return [n for n in self.fields if schema.fields()[n].type == "category"]
+
+    @property
+    def numeric(self) -> list[str]:
+        """Numeric and boolean fields, then the derived indices when asked for."""
+        plain = [n for n in self.fields if schema.fields()[n].type != "category"]
+        return plain + (list(DERIVED_MODEL_FEATURES) if self.derived_indices else [])
 
 
-def categorical_fields(feature_set: str) -> list[str]:
-    """Category fields of a feature set (one-hot encoded)."""
-    return [n for n in _model_input_fields(feature_set) if schema.fields()[n].type == "category"]
+def _model_inputs() -> list[str]:
+    """Baseline fields a model may read: never the ID; the total stands for the 17 sites."""
+    return [n for n in schema.baseline_fields() if n not in schema.MRSS_SITE_FIELDS]
 
 
-def numeric_fields(feature_set: str) -> list[str]:
-    """Numeric and boolean fields of a feature set, derived indices included for clinical sets."""
-    plain = [n for n in _model_input_fields(feature_set) if schema.fields()[n].type != "category"]
-    derived = list(DERIVED_MODEL_FEATURES) if feature_set != "histology" else []
-    return plain + derived
+def as_spec(features: FeatureSpec | str) -> FeatureSpec:
+    """A feature spec, or the named set of that name (without derived indices)."""
+    return features if isinstance(features, FeatureSpec) else FeatureSpec.named(features)
+
+
+def categorical_fields(features: FeatureSpec | str) -> list[str]:
+    """Category fields of a feature spec or named set (one-hot encoded)."""
+    return as_spec(features).categorical
+
+
+def numeric_fields(features: FeatureSpec | str) -> list[str]:
+    """Numeric and boolean fields of a feature spec or named set."""
+    return as_spec(features).numeric
 
 
 def field_units() -> dict[str, str]:
@@ -128,9 +171,12 @@ def text_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
 
 
 def _is_textual(name: object, dtype: Any) -> bool:
+    """The dictionary's type decides (an all-missing numeric column may arrive as object);
+    a column outside the dictionary goes by its dtype."""
     field = schema.fields().get(str(name))
-    in_dictionary = field is not None and field.type in ("category", "string")
-    return in_dictionary or isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
+    if field is not None:
+        return field.type in ("category", "string")
+    return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
 
 
 def _to_model_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -189,7 +235,7 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         """Input column names, then the derived columns the input lacked."""
         check_is_fitted(self, "n_features_in_")
-        names = list(_check_feature_names_in(self, input_features))
+        names = self._input_names(input_features)
         added = [c for c in BASELINE_DERIVED_COLUMNS if c not in names]
         return np.asarray(names + added, dtype=object)
 
@@ -205,12 +251,25 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
             validate_data(self, X, reset=reset, skip_check_array=True)
             return X
         array = validate_data(self, X, reset=reset, ensure_all_finite="allow-nan", dtype="numeric")
-        names = _check_feature_names_in(self, None)
-        return pd.DataFrame(array, columns=list(names))
+        return pd.DataFrame(array, columns=self._input_names(None))
+
+    def _input_names(self, input_features: Sequence[str] | None) -> list[str]:
+        """The input column names: those seen in :meth:`fit` (``x0``, ``x1``... for an array),
+        or ``input_features`` when given, which must agree with them (sklearn's convention)."""
+        fitted = getattr(self, "feature_names_in_", None)
+        seen = ([str(n) for n in fitted] if fitted is not None
+                else [f"x{i}" for i in range(self.n_features_in_)])
+        if input_features is None:
+            return seen
+        given = [str(n) for n in input_features]
+        if len(given) != self.n_features_in_ or (fitted is not None and given != seen):
+            raise ValueError(f"input_features should be {seen}; got {given}")
+        return given
 
 
-def build_preprocessor(feature_set: str = "both", scale: bool = False) -> Pipeline:
-    """Indices, median imputation with missingness indicators, one-hot encoding, optional scaling.
+def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False) -> Pipeline:
+    """Indices, log scale for skewed labs, median imputation with missingness indicators,
+    one-hot encoding, optional scaling.
 
     ``scale=True`` standardises numeric columns for penalised linear models, whose penalty
     otherwise depends on each field's unit.
@@ -233,14 +292,25 @@ def build_preprocessor(feature_set: str = "both", scale: bool = False) -> Pipeli
     )
     encode = ColumnTransformer(
         [
-            ("numeric", Pipeline(numeric_steps), numeric_fields(feature_set)),
-            ("categorical", categorical, categorical_fields(feature_set)),
+            ("numeric", Pipeline(numeric_steps), numeric_fields(features)),
+            ("categorical", categorical, categorical_fields(features)),
         ],
         remainder="drop",
         verbose_feature_names_out=False,
     )
-    preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
+    steps: list[tuple[str, object]] = [("indices", ClinicalIndices())]
+    logged = [name for name in LOG_SCALE_FIELDS if name in numeric_fields(features)]
+    if logged:
+        steps.append(("log_scale", _log_scale(logged)))
+    preprocessor = Pipeline([*steps, ("encode", encode)])
     return preprocessor.set_output(transform="pandas")
+
+
+def _log_scale(names: Sequence[str]) -> ColumnTransformer:
+    """``log(1 + x)`` of the named columns; every other column passes through unchanged."""
+    log = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
+    return ColumnTransformer([("log", log, list(names))], remainder="passthrough",
+                             verbose_feature_names_out=False)
 
 
 def numeric_feature_names(preprocessor: Pipeline) -> list[str]:

@@ -9,8 +9,10 @@ The method depends on the estimator (chosen once, in ``GroupedExplainer.__init__
 - ``RandomForestClassifier``: ``shap.TreeExplainer`` in probability space (class 1);
 - gradient-boosted classifiers: ``shap.TreeExplainer`` in raw (logit) space;
 - tree regressors: ``shap.TreeExplainer`` in ΔmRSS points;
-- estimators with ``additive_logit_terms`` (the mRSS-change classifier): exact SHAP in logit
-  space, one term per feature;
+- the champion wrapped in its recalibration (``RecalibratedClassifier``, logit = a + b * raw):
+  the inner estimator's attribution in its raw space, times ``b``, with base ``a + b * base`` -
+  exact, since the recalibration is affine in the raw score - in logit space;
+- the ΔmRSS classifier (``logit_attribution``): its own exact split of the log-odds;
 - anything else with ``predict_proba`` (or ``predict`` for a regressor): permutation SHAP on a
   small background sample, in probability (or ΔmRSS) space. Its base value is the mean model
   output over that sample, so additivity holds against that mean.
@@ -49,6 +51,8 @@ from sklearn.linear_model import (
     RidgeCV,
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from models.calibration import RecalibratedClassifier, raw_space
 
 LOGIT = "logit"
 PROBABILITY = "probability"
@@ -102,24 +106,33 @@ class _LinearAttributor:
         return self._base, (matrix - self._mean) * self._coef
 
 
-class _AdditiveLogitAttributor:
-    """Exact interventional SHAP for a model whose logit is a sum of one-feature terms.
-
-    With ``logit = c + sum_j g_j(x_j)``, feature j's Shapley value against a background is
-    ``g_j(x_j) - mean_background(g_j)``: no interaction, no sampling. The estimator provides
-    ``additive_logit_terms(X) -> (c, terms)`` (see ``models.delta.DeltaMrssClassifier``).
-    """
+class _OwnLogitAttributor:
+    """An estimator that splits its own log-odds exactly (``logit_attribution``, see
+    :class:`models.delta.DeltaMrssClassifier`) against the background."""
 
     def __init__(self, estimator: Any, background: np.ndarray) -> None:
         self.output_space = LOGIT
         self._estimator = estimator
-        constant, terms = estimator.additive_logit_terms(background)
-        self._mean_terms = terms.mean(axis=0)
-        self._base = float(constant + self._mean_terms.sum())
+        self._background = background
 
     def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
-        _, terms = self._estimator.additive_logit_terms(matrix)
-        return self._base, terms - self._mean_terms
+        base, values = self._estimator.logit_attribution(matrix, self._background)
+        return float(base), values
+
+
+class _RecalibratedAttributor:
+    """``logit = a + b * raw``: the raw score's attribution scaled by ``b`` (exact, as the map
+    is affine), base ``a + b * base``."""
+
+    def __init__(self, inner: Attributor, intercept: float, slope: float) -> None:
+        self.output_space = LOGIT
+        self._inner = inner
+        self._intercept = intercept
+        self._slope = slope
+
+    def __call__(self, matrix: np.ndarray) -> tuple[float, np.ndarray]:
+        base, values = self._inner(matrix)
+        return self._intercept + self._slope * base, self._slope * values
 
 
 class _TreeAttributor:
@@ -226,13 +239,26 @@ def _fallback(
     return _PermutationAttributor(model, sample, seed, PROBABILITY if proba else DELTA_MRSS)
 
 
+def _recalibrated(estimator: RecalibratedClassifier, background: pd.DataFrame,
+                  max_background: int, seed: int) -> Attributor:
+    """The inner estimator's attribution, when it is in the space recalibration reads (its
+    decision function's, or its probability); else permutation SHAP of the whole."""
+    inner = make_attributor(estimator.estimator_, background, max_background, seed)
+    if inner.output_space == {"logit": LOGIT, "probability": PROBABILITY}[
+            raw_space(estimator.estimator_)]:
+        return _RecalibratedAttributor(inner, estimator.intercept, estimator.slope)
+    return _fallback(estimator, background, max_background, seed)
+
+
 def make_attributor(
     estimator: Any, background: pd.DataFrame, max_background: int, seed: int
 ) -> Attributor:
     """Pick the method for this estimator type: exact where its structure allows, else sampled."""
     _require_binary(estimator)
-    if hasattr(estimator, "additive_logit_terms"):
-        return _AdditiveLogitAttributor(estimator, background.to_numpy(dtype=float))
+    if isinstance(estimator, RecalibratedClassifier):
+        return _recalibrated(estimator, background, max_background, seed)
+    if hasattr(estimator, "logit_attribution"):
+        return _OwnLogitAttributor(estimator, background.to_numpy(dtype=float))
     if isinstance(estimator, LogisticRegression):
         return _linear(estimator, background, LOGIT)
     if isinstance(estimator, LINEAR_REGRESSORS):

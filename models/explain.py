@@ -11,7 +11,7 @@ How each kind of estimator is attributed (exact where its structure allows, else
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -43,41 +43,6 @@ class Explanation:
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready dictionary (contributions stay sorted by importance)."""
         return asdict(self)
-
-
-def _python_values(column: pd.Series | np.ndarray) -> list[object]:
-    """Plain Python scalars for JSON, with ``None`` for NaN / None / ``<NA>``.
-
-    A float64 array (the common case) needs no ``isna``: NaN is the one float unequal to itself;
-    nor does text.
-    """
-    if isinstance(column, np.ndarray):
-        if column.dtype.kind == "f":
-            return [None if value != value else value for value in column.tolist()]
-        return [v if isinstance(v, str) else None if pd.isna(v) else v for v in column.tolist()]
-    missing = column.isna().tolist()
-    return [None if gone else value for value, gone in zip(column.tolist(), missing, strict=True)]
-
-
-def _shown_values(
-    columns: Mapping[str, np.ndarray], names: Sequence[str], n_rows: int
-) -> list[list[object]]:
-    """Per name, its column as plain Python values (``None`` when missing or not given).
-
-    The float64 columns go through one object conversion together (one call per column cost
-    ~1 µs each, for ~60 fields a batch); the others are read one by one.
-    """
-    given = [n for n in names if n in columns]
-    floats = [n for n in given if columns[n].dtype.kind == "f"]
-    values: dict[str, list[object]] = {}
-    if floats:
-        block = np.array([columns[n] for n in floats], dtype=np.float64)
-        objects = block.astype(object)  # Python floats
-        objects[np.isnan(block)] = None
-        values = dict(zip(floats, objects.tolist(), strict=True))
-    values.update((n, _python_values(columns[n])) for n in given if n not in values)
-    absent: list[object] = [None] * n_rows
-    return [values.get(n, absent) for n in names]
 
 
 class GroupedExplainer:
@@ -143,7 +108,7 @@ class GroupedExplainer:
         return pd.DataFrame(values @ self._grouping, index=index, columns=self.fields)
 
     def explain(
-        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame | Mapping[str, np.ndarray]
+        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame
     ) -> list[Explanation]:
         """One explanation per row, contributions sorted by absolute size.
 
@@ -153,11 +118,11 @@ class GroupedExplainer:
             Model features for the batch (the preprocessor's output). A frame's columns are
             checked against ``feature_names``; a bare matrix (rows x features) is taken to be in
             that order, as the compiled preprocessing guarantees.
-        raw : pandas.DataFrame or mapping of field name to array
-            The same rows, in the same order, as validated input fields plus derived indices:
-            frame columns or one array per field. Supplies the value shown beside each
-            contribution, as a plain Python value (a float64 column gives floats, an object
-            column its objects), ``None`` when missing or when ``raw`` lacks the field.
+        raw : pandas.DataFrame
+            The same rows, in the same order, as validated input fields plus derived indices.
+            Supplies the value shown beside each contribution, as a plain Python value (a
+            float64 column gives floats, an object column its objects), ``None`` when missing
+            or when ``raw`` lacks the field.
 
         Returns
         -------
@@ -173,7 +138,7 @@ class GroupedExplainer:
         ]
 
     def explain_dicts(
-        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame | Mapping[str, np.ndarray]
+        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame
     ) -> list[dict[str, Any]]:
         """``[e.to_dict() for e in self.explain(transformed, raw)]``, built without the objects.
 
@@ -190,28 +155,28 @@ class GroupedExplainer:
         ]
 
     def _ranked(
-        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame | Mapping[str, np.ndarray]
+        self, transformed: pd.DataFrame | np.ndarray, raw: pd.DataFrame
     ) -> tuple[float, list[float], list[tuple[list[int], list[float], tuple[object, ...]]]]:
         """Base value, per row its output, and per row (the fields' positions, the largest
         contribution in absolute size first; the contribution and shown value of each field)."""
-        n_raw = len(raw) if isinstance(raw, pd.DataFrame) else _row_count(raw, len(transformed))
-        if n_raw != len(transformed):
-            raise ValueError(f"raw has {n_raw} rows but transformed has {len(transformed)}.")
+        if len(raw) != len(transformed):
+            raise ValueError(f"raw has {len(raw)} rows but transformed has {len(transformed)}.")
         base, values = self.shap_values(transformed)
         grouped = values @ self._grouping
         outputs = (base + values.sum(axis=1)).tolist()
         order = np.argsort(-np.abs(grouped), axis=1, kind="stable").tolist()
-        shown_by_row = list(zip(*self._raw_columns(raw, len(transformed)), strict=True))
+        shown_by_row = list(zip(*self._shown_columns(raw), strict=True))
         return base, outputs, list(zip(order, grouped.tolist(), shown_by_row, strict=True))
 
-    def _raw_columns(
-        self, raw: pd.DataFrame | Mapping[str, np.ndarray], n_rows: int
-    ) -> list[list[object]]:
-        """Per field, its shown value in every row."""
-        if isinstance(raw, pd.DataFrame):
-            absent: list[object] = [None] * n_rows
-            return [_python_values(raw[f]) if f in raw.columns else absent for f in self.fields]
-        return _shown_values(raw, self.fields, n_rows)
+    def _shown_columns(self, raw: pd.DataFrame) -> list[list[object]]:
+        """Per field, its value in every row as a plain Python value (``None`` when missing or
+        when ``raw`` lacks the field): one object conversion for the whole frame."""
+        given = [f for f in dict.fromkeys(self.fields) if f in raw.columns]
+        block = raw[given].to_numpy(dtype=object)
+        block[pd.isna(block)] = None
+        values = dict(zip(given, block.T.tolist(), strict=True))
+        absent: list[object] = [None] * len(raw)
+        return [values.get(f, absent) for f in self.fields]
 
     def _matrix(self, transformed: pd.DataFrame | np.ndarray) -> np.ndarray:
         if isinstance(transformed, np.ndarray):
@@ -224,10 +189,3 @@ class GroupedExplainer:
             raise ValueError(f"Expected model features {self.feature_names}; received {received}.")
         return transformed.to_numpy(dtype=float, na_value=np.nan)
 
-
-def _row_count(columns: Mapping[str, np.ndarray], default: int) -> int:
-    """Rows of a mapping of columns (``default`` when it has none); they must all agree."""
-    counts = {len(values) for values in columns.values()}
-    if len(counts) > 1:
-        raise ValueError(f"raw columns have different lengths: {sorted(counts)}.")
-    return counts.pop() if counts else default

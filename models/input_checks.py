@@ -1,23 +1,26 @@
 """Input warnings: which of a patient's fields the model had to impute, and which lie outside
 the range (or the levels) it was trained on.
 
-:class:`InputChecks` holds a :class:`models.bundle.TrainingSummary` as arrays, so a batch is
+:class:`InputChecks` holds a :class:`models.summary.TrainingSummary` as arrays, so a batch is
 flagged with a few comparisons; the served bundle builds it once (never serialised).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from features.inputs import Inputs, is_text_field
-from features.pipeline import field_units
+from features import schema
+from features.pipeline import field_units, numeric_block, text_block
+from models.summary import TrainingSummary
 
-if TYPE_CHECKING:  # the bundle imports this module; the summary is only read here
-    from models.bundle import TrainingSummary
+
+def is_text_field(name: str) -> bool:
+    """Category and string fields of the dictionary (read as text, never as numbers)."""
+    field = schema.fields().get(name)
+    return field is not None and field.type in ("category", "string")
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,14 +57,14 @@ class InputChecks:
                    seen, tuple(_imputed_message(summary, n, units.get(n, "")) for n in names),
                    outside)
 
-    def messages(self, inputs: Inputs) -> list[list[str]]:
-        """Per record, a message for every missing, out-of-range or unseen input."""
-        layout = inputs.layout
-        numbers = inputs.numbers[:, [layout.number_position(self.names[j]) for j in self.numeric]]
-        texts = np.empty((len(inputs), len(self.text)), dtype=object)
-        for k, j in enumerate(self.text):
-            texts[:, k] = inputs.column(self.names[j])
-        missing = np.zeros((len(inputs), len(self.names)), dtype=bool)
+    def messages(self, records: pd.DataFrame) -> list[list[str]]:
+        """Per record, a message for every missing, out-of-range or unseen input.
+
+        ``records``: validated records as given (a field absent from the frame is missing).
+        """
+        numbers = numeric_block(records, [self.names[j] for j in self.numeric])
+        texts = text_block(records, [self.names[j] for j in self.text])
+        missing = np.zeros((len(records), len(self.names)), dtype=bool)
         flagged = np.zeros_like(missing)
         missing[:, self.numeric] = np.isnan(numbers)
         flagged[:, self.numeric] = (numbers < self.low) | (numbers > self.high)
@@ -69,7 +72,7 @@ class InputChecks:
         flagged[:, self.text] = self._unseen(texts) & ~missing[:, self.text]
         column = np.zeros(len(self.names), dtype=int)  # field -> its column in numbers / texts
         column[self.numeric], column[self.text] = range(len(self.numeric)), range(len(self.text))
-        messages: list[list[str]] = [[] for _ in range(len(inputs))]
+        messages: list[list[str]] = [[] for _ in range(len(records))]
         rows, fields = (found.tolist() for found in np.nonzero(missing | flagged))
         for i, j in zip(rows, fields, strict=True):
             if missing[i, j]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from models.bundle import ResponseModel
+from models.parity import check_probes
 from models.serialization import load_bundle
 
 DEFAULT_MODEL_NAME = "ssc-skin-response"
@@ -66,13 +67,18 @@ def resolve(uri: str) -> ModelVersionRef:
 
 
 def load_served_model(uri: str) -> ServedModel:
-    """Resolve the URI, download that version's bundle and load it (trusted types only)."""
+    """Resolve the URI, download that version's bundle and load it (trusted types only).
+
+    Raises :class:`models.parity.ParityError` when the model no longer gives its parity probes
+    the outputs it gave them when it was validated (e.g. after a library upgrade).
+    """
     import mlflow
     from mlflow.tracking import MlflowClient
 
     ref = resolve(uri)
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=ref.uri))
     model = load_bundle(local / "artifacts" / BUNDLE_ARTIFACT)
+    check_probes(model)
     run = MlflowClient().get_run(ref.run_id)
     return ServedModel(model, ref, dict(run.data.metrics), dict(run.data.tags))
 

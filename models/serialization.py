@@ -15,28 +15,33 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
-from models.bundle import ResponseModel, TrainingSummary
-from models.uncertainty import BootstrapEnsemble, ConformalInterval
+from models.bundle import ResponseModel
+from models.conformal import ConformalDelta
+from models.probability_interval import ProbabilityInterval
+from models.summary import TrainingSummary
 
 # Exactly the non-builtin types our pipelines contain (tests/models/test_serialization.py fails
 # when a new type appears, so the list is reviewed rather than widened blindly).
 # skops already trusts plain sklearn/numpy containers; these are the rest, each one reviewed.
 TRUSTED_TYPES: tuple[str, ...] = (
     "features.pipeline.ClinicalIndices",  # our indices transformer (stateless but names)
+    "models.calibration.RecalibratedClassifier",  # the champion with its recalibration
+    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold models, scores)
     "models.delta.DeltaMrssClassifier",  # our mRSS-change classifier
-    "models.uncertainty.BootstrapEnsemble",  # per-patient probability intervals
-    "models.uncertainty.ConformalInterval",  # ΔmRSS prediction intervals
+    "models.probability_interval.ProbabilityInterval",  # bootstrap SE of the log-odds
     "numpy.dtype",  # dtypes recorded by fitted transformers
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 )
 
+PROBES_FILE = "probes.json"
 _ESTIMATOR_FILES = {
     "classifier": "classifier.skops",
-    "regressor": "regressor.skops",
-    "probability_ensemble": "probability_ensemble.skops",
-    "delta_conformal": "delta_conformal.skops",
+    "delta_model": "delta_model.skops",
+    "probability_members": "probability_members.skops",
+    "delta_cv_plus": "delta_cv_plus.skops",
 }
+_EXPECTED_TYPES = {"probability_members": ProbabilityInterval, "delta_cv_plus": ConformalDelta}
 
 
 class UntrustedArtifactError(ValueError):
@@ -55,6 +60,8 @@ def save_bundle(model: ResponseModel, directory: str | Path) -> Path:
     (target / "metadata.json").write_text(
         json.dumps(model.metadata, indent=1, default=str), encoding="utf-8"
     )
+    if model.probes is not None:  # synthetic records and their outputs (models/parity.py)
+        (target / PROBES_FILE).write_text(json.dumps(model.probes), encoding="utf-8")
     return target
 
 
@@ -80,19 +87,24 @@ def load_bundle(directory: str | Path) -> ResponseModel:
     source = Path(directory)
     parts = {name: _load_trusted(source / f) for name, f in _ESTIMATOR_FILES.items()}
     summary_raw = json.loads((source / "summary.json").read_text(encoding="utf-8"))
-    summary_raw["numeric_ranges"] = {
-        k: tuple(v) for k, v in summary_raw["numeric_ranges"].items()
-    }
-    if not isinstance(parts["probability_ensemble"], BootstrapEnsemble) or not isinstance(
-        parts["delta_conformal"], ConformalInterval
-    ):
-        raise UntrustedArtifactError("interval artifacts are not of the expected types")
+    for pairs in ("numeric_ranges", "quantiles"):  # JSON has lists, the summary tuples
+        summary_raw[pairs] = {k: tuple(v) for k, v in summary_raw.get(pairs, {}).items()}
+    for name, expected in _EXPECTED_TYPES.items():
+        if not isinstance(parts[name], expected):
+            raise UntrustedArtifactError(f"{name} is a {type(parts[name]).__name__}, "
+                                         f"not a {expected.__name__}")
     return ResponseModel(
         classifier=parts["classifier"],
-        regressor=parts["regressor"],
-        probability_ensemble=parts["probability_ensemble"],
-        delta_conformal=parts["delta_conformal"],
+        delta_model=parts["delta_model"],
+        probability_members=parts["probability_members"],
+        delta_cv_plus=parts["delta_cv_plus"],
         background=pd.read_parquet(source / "background.parquet"),
         summary=TrainingSummary(**summary_raw),
         metadata=json.loads((source / "metadata.json").read_text(encoding="utf-8")),
+        probes=_read_json(source / PROBES_FILE),
     )
+
+
+def _read_json(path: Path) -> Any:
+    """The file's JSON value, ``None`` when there is no such file."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

@@ -19,10 +19,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from features.schema import fields, outcome_fields
-from features.validation import UNKNOWN_FIELD_RULE, ContractError, Problem
+from features.validation import ContractError, Problem
 from models.registry import ModelVersionRef
 from serving.audit import AuditStore
+from serving.audit.replay import VersionCache
 from serving.batcher import PredictionBatcher
 from serving.database import make_engine
 from serving.deps import Services
@@ -30,9 +30,7 @@ from serving.key_cache import KeyCache
 from serving.keys import KeyStore
 from serving.metrics import ObservabilityMiddleware, ServiceMetrics
 from serving.model_holder import ModelHolder
-from serving.replay import VersionCache
 from serving.routers import audit, health, model, predictions
-from serving.schemas import OUTCOME_FIELD_RULE
 from serving.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -67,22 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(model.router)
     app.include_router(audit.router)
     app.include_router(health.router)
-    _add_schemas(app, predictions.body_components(resolved.max_batch))
     return app
-
-
-def _add_schemas(app: FastAPI, components: dict[str, Any]) -> None:
-    """Put schemas into the OpenAPI document that routes refer to but FastAPI does not see (a
-    body read by hand): FastAPI's documented way of extending the generated document."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            document = generate()
-            document.setdefault("components", {}).setdefault("schemas", {}).update(components)
-        return app.openapi_schema or {}
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _lifespan(
@@ -124,7 +107,6 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
         partial(predictions.predict_batch, audit_store, metrics),
         max_patients=settings.max_batch,
         linger_seconds=settings.batch_linger_ms / 1000,
-        idle_seconds=settings.batch_idle_ms / 1000,
         metrics=metrics,
     )
     return Services(
@@ -152,20 +134,20 @@ def _model_swapped(metrics: ServiceMetrics, ref: ModelVersionRef) -> None:
     gc.freeze()
 
 
-# --- 422: one stable shape for both validation layers ---------------------------------------------
+# --- 422: one stable shape for the request's shape and for the data contract -------------------
 
 _SHOWN_TEXT = 80  # characters of a received value echoed back
-_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal"})
 
 
 async def _request_invalid(_request: Request, error: Exception) -> JSONResponse:
-    """Pydantic/FastAPI errors with their locations kept, as ``{loc, field, rule, value, row}``."""
+    """Pydantic/FastAPI errors (the request's shape, parameters) with their locations kept, as
+    ``{loc, field, rule, value, row}``."""
     assert isinstance(error, RequestValidationError)
     return _unprocessable([_pydantic_item(item) for item in error.errors()])
 
 
 async def _contract_broken(_request: Request, error: Exception) -> JSONResponse:
-    """Cross-field rules of the input contract (``validate_frame``), located in the batch."""
+    """Every broken rule of the data contract, located in the batch (``body.patients[i].field``)."""
     assert isinstance(error, ContractError)
     return _unprocessable([_problem_item(problem) for problem in error.problems])
 
@@ -178,7 +160,7 @@ def _pydantic_item(item: Any) -> dict[str, Any]:
     loc = [part if isinstance(part, int) else _text(str(part)) for part in item.get("loc", ())]
     field = _field_of(loc)
     row = _row_of(loc)
-    return {"loc": loc, "field": field, "rule": _text(_rule(item, field if row else None)),
+    return {"loc": loc, "field": field, "rule": _text(_rule(item)),
             "value": shown(item.get("input")), "row": row}
 
 
@@ -189,17 +171,10 @@ def _row_of(loc: list[str | int]) -> int | None:
     return None
 
 
-def _rule(item: Any, record_field: str | None) -> str:
-    """Pydantic's message, or the data dictionary's wording for the rules it defines."""
-    kind = item.get("type")
-    dictionary = fields()
-    if kind == "extra_forbidden":
-        return OUTCOME_FIELD_RULE if record_field in _outcomes() else UNKNOWN_FIELD_RULE
-    if kind == "json_invalid":
+def _rule(item: Any) -> str:
+    """Pydantic's message; for unparsable JSON, what the parser said."""
+    if item.get("type") == "json_invalid":
         return f"invalid JSON: {item.get('ctx', {}).get('error', 'cannot be parsed')}"
-    if kind in _RANGE_ERRORS and record_field in dictionary:
-        field = dictionary[record_field]
-        return f"must be between {field.min:g} and {field.max:g} {field.unit}".rstrip()
     return str(item.get("msg", "invalid value"))
 
 
@@ -215,7 +190,8 @@ def _problem_item(problem: Problem) -> dict[str, Any]:
     loc: list[str | int] = ["body", "patients"]
     if problem.row is not None:
         loc.append(problem.row - 1)
-    return {"loc": [*loc, problem.field], "field": problem.field, "rule": problem.rule,
+    field = _text(problem.field)  # a field name is the client's text: it may not be encodable
+    return {"loc": [*loc, field], "field": field, "rule": problem.rule,
             "value": shown(problem.value), "row": problem.row}
 
 
@@ -240,6 +216,3 @@ def _text(value: str) -> str:
     """``value`` encodable as UTF-8: JSON text may carry lone surrogates, a response cannot."""
     return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
-
-def _outcomes() -> frozenset[str]:
-    return frozenset(outcome_fields())

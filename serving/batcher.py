@@ -2,9 +2,8 @@
 
 Each request submits its records (:meth:`PredictionBatcher.submit`) and waits on a future. One
 worker thread takes everything waiting (at most ``max_patients`` patients; a request is never
-split), lingering at most ``linger_seconds`` for more once it has taken the first (and, with
-``idle_seconds``, no longer than that after the last one came: a burst of requests has ended), and
-hands the batch to the handler: in the service, ``serving.routers.predictions.predict_batch``, which
+split), lingering at most ``linger_seconds`` for more once it has taken the first, and hands the
+batch to the handler: in the service, ``serving.routers.predictions.predict_batch``, which
 validates, predicts once, builds every answer and commits every audit entry in one transaction.
 The futures are resolved with what the handler returned, so never before the commit: nothing is
 acknowledged unrecorded.
@@ -83,11 +82,10 @@ class PredictionBatcher:
     """A queue of prediction requests and the one worker thread that runs them in batches."""
 
     def __init__(self, handler: Handler, *, max_patients: int, linger_seconds: float,
-                 idle_seconds: float | None = None, metrics: ServiceMetrics | None = None) -> None:
+                 metrics: ServiceMetrics | None = None) -> None:
         self._handler = handler
         self._max_patients = max_patients
         self._linger = linger_seconds
-        self._idle = linger_seconds if idle_seconds is None else min(idle_seconds, linger_seconds)
         self._metrics = metrics
         self._queue: queue.SimpleQueue[Pending | None] = queue.SimpleQueue()
         self._carry: Pending | None = None  # taken, but for the next batch (full or other model)
@@ -192,15 +190,11 @@ class PredictionBatcher:
         batch, patients = [first], first.size
         # Counted from now, not from the first arrival: under load, the clients answered by the
         # previous batch are sending their next requests right now, and should join this one.
-        last = time.perf_counter()
-        deadline = last + self._linger
+        deadline = time.perf_counter() + self._linger
         while patients < self._max_patients:
-            # Clients answered together re-send together: once none has come for idle seconds,
-            # the burst is over and lingering on would only delay everyone in the batch.
-            pending = self._take(min(deadline, last + self._idle) - time.perf_counter())
+            pending = self._take(deadline - time.perf_counter())
             if pending is None:
                 break
-            last = time.perf_counter()
             if patients + pending.size > self._max_patients or pending.served is not first.served:
                 self._carry = pending
                 break

@@ -12,12 +12,11 @@ commits on power loss). PostgreSQL is durable at commit with its default ``synch
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -36,7 +35,6 @@ from sqlalchemy import (
     make_url,
     text,
 )
-from sqlalchemy.exc import DBAPIError
 
 DATABASE_URL_ENV = "SSC_DATABASE_URL"
 DEFAULT_DATABASE_URL = "sqlite:///ssc-service.db"
@@ -137,8 +135,9 @@ def make_engine(url: str, *, create_tables: bool = True) -> Engine:
     # SQLite files need no liveness ping; a PostgreSQL connection may have been dropped.
     # A pool as large as the concurrent requests that read keys: connections beyond the pool
     # are closed after use and reopened (with their pragmas) on the next request.
+    # hide_parameters: a failed statement's values (patient data) never reach an error message.
     engine = create_engine(url, pool_pre_ping=backend == "postgresql", pool_size=16,
-                           max_overflow=16)
+                           max_overflow=16, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
@@ -190,44 +189,6 @@ def write_transaction(engine: Engine, lock_key: int) -> Iterator[Connection]:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
             yield conn
-
-
-def uses_sqlite3(engine: Engine) -> bool:
-    """Whether ``engine`` reaches SQLite through the standard library's ``sqlite3`` driver."""
-    return engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite"
-
-
-@contextmanager
-def sqlite_write_transaction(engine: Engine) -> Iterator[sqlite3.Connection]:
-    """:func:`write_transaction` for a :func:`uses_sqlite3` engine, yielding the driver connection.
-
-    The same writer lock and durability: ``BEGIN IMMEDIATE`` before anything is read, and a commit
-    that the pragmas of :func:`_on_sqlite_connect` (set on every pooled connection) make durable.
-    What it saves is SQLAlchemy's per-transaction and per-statement work, which costs about as much
-    as the fsync'd commit of a small transaction; so it is for hot paths that send their own SQL.
-    Rolled back on any error. Driver errors are raised as SQLAlchemy's ``DBAPIError`` subclasses,
-    like every other path, without statement or parameters (they may hold patient data).
-    """
-    if not uses_sqlite3(engine):
-        raise ValueError(f"not a sqlite3 engine: {engine.dialect.name}+{engine.dialect.driver}")
-    pooled = engine.raw_connection()
-    try:
-        connection = cast(sqlite3.Connection, pooled.driver_connection)  # uses_sqlite3 above
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-                connection.commit()
-            except BaseException:
-                if connection.in_transaction:
-                    connection.rollback()
-                raise
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(
-                None, None, error, sqlite3.Error, dialect=engine.dialect
-            ) from error
-    finally:
-        pooled.close()  # back to the pool
 
 
 def create_schema(engine: Engine) -> None:

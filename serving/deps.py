@@ -20,12 +20,12 @@ from sqlalchemy import Engine
 
 from models.registry import ServedModel
 from serving.audit import AuditStore
+from serving.audit.replay import VersionCache
 from serving.batcher import PredictionBatcher
 from serving.key_cache import KeyCache
 from serving.keys import ApiKey, Role
 from serving.metrics import ServiceMetrics
 from serving.model_holder import ModelHolder
-from serving.replay import VersionCache
 from serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
 from serving.settings import Settings, get_settings
 

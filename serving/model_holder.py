@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from models.parity import ParityError
 from models.registry import ModelVersionRef, ServedModel, load_served_model, resolve
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class ModelHolder:
             current = self._loaded
             ref = self._resolver(target)
             if current is None or current.served.ref != ref:  # else keep the warm model
-                served = self._loader(ref.uri)
+                served = self._load(ref)
                 _warm(served)
                 self._loaded = LoadedModel(served, datetime.now(UTC))  # the atomic swap
                 log.info("serving model %s version %s (run %s)", ref.name, ref.version,
@@ -109,6 +110,15 @@ class ModelHolder:
             self._uri = target
             previous = ref if current is None else current.served.ref
             return ReloadResult(previous, ref, target)
+
+    def _load(self, ref: ModelVersionRef) -> ServedModel:
+        """Load a version; a model that fails its parity probes is refused, and said why (the
+        message holds numbers of synthetic records only, never patient data)."""
+        try:
+            return self._loader(ref.uri)
+        except ParityError as error:
+            log.error("refusing model %s version %s: %s", ref.name, ref.version, error)
+            raise
 
     def start_polling(self, interval_seconds: float) -> None:
         """Re-resolve the followed URI every ``interval_seconds`` in a daemon thread."""

@@ -1,9 +1,11 @@
 """Wire shapes of the HTTP API: request models built from the data dictionary, typed responses.
 
-The patient record model is generated from ``features.schema.fields()`` so the API documents
-exactly the input contract (types, units, ranges, allowed values) and can never drift from it.
-Pydantic checks each field on its own; ``features.validation.validate_frame`` then enforces the
-cross-field rules (mRSS total = sum of sites, unique patient_id) on the whole batch.
+The prediction request is an envelope, ``{"patients": [record, ...]}`` with 1..max_batch objects:
+pydantic checks only that shape. Each record is then validated once, field by field and across
+fields, by the data contract itself (:func:`serving.inference.validate_patients`). The OpenAPI
+document still describes every record field (type, unit, range, allowed values): the record's
+JSON schema is generated from ``features.schema.fields()``, so it can never drift from the
+contract it documents.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootModel, create_model
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from features.schema import REQUIRED_FIELDS, baseline_fields, fields
 from features.schema import Field as DictionaryField
@@ -28,12 +32,11 @@ DETAIL_NOT_READY = "not ready"
 DETAIL_AUDIT_NOT_FOUND = "no audit entry with this prediction_id"
 DETAIL_MODEL_NOT_FOUND = "no registered model version answers to the requested version or alias"
 DETAIL_MODEL_LOAD_FAILED = "the model could not be loaded; the previous model is still served"
-OUTCOME_FIELD_RULE = "follow-up (outcome) field; not accepted for prediction"
 
 _Scalar = float | int | bool | str | None
 
 
-# --- request: built from the data dictionary ---------------------------------------------------
+# --- request: an envelope, its records documented from the data dictionary ---------------------
 
 
 def _python_type(field: DictionaryField) -> Any:
@@ -63,7 +66,11 @@ def _field_info(field: DictionaryField) -> Any:
 
 @cache
 def patient_record_model() -> type[BaseModel]:
-    """``PatientRecord``: the baseline fields of the data dictionary, unknown fields refused."""
+    """``PatientRecord``: the baseline fields of the data dictionary, unknown fields refused.
+
+    Documentation only: its JSON schema describes a record in the OpenAPI document; records are
+    validated by the data contract (:mod:`features.validation`), not by this model.
+    """
     definitions: dict[str, Any] = {}
     for name in ["patient_id", *baseline_fields()]:
         field = fields()[name]
@@ -78,10 +85,21 @@ def patient_record_model() -> type[BaseModel]:
     )
 
 
+class PatientRecord(RootModel[dict[str, Any]]):
+    """One patient's record: any JSON object at run time (the data contract judges its fields);
+    documented as the data dictionary's baseline fields."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return patient_record_model().model_json_schema()
+
+
 @cache
 def prediction_request_model(max_batch: int) -> type[BaseModel]:
-    """``PredictionRequest``: ``{"patients": [PatientRecord, ...]}`` with 1..max_batch records."""
-    record = patient_record_model()
+    """``PredictionRequest``: ``{"patients": [record, ...]}`` with 1..max_batch JSON objects."""
+    record = PatientRecord
     patients = Field(..., min_length=1, max_length=max_batch, description="One record per patient.")
     return create_model(
         "PredictionRequest",

@@ -68,12 +68,6 @@ class Settings(BaseSettings):
         "(milliseconds; 0 = take only what is already queued).",
     )
 
-    batch_idle_ms: float = Field(
-        default=1.0, ge=0, le=MAX_LINGER_MS,
-        description="A lingering batch closes once no request has arrived for this long "
-        "(milliseconds; at most the linger): a burst of requests has ended.",
-    )
-
     @field_validator("model_uri")
     @classmethod
     def _registry_uri(cls, value: str) -> str:

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from models.tolerance import close
 
-def assert_identical(expected: Any, got: Any, path: str = "", tolerance: float = 0.0) -> None:
-    """Equal structure, every value of the very same type and equal (NaN equals NaN); floats
-    may differ by ``tolerance``."""
+
+def assert_same_answer(expected: Any, got: Any, path: str = "") -> None:
+    """Equal structure, every value of the very same type and equal, floats within the stated
+    tolerance of :mod:`models.tolerance` (relative 1e-9; NaN equals NaN).
+
+    Never bit-exact: the order of a floating-point sum depends on the batch and the CPU's BLAS
+    kernels, so a row scored alone and in a batch may differ in the 16th digit.
+    """
     assert type(got) is type(expected), f"{path}: {type(got)} is not {type(expected)}"
     if isinstance(expected, dict):
         assert list(got) == list(expected), path
         for key in expected:
-            assert_identical(expected[key], got[key], f"{path}.{key}", tolerance)
+            assert_same_answer(expected[key], got[key], f"{path}.{key}")
     elif isinstance(expected, list):
         assert len(got) == len(expected), path
         for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            assert_identical(e, g, f"{path}[{i}]", tolerance)
-    elif isinstance(expected, float) and math.isnan(expected):
-        assert math.isnan(got), path
+            assert_same_answer(e, g, f"{path}[{i}]")
     elif isinstance(expected, float):
-        assert abs(got - expected) <= tolerance, f"{path}: {got!r} != {expected!r}"
+        assert close(expected, got), f"{path}: {got!r} != {expected!r}"
     else:
         assert got == expected, f"{path}: {got!r} != {expected!r}"
+

@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+GUARDS = ("code", "contract", "model")  # what a test guards (pyproject's markers)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that says neither ``contract`` nor ``model`` guards the ``code``."""
+    for item in items:
+        if not any(item.get_closest_marker(guard) for guard in GUARDS):
+            item.add_marker(pytest.mark.code)
 
 
 @pytest.fixture

@@ -2,17 +2,23 @@
 
 The file says *what* (outcome, feature set, estimator families and search spaces, validation,
 promotion thresholds); the environment says *where* (tracking URI, registered model name).
+
+Built-in experiments ship with the package (``experiments/*.yaml``, package data of the
+``experiments`` package) and are chosen by name (``default``, ``quick``) from any folder; a path
+to a YAML file works too.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from features.pipeline import FEATURE_SETS
+from features.derive import OutcomeThresholds
+from features.pipeline import FEATURE_SETS, FeatureSpec
 from models.estimators import FAMILIES
 
 BINARY_OUTCOMES: tuple[str, ...] = (
@@ -25,6 +31,9 @@ BINARY_OUTCOMES: tuple[str, ...] = (
 )
 CONTINUOUS_OUTCOMES: tuple[str, ...] = ("delta_mrss",)
 SKIN_OUTCOMES: tuple[str, ...] = ("skin_responder", "skin_responder_mcid")
+
+
+FeatureSetValue = str | list[str] | dict[str, str]
 
 
 class ExperimentConfigError(ValueError):
@@ -53,19 +62,45 @@ class OutcomeConfig(_Strict):
     def is_binary(self) -> bool:
         return self.name in BINARY_OUTCOMES
 
+    @property
+    def is_mcid(self) -> bool:
+        return self.name == "skin_responder_mcid"
+
+    def thresholds(self) -> OutcomeThresholds:
+        """The cut-offs that derive the labels (``abs_threshold`` is the MCID for that rule)."""
+        return OutcomeThresholds(skin_abs_threshold=self.abs_threshold,
+                                 skin_rel_threshold=self.rel_threshold, skin_strict=self.strict,
+                                 skin_mcid=self.abs_threshold)
+
+    def skin_rule(self) -> tuple[float, float, bool]:
+        """(abs, rel, strict) of the skin rule the ΔmRSS model predicts, as the labels use it."""
+        if self.is_mcid:
+            return self.abs_threshold, 0.0, False
+        return self.abs_threshold, self.rel_threshold, self.strict
+
 
 class ValidationConfig(_Strict):
-    selection_metric: Literal["brier", "auroc", "mae"] = "brier"
+    # nested_cv: repeated K-fold around the whole procedure (any family); bootstrap: Harrell's
+    # optimism correction of the whole procedure (smooth families only, see check_compatible).
+    method: Literal["nested_cv", "bootstrap"] = "nested_cv"
+    selection_metric: Literal["brier", "auroc"] = "brier"
     cv_splits: int = Field(5, ge=2, le=20)
-    cv_repeats: int = Field(2, ge=1, le=50)
-    inner_splits: int = Field(3, ge=2, le=10)
-    bootstrap: int = Field(100, ge=10, le=2000)
+    cv_repeats: int = Field(4, ge=1, le=50)
+    inner_splits: int = Field(5, ge=2, le=10)
+    bootstrap: int = Field(200, ge=10, le=2000)
     interval_level: float = Field(0.95, gt=0.5, lt=1)
     seed: int = 0
+    n_jobs: int = Field(-1, description="parallel resamples (joblib); -1: every core")
+
+
+class ComparisonConfig(_Strict):
+    """Validate a reference feature set on the same resamples; log feature_set minus it."""
+
+    reference: str | list[str] | dict[str, str]
 
 
 class UncertaintyConfig(_Strict):
-    bootstrap_models: int = Field(30, ge=5, le=500)
+    bootstrap_models: int = Field(50, ge=5, le=500)
     probability_interval_level: float = Field(0.95, gt=0.5, lt=1)
     delta_interval_level: float = Field(0.90, gt=0.5, lt=1)
 
@@ -75,6 +110,7 @@ class PromotionConfig(_Strict):
     max_brier_corrected: float | None = Field(0.25, ge=0, le=1)
     min_calibration_slope_corrected: float | None = None
     max_calibration_slope_corrected: float | None = None
+    max_abs_calibration_intercept_corrected: float | None = None
     max_mae_corrected: float | None = None
 
 
@@ -82,18 +118,31 @@ class ExperimentConfig(_Strict):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     outcome: OutcomeConfig = OutcomeConfig()
-    feature_set: str = "both"
+    # A named set (clinical, histology, both), or pre-specified fields: a list, or a mapping
+    # of each field to the rationale for including it (shown in the model card).
+    feature_set: str | list[str] | dict[str, str] = "both"
+    derived_indices: bool = False  # feed EScSG / EUSTAR / ACR-EULAR beside their own inputs
     estimators: dict[str, dict[str, list[Any]]] = Field(min_length=1)
     validation: ValidationConfig = ValidationConfig()
     uncertainty: UncertaintyConfig = UncertaintyConfig()
     promotion: PromotionConfig = PromotionConfig()
+    comparison: ComparisonConfig | None = None
 
     @field_validator("feature_set")
     @classmethod
-    def _known_feature_set(cls, value: str) -> str:
-        if value not in FEATURE_SETS:
-            raise ValueError(f"unknown feature_set {value!r}; choose one of {FEATURE_SETS}")
+    def _known_feature_set(cls, value: FeatureSetValue) -> FeatureSetValue:
+        feature_spec(value)
         return value
+
+    def features(self) -> FeatureSpec:
+        """The fields the models read, with the derived indices if the experiment asks."""
+        return feature_spec(self.feature_set, self.derived_indices)
+
+    def reference_features(self) -> FeatureSpec | None:
+        """The comparison's reference feature set (same derived-index choice), if any."""
+        if self.comparison is None:
+            return None
+        return feature_spec(self.comparison.reference, self.derived_indices)
 
     @field_validator("estimators", mode="before")
     @classmethod
@@ -122,6 +171,16 @@ class ExperimentConfig(_Strict):
 
     def check_compatible(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""
+        memorising = [name for name in self.estimators if FAMILIES[name].memorises]
+        if self.validation.method == "bootstrap" and memorising:
+            raise ExperimentConfigError(
+                f"validation.method: bootstrap (Harrell's optimism correction) under-corrects "
+                f"learners that memorise their training data ({', '.join(memorising)}); use "
+                "nested_cv")
+        if self.comparison is not None and self.validation.method != "nested_cv":
+            raise ExperimentConfigError(
+                "comparison: feature sets are compared on paired nested cross-validation; set "
+                "validation.method: nested_cv")
         skin = SKIN_OUTCOMES + CONTINUOUS_OUTCOMES
         if "delta_mrss_regression" in self.estimators and self.outcome.name not in skin:
             raise ExperimentConfigError(
@@ -135,9 +194,46 @@ class ExperimentConfig(_Strict):
             )
 
 
-def load_experiment(path: str | Path) -> ExperimentConfig:
-    """Read and validate an experiment file; every problem is named in one error."""
-    source = Path(path)
+def feature_spec(value: FeatureSetValue, derived_indices: bool = False) -> FeatureSpec:
+    """A named feature set, or the listed fields (a list, or a mapping field -> rationale)."""
+    if isinstance(value, str):
+        if value not in FEATURE_SETS:
+            raise ValueError(f"unknown feature_set {value!r}; choose one of {FEATURE_SETS} or "
+                             "list the fields (field: rationale)")
+        return FeatureSpec.named(value, derived_indices)
+    if not value:
+        raise ValueError("a listed feature_set needs at least one field")
+    return FeatureSpec.listed(list(value), derived_indices)
+
+
+def builtin_experiments() -> list[str]:
+    """Names of the experiments that ship with the package, sorted."""
+    folder = resources.files("experiments")
+    return sorted(item.name.removesuffix(".yaml") for item in folder.iterdir()
+                  if item.name.endswith(".yaml"))
+
+
+def experiment_path(name_or_path: str | Path) -> Path:
+    """The file of a built-in experiment by name, or the given path.
+
+    A value naming an existing file, or that looks like a path (a folder part or a ``.yaml`` /
+    ``.yml`` suffix), is a path; anything else is the name of a built-in experiment.
+    """
+    path = Path(name_or_path)
+    if path.is_file() or len(path.parts) > 1 or path.suffix in (".yaml", ".yml"):
+        return path
+    if str(name_or_path) not in builtin_experiments():
+        raise ExperimentConfigError(
+            f"unknown experiment {str(name_or_path)!r}; built-in experiments: "
+            f"{', '.join(builtin_experiments())} (or give the path of a YAML file)"
+        )
+    # The package is installed as files (editable or from a wheel), never zipped.
+    return Path(str(resources.files("experiments").joinpath(f"{name_or_path}.yaml")))
+
+
+def load_experiment(name_or_path: str | Path) -> ExperimentConfig:
+    """Read and validate an experiment (built-in name or file); every problem in one error."""
+    source = experiment_path(name_or_path)
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError:

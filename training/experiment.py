@@ -1,70 +1,47 @@
-"""Run an experiment: compare families, validate the winner honestly, fit and package it.
+"""Run an experiment: validate the whole modelling procedure, then fit it on every patient.
 
 Order of work (pre-declared, so the numbers mean what they say):
-1. every candidate family is scored by repeated stratified cross-validation, tuning nested
-   inside, on the pre-declared selection metric;
-2. the winner's whole procedure (tuning included) is optimism-corrected with Harrell's
-   bootstrap, unless it is a learner that memorises its training data, for which that
-   correction fails and its nested cross-validation is reported (:mod:`training.headline`);
-   the winner is chosen before these numbers exist;
-3. the winner is refitted on all patients and packaged with its intervals and explainer.
-Selecting among families is itself a source of optimism that step 2 does not cover; the model
-card says so.
+
+1. the cohort's labels come from the experiment's own outcome thresholds;
+2. the whole procedure (:mod:`training.procedure`: tuning, family selection and recalibration
+   on grouped inner folds) is validated by :mod:`training.assessment`, which repeats all of it
+   in every resample; a comparison feature set, when the experiment names one, is validated on
+   the same resamples (:mod:`training.comparison`);
+3. the procedure runs once more on every patient: that is the champion, with the CV+ interval
+   of its ΔmRSS model from its own inner folds;
+4. its probability interval comes from bootstrap refits of the champion's family that repeat
+   its tuning and recalibration (:func:`fit_probability_interval`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
-from features import schema
 from features.derive import add_derived_columns
-from features.pipeline import (
-    as_model_frame,
-    categorical_fields,
-    numeric_feature_names,
-    numeric_fields,
-)
-from models.bundle import ResponseModel, TrainingSummary
-from models.estimators import family, make_delta_regressor, make_feature_regressor
-from models.uncertainty import BootstrapEnsemble, ConformalInterval
+from features.pipeline import FeatureSpec, as_model_frame
+from models.calibration import RecalibratedClassifier
+from models.probability_interval import ProbabilityInterval
+from training.assessment import Assessment, bootstrap_optimism, nested_cross_validation
+from training.comparison import compare_feature_sets
 from training.config import ExperimentConfig
-from training.cross_validation import CVResult, repeated_cv_predictions
-from training.headline import Estimate, from_bootstrap, from_cross_validation
-from training.metrics import (
-    auroc,
-    brier,
-    calibration_intercept,
-    calibration_slope,
-    mae,
-    r2,
-    score_all,
+from training.procedure import (
+    FittedProcedure,
+    ProcedureSpec,
+    ResponseRule,
+    candidates_from,
+    fit_on_features,
+    fit_procedure,
 )
-from training.modelling import (
-    FamilySpec,
-    fit_tuned,
-    make_fit_predict,
-    one_thread_per_fit,
-    with_delta,
-)
-from training.optimism import OptimismResult, optimism_corrected
 
 log = logging.getLogger(__name__)
 
-BINARY_METRICS = {
-    "auroc": auroc,
-    "brier": brier,
-    "calibration_slope": calibration_slope,
-    "calibration_intercept": calibration_intercept,
-}
-CONTINUOUS_METRICS = {"mae": mae, "r2": r2}
-LOWER_IS_BETTER = {"brier", "mae"}
 Tick = Callable[[str], None]
 
 
@@ -81,26 +58,54 @@ class Cohort:
 
 @dataclass
 class Validation:
-    """What the experiment measured, ready to be logged (see :mod:`training.headline`)."""
+    """What validation measured: the procedure's assessment, and a comparison if asked."""
 
-    candidates: dict[str, CVResult]
-    selected: str
-    binary: OptimismResult | None  # None: Harrell's bootstrap is not valid for the learner
-    delta: OptimismResult
-    oof_probability: np.ndarray
-    apparent: dict[str, float]
-    corrected: dict[str, Estimate]
-    metrics: dict[str, float] = field(default_factory=dict)
+    assessment: Assessment
+    comparison: dict[str, float] = field(default_factory=dict)
+    reference: Assessment | None = None
+    decision_curves: pd.DataFrame | None = None
 
     @property
     def method(self) -> str:
-        """How the headline binary metrics were corrected for optimism."""
-        return "cross-validation" if self.binary is None else "bootstrap"
+        return self.assessment.method
+
+
+@dataclass
+class FinalModel:
+    """The procedure fitted on every patient, with its probability interval."""
+
+    procedure: FittedProcedure
+    probability_interval: ProbabilityInterval
+
+    @property
+    def selected(self) -> str:
+        return self.procedure.chosen.family
+
+    def features(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The champion's model features (its fitted preprocessing)."""
+        return champion_features(self.procedure, X)
+
+    def probability_with_interval(self, X: pd.DataFrame, level: float,
+                                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """P(response) and its interval at ``level``."""
+        logit = self.procedure.classifier.decision_function(X)
+        low, high = self.probability_interval.interval(self.features(X), logit, level)
+        return 1 / (1 + np.exp(-logit)), low, high
+
+    def delta_with_interval(self, X: pd.DataFrame, level: float,
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Predicted ΔmRSS and its CV+ interval at ``level`` (points)."""
+        conformal = self.procedure.conformal
+        if conformal is None:
+            raise ValueError("the final procedure was fitted without its CV+ interval")
+        baseline = self.procedure.delta_model[:-1].transform(X)["mrss_total"].to_numpy(float)
+        low, high = conformal.interval(X, baseline, level)
+        return self.procedure.predicted_delta(X), low, high
 
 
 def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
-    """Derive outcomes and keep patients whose outcome (and change in mRSS) is known."""
-    derived = add_derived_columns(frame)
+    """Derive outcomes with the experiment's thresholds; keep patients whose outcome is known."""
+    derived = add_derived_columns(frame, config.outcome.thresholds())
     outcome = config.outcome.name if config.outcome.is_binary else "skin_responder"
     if outcome not in derived:
         raise ValueError(f"the data have no follow-up columns to derive the outcome {outcome!r}")
@@ -117,183 +122,95 @@ def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
     )
 
 
-def family_spec(config: ExperimentConfig, name: str) -> FamilySpec:
-    """A candidate family with the experiment's search space, seed and response rule."""
-    criterion = {
-        "abs_threshold": config.outcome.abs_threshold,
-        "rel_threshold": config.outcome.rel_threshold,
-        "strict": config.outcome.strict,
-    }
-    if config.outcome.name == "skin_responder_mcid":
-        criterion = {"abs_threshold": config.outcome.abs_threshold, "rel_threshold": 0.0,
-                     "strict": False}
-    return FamilySpec(name, config.estimators[name], config.feature_set,
-                      config.validation.inner_splits, config.validation.seed, criterion)
-
-
-def _ticking(fit_predict: Any, tick: Tick | None, label: str) -> Any:
-    def wrapped(*args: Any) -> Any:
-        result = fit_predict(*args)
-        if tick:
-            tick(label)
-        return result
-
-    return wrapped
-
-
-def compare_candidates(cohort: Cohort, config: ExperimentConfig,
-                       tick: Tick | None = None) -> dict[str, CVResult]:
-    """Repeated stratified CV (tuning nested) of every family on the same folds."""
+def procedure_spec(config: ExperimentConfig, features: FeatureSpec | None = None,
+                   ) -> ProcedureSpec:
+    """The experiment's modelling procedure (candidates, features, rule, inner folds, seed)."""
     v = config.validation
-    results = {}
-    for name in config.estimators:
-        fit_predict = _ticking(make_fit_predict(family_spec(config, name)), tick, name)
-        results[name] = repeated_cv_predictions(
-            fit_predict, with_delta(cohort.X, cohort.delta), cohort.y,
-            n_splits=v.cv_splits, n_repeats=v.cv_repeats, seed=v.seed, metrics=BINARY_METRICS,
-        )
-    return results
-
-
-def select_family(candidates: dict[str, CVResult], metric: str) -> str:
-    """The family with the best pooled cross-validated value of the pre-declared metric."""
-    metric = "brier" if metric == "mae" else metric  # candidates are compared on the binary scale
-    values = {name: float(r.pooled_metrics[metric].mean()) for name, r in candidates.items()}
-    chooser = min if metric in LOWER_IS_BETTER else max
-    return chooser(values, key=lambda name: values[name])
-
-
-def delta_fit_predict(feature_set: str) -> Any:
-    """The mRSS-change regression as a ``fit_predict`` for optimism correction."""
-
-    def fit_predict(X_train: pd.DataFrame, y_train: np.ndarray, X_evals: list[pd.DataFrame]):
-        model = make_delta_regressor(feature_set).fit(X_train, y_train)
-        return [model.predict(X_eval) for X_eval in X_evals]
-
-    return fit_predict
+    return ProcedureSpec(
+        candidates=candidates_from(config.estimators),
+        features=features or config.features(),
+        rule=ResponseRule(*config.outcome.skin_rule()),
+        inner_splits=v.inner_splits,
+        selection_metric=v.selection_metric,
+        seed=v.seed,
+    )
 
 
 def validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None) -> Validation:
-    """Compare, select, then optimism-correct the selected procedure and the ΔmRSS model."""
-    with one_thread_per_fit():
-        return _validate(cohort, config, tick)
+    """Validate the whole procedure; with a comparison, the reference on the same resamples."""
+    spec = procedure_spec(config)
+    assessment = _assess(spec, cohort, config, tick)
+    reference_features = config.reference_features()
+    if reference_features is None:
+        return Validation(assessment)
+    reference = _assess(procedure_spec(config, reference_features), cohort, config, tick)
+    differences, curves = compare_feature_sets(cohort.y, assessment, reference,
+                                               config.validation.interval_level)
+    return Validation(assessment, differences, reference, curves)
 
 
-def _validate(cohort: Cohort, config: ExperimentConfig, tick: Tick | None) -> Validation:
+def _assess(spec: ProcedureSpec, cohort: Cohort, config: ExperimentConfig,
+            tick: Tick | None) -> Assessment:
     v = config.validation
-    candidates = compare_candidates(cohort, config, tick)
-    selected = select_family(candidates, v.selection_metric)
-    log.info("selected family %s by cross-validated %s", selected, v.selection_metric)
-    spec = family_spec(config, selected)
-    binary = None
-    if not family(selected).memorises:
-        binary = _bootstrap(_ticking(make_fit_predict(spec), tick, "bootstrap"),
-                            with_delta(cohort.X, cohort.delta), cohort.y, BINARY_METRICS, config)
-    delta = _bootstrap(_ticking(delta_fit_predict(config.feature_set), tick, "bootstrap ΔmRSS"),
-                       cohort.X, cohort.delta, CONTINUOUS_METRICS, config)
-    if binary is None:
-        apparent = apparent_metrics(cohort, spec)
-        corrected = from_cross_validation(candidates[selected], cohort.y, v.interval_level)
-    else:
-        apparent, corrected = binary.apparent, from_bootstrap(binary)
-    result = Validation(candidates, selected, binary, delta, candidates[selected].mean_oof(),
-                        apparent, corrected)
-    result.metrics = headline_metrics(result, config)
-    return result
+    if v.method == "bootstrap":
+        return bootstrap_optimism(spec, cohort.X, cohort.y, cohort.delta, v.bootstrap, v.seed,
+                                  v.interval_level, v.n_jobs, tick)
+    return nested_cross_validation(spec, cohort.X, cohort.y, cohort.delta, v.cv_splits,
+                                   v.cv_repeats, v.seed, v.interval_level, v.n_jobs, tick)
 
 
-def _bootstrap(fit_predict: Any, X: pd.DataFrame, y: np.ndarray, metrics: dict[str, Any],
-               config: ExperimentConfig) -> OptimismResult:
-    v = config.validation
-    return optimism_corrected(fit_predict, X, y, metrics, n_boot=v.bootstrap, seed=v.seed,
-                              ci_level=v.interval_level)
+def fit_final(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None) -> FinalModel:
+    """The procedure on every patient (with its ΔmRSS CV+ interval), then its probability
+    interval from bootstrap refits of the champion's family."""
+    spec = procedure_spec(config)
+    with threadpool_limits(limits=1):
+        procedure = fit_procedure(spec, cohort.X, cohort.y, cohort.delta, conformal=True)
+    log.info("champion %s (recalibration intercept %.2f, slope %.2f)", procedure.chosen.label,
+             *procedure.recalibration)
+    if tick:
+        tick("final model")
+    interval = fit_probability_interval(spec, procedure, cohort, config, tick)
+    return FinalModel(procedure, interval)
 
 
-def apparent_metrics(cohort: Cohort, spec: FamilySpec) -> dict[str, float]:
-    """The procedure fitted and scored on all patients (what the bootstrap calls apparent)."""
-    model = fit_tuned(spec, cohort.X, cohort.y, cohort.delta)
-    return score_all(BINARY_METRICS, cohort.y, model.predict_proba(cohort.X)[:, 1], strict=False)
+def champion_features(procedure: FittedProcedure, X: pd.DataFrame) -> pd.DataFrame:
+    """The champion's model features (its fitted preprocessing), named."""
+    return procedure.classifier.named_steps["preprocess"].transform(X)
 
 
-def headline_metrics(validation: Validation, config: ExperimentConfig) -> dict[str, float]:
-    """Metrics under the stable names researchers compare runs by."""
-    metrics = _binary_headline(validation) | _delta_headline(validation.delta, config)
-    for name, result in validation.candidates.items():
-        for metric in ("auroc", "brier"):
-            metrics[f"cv_{metric}_{name}"] = float(result.pooled_metrics[metric].mean())
-    return {k: float(v) for k, v in metrics.items()}
+def fit_probability_interval(spec: ProcedureSpec, procedure: FittedProcedure, cohort: Cohort,
+                             config: ExperimentConfig,
+                             tick: Tick | None = None) -> ProbabilityInterval:
+    """B refits of the champion's family on bootstrap samples of its features, each tuned on
+    its own grouped inner folds and recalibrated on its own out-of-fold scores."""
+    family_spec = replace(spec, candidates=tuple(
+        c for c in spec.candidates if c.family == procedure.chosen.family))
+    features = champion_features(procedure, cohort.X)
+    samples = _bootstrap_rows(cohort.y, config.uncertainty.bootstrap_models, spec.seed)
+    members = Parallel(n_jobs=config.validation.n_jobs, return_as="generator")(
+        delayed(_member)(replace(family_spec, seed=spec.seed + b), features, cohort, rows)
+        for b, rows in enumerate(samples))
+    fitted = []
+    for member in members:
+        fitted.append(member)
+        if tick:
+            tick("probability interval")
+    return ProbabilityInterval(fitted)
 
 
-def _binary_headline(validation: Validation) -> dict[str, float]:
-    """Apparent, corrected (with intervals), cross-validated and, after a bootstrap, out-of-bag."""
-    c, a = validation.corrected, validation.apparent
-    cv = validation.candidates[validation.selected].pooled_metrics
-    metrics = {"auroc_apparent": a["auroc"], "brier_apparent": a["brier"],
-               "auroc_cv": cv["auroc"].mean(), "brier_cv": cv["brier"].mean(),
-               "calibration_slope_corrected": c["calibration_slope"].value,
-               "calibration_intercept_corrected": c["calibration_intercept"].value}
-    for name in ("auroc", "brier"):
-        metrics |= {f"{name}_corrected": c[name].value, f"{name}_corrected_ci_low": c[name].low,
-                    f"{name}_corrected_ci_high": c[name].high}
-    if validation.binary is not None:  # pessimistic (Efron & Tibshirani 1997): a check
-        metrics |= {f"{name}_oob": validation.binary.oob[name] for name in ("auroc", "brier")}
-    return metrics
+def _member(spec: ProcedureSpec, features: pd.DataFrame, cohort: Cohort,
+            rows: np.ndarray) -> RecalibratedClassifier:
+    with threadpool_limits(limits=1):
+        return fit_on_features(spec, features.iloc[rows], cohort.y[rows], cohort.delta[rows],
+                               rows)
 
 
-def _delta_headline(d: OptimismResult, config: ExperimentConfig) -> dict[str, float]:
-    """The ΔmRSS regression (Harrell's correction: a ridge model, which it suits)."""
-    metrics = {"delta_mae_corrected": d.corrected["mae"], "delta_r2_corrected": d.corrected["r2"]}
-    if not config.outcome.is_binary:
-        metrics |= {"mae_corrected": d.corrected["mae"], "r2_corrected": d.corrected["r2"]}
-    return metrics
-
-
-def used_fields(feature_set: str) -> list[str]:
-    """The raw input fields a feature set reads (derived indices excluded)."""
-    baseline = set(schema.baseline_fields())
-    return [n for n in numeric_fields(feature_set) if n in baseline] + categorical_fields(
-        feature_set
-    )
-
-
-def fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
-              metadata: dict[str, Any]) -> ResponseModel:
-    """Refit the selected procedure on every patient and package what serving needs."""
-    with one_thread_per_fit():
-        return _fit_final(cohort, config, selected, metadata)
-
-
-def _fit_final(cohort: Cohort, config: ExperimentConfig, selected: str,
-               metadata: dict[str, Any]) -> ResponseModel:
-    seed = config.validation.seed
-    classifier = fit_tuned(family_spec(config, selected), cohort.X, cohort.y, cohort.delta)
-    features = classifier.named_steps["preprocess"].transform(cohort.X)
-    target = cohort.delta if family(selected).target == "delta" else cohort.y
-    ensemble = BootstrapEnsemble().fit(
-        classifier.named_steps["estimator"], features, target,
-        n_models=config.uncertainty.bootstrap_models, seed=seed,
-    )
-    # The served ridge reads the classifier's features (one preprocessing per request); it is
-    # the same model as make_delta_regressor's, whose folds (preprocessing inside) give the
-    # conformal residuals.
-    scaled = numeric_feature_names(classifier.named_steps["preprocess"])
-    regressor = make_feature_regressor(scaled).fit(features, cohort.delta)
-    out_of_fold = cross_val_predict(
-        make_delta_regressor(config.feature_set), cohort.X, cohort.delta,
-        cv=KFold(n_splits=5, shuffle=True, random_state=seed),
-    )
-    background = features.sample(n=min(100, len(features)), random_state=seed)
-    return ResponseModel(
-        classifier=classifier,
-        regressor=regressor,
-        probability_ensemble=ensemble,
-        delta_conformal=ConformalInterval().fit(cohort.delta - out_of_fold),
-        background=background,
-        summary=TrainingSummary.from_frame(cohort.X, used_fields(config.feature_set)),
-        metadata=metadata | {
-            "family": selected,
-            "feature_set": config.feature_set,
-            "probability_interval_level": config.uncertainty.probability_interval_level,
-            "delta_interval_level": config.uncertainty.delta_interval_level,
-        },
-    )
+def _bootstrap_rows(y: np.ndarray, n: int, seed: int) -> list[np.ndarray]:
+    """``n`` bootstrap samples of row numbers, each holding both outcome classes."""
+    rng = np.random.default_rng([seed, 7])
+    samples: list[np.ndarray] = []
+    while len(samples) < n:
+        rows = np.sort(rng.integers(0, len(y), size=len(y)))
+        if np.ptp(y[rows]) > 0:
+            samples.append(rows)
+    return samples

@@ -5,9 +5,8 @@ continuous measures take observed values and point predictions. Definitions foll
 Steyerberg, *Clinical Prediction Models* (2nd ed., 2019), ch. 15, and Van Calster et al.,
 "Calibration: the Achilles heel of predictive analytics", BMC Med 2019;17:230.
 
-Every measure returns a plain ``float`` so it can be used as a ``Metric`` by
-:func:`training.optimism.optimism_corrected` and
-:func:`training.cross_validation.repeated_cv_predictions`.
+Every measure returns a plain ``float``, so :mod:`training.assessment` can average and
+summarise them over resamples.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from scipy.stats import rankdata
 
-from training._resampling import FloatArray
+FloatArray = npt.NDArray[np.float64]
 
 Metric = Callable[[FloatArray, FloatArray], float]
 """A performance measure ``metric(y, pred) -> float``."""
@@ -199,6 +198,35 @@ def net_benefit(y: npt.ArrayLike, p: npt.ArrayLike, thresholds: npt.ArrayLike) -
             "treat_none": np.zeros_like(pt),
         }
     )
+
+
+def delong_placements(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """DeLong's placement values: per positive, the share of negatives ranked below it; per
+    negative, the share of positives ranked above it (midranks, so ties count one half).
+
+    Their means are the AUROC; their variances give its variance (DeLong, DeLong &
+    Clarke-Pearson, Biometrics 1988;44:837-845).
+    """
+    y_arr, p_arr = _binary(y, p)
+    positive, negative = p_arr[y_arr == 1], p_arr[y_arr == 0]
+    m, n = positive.size, negative.size
+    overall = rankdata(np.concatenate([positive, negative]))
+    v10 = (overall[:m] - rankdata(positive)) / n
+    v01 = 1.0 - (overall[m:] - rankdata(negative)) / m
+    return v10, v01
+
+
+def delong_variance(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    """DeLong's variance of the AUROC of predictions ``p``."""
+    v10, v01 = delong_placements(y, p)
+    return float(np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size)
+
+
+def brier_variance(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
+    """Variance of the Brier score as the mean of per-patient squared errors."""
+    y_arr, p_arr = _binary(y, p)
+    squared = (p_arr - y_arr) ** 2
+    return float(np.var(squared, ddof=1) / squared.size)
 
 
 def mae(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:

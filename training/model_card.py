@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 __all__ = [
     "SECTION_HEADINGS",
     "DataSource",
+    "IntervalScheme",
     "Metric",
     "ModelCard",
     "OutcomeDefinition",
@@ -29,7 +30,8 @@ TEAM = "to be completed by the research team"
 SECTION_HEADINGS: tuple[str, ...] = (
     "## Model details", "## Intended use", "## Out-of-scope use", "## Data", "## Outcome",
     "## Predictors", "## Missing data", "## Model", "## Validation", "## Performance",
-    "## Sample size", "## Fairness and subgroups", "## Limitations", "## TRIPOD+AI checklist",
+    "## Per-patient intervals", "## Sample size", "## Fairness and subgroups", "## Limitations",
+    "## TRIPOD+AI checklist",
 )
 # (item, topic, card section or None when only the research team can report it), after
 # Collins et al., TRIPOD+AI statement, BMJ 2024;385:e078378.
@@ -95,31 +97,45 @@ class Predictor:
     label: str
     unit: str = ""
     percent_missing: float = 0.0
+    rationale: str = ""
 
 
 @dataclass(frozen=True)
 class ValidationScheme:
-    """Internal validation: Harrell's bootstrap and repeated k-fold cross-validation."""
+    """Internal validation of the whole modelling procedure (see training.assessment)."""
 
-    n_bootstrap: int
-    cv_folds: int
-    cv_repeats: int
-    nested_tuning: bool
-    interval_method: str = "bootstrap percentile"
-    corrected_by_bootstrap: bool = True  # False: the corrected column is nested CV
+    method: str  # "nested_cv" or "bootstrap"
+    resamples: int  # outer repeats (nested_cv) or bootstrap replicates
+    outer_folds: int
+    inner_folds: int
+    selection_metric: str
+    candidates: int
+    selection_frequency: Mapping[str, float] = field(default_factory=dict)
+    recalibration: tuple[float, float] = (0.0, 1.0)  # the champion's (intercept, slope)
+
+
+@dataclass(frozen=True)
+class IntervalScheme:
+    """What the two per-patient intervals are, and the evidence for them."""
+
+    probability_level: float
+    probability_members: int
+    delta_level: float
+    delta_folds: int
+    delta_guarantee: float  # the finite-sample lower bound on coverage (Barber et al. 2021)
 
 
 @dataclass(frozen=True)
 class Metric:
-    """One performance measure: apparent, optimism-corrected with its 95% interval, and the
-    repeated-CV estimate when available."""
+    """One performance measure: apparent, validated (of the whole procedure) with its interval
+    and its Monte-Carlo error."""
 
     name: str
     apparent: float
     corrected: float | None = None
     lower: float | None = None
     upper: float | None = None
-    cross_validated: float | None = None
+    mc_error: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,7 @@ class ModelCard:
     model_type: str
     hyperparameters: Mapping[str, object]
     validation: ValidationScheme
+    intervals: IntervalScheme
     metrics: Sequence[Metric]
     sample_size: SampleSizeCheck
     subgroups: Sequence[SubgroupResult] = ()
@@ -202,6 +219,7 @@ def model_card_markdown(card: ModelCard) -> str:
     parts += [
         _details(card), _intended_use(card), _out_of_scope(card), _data(card), _outcome(card),
         _predictors(card), _missing(card), _model(card), _validation(card), _performance(card),
+        _intervals(card),
         _sample_size(card), _subgroups(card), _limitations(card), _checklist(),
     ]
     return "\n\n".join(parts) + "\n"
@@ -285,9 +303,9 @@ def _outcome(card: ModelCard) -> str:
 
 
 def _predictors(card: ModelCard) -> str:
-    rows = [(f"`{p.name}`", p.label, p.unit or "—") for p in card.predictors]
+    rows = [(f"`{p.name}`", p.label, p.unit or "—", p.rationale or "—") for p in card.predictors]
     return f"## Predictors\n\n{len(rows)} input fields.\n\n" + _table(
-        ["field", "clinical name", "unit"], rows)
+        ["field", "clinical name", "unit", "why it is a candidate"], rows)
 
 
 def _missing(card: ModelCard) -> str:
@@ -306,26 +324,64 @@ def _model(card: ModelCard) -> str:
 
 def _validation(card: ModelCard) -> str:
     v = card.validation
-    tuning = ("Hyper-parameters were tuned by nested cross-validation (an inner loop inside "
-              "every resample)." if v.nested_tuning else "Hyper-parameters were fixed in advance.")
+    procedure = (
+        f"The modelling procedure chooses among {v.candidates} candidates (each family at each "
+        f"point of its search space) by the {v.selection_metric} of their recalibrated "
+        f"out-of-fold predictions in one {v.inner_folds}-fold inner cross-validation, grouped "
+        "by patient; fits a logistic recalibration on the winner's out-of-fold scores; and "
+        "refits the winner on all patients.")
+    if v.method == "nested_cv":
+        scheme = (
+            f"The reported ('validated') numbers are those of the **whole procedure** - tuning, "
+            f"family selection and recalibration repeated in every resample - by nested "
+            f"cross-validation: {v.outer_folds} outer folds x {v.resamples} repeats. Metrics "
+            "are computed on each repeat's pooled out-of-fold predictions and averaged; their "
+            "Monte-Carlo error is the SD over repeats / sqrt(repeats). Models are trained on "
+            f"{v.outer_folds - 1}/{v.outer_folds} of the patients, so the estimates are slightly "
+            "pessimistic. 95% intervals: DeLong (AUROC; LeDell 2015), variance of a mean "
+            "(Brier, MAE), Fisher information (calibration); they treat the fitted models as "
+            "fixed and are somewhat narrow.")
+    else:
+        scheme = (
+            f"The reported numbers are Harrell's optimism correction of the **whole procedure** "
+            f"({v.resamples} bootstrap replicates, each re-running tuning, selection and "
+            "recalibration with inner folds grouped by patient), with Noma et al. (2021) "
+            "location-shifted intervals. Only smooth families are validated this way; on pure "
+            "noise it under-corrects (see the README).")
+    frequency = ", ".join(f"{name} {share:.0%}" for name, share in v.selection_frequency.items())
+    intercept, slope = v.recalibration
     return "## Validation\n\n" + _bullets([
-        (f"Harrell's optimism-corrected bootstrap with {v.n_bootstrap} resamples; the whole "
-         "modelling process is repeated in each resample." if v.corrected_by_bootstrap else
-         "The 'optimism-corrected' column is the nested repeated cross-validation estimate: "
-         "Harrell's bootstrap barely corrects learners that memorise their training data."),
-        f"Repeated k-fold cross-validation, {v.cv_folds} folds × {v.cv_repeats} repeats, for "
-        "out-of-fold predictions.",
-        tuning, f"95% intervals: {v.interval_method}.",
+        procedure, scheme,
+        f"Choice across resamples (model stability): {frequency or 'not recorded'}.",
+        f"The champion's recalibration: logit P = {intercept:.3f} + {slope:.3f} x its raw score.",
         "All data were used for development; there is no external validation.",
+    ])
+
+
+def _intervals(card: ModelCard) -> str:
+    i = card.intervals
+    return "## Per-patient intervals\n\n" + _bullets([
+        f"Probability of response, {i.probability_level:.0%}: estimation uncertainty of the "
+        f"probability - logit p ± z x the SD of {i.probability_members} bootstrap refits of the "
+        "champion's family (each re-tuned and recalibrated). It does not include model "
+        "misspecification; the simulation study (`ssc-response study`) measures its coverage "
+        "of the true probability.",
+        f"Change in mRSS, {i.delta_level:.0%}: locally weighted CV+ over {i.delta_folds} folds "
+        f"(Barber et al. 2021): coverage of new patients' observed change is guaranteed to be "
+        f"at least {i.delta_guarantee:.1%} for exchangeable patients, and close to "
+        f"{i.delta_level:.0%} in practice; wider at higher baseline mRSS; kept within "
+        "-baseline..51-baseline.",
     ])
 
 
 def _performance(card: ModelCard) -> str:
     rows = [(m.name, _number(m.apparent), _number(m.corrected), _interval(m),
-             _number(m.cross_validated)) for m in card.metrics]
-    header = ["metric", "apparent", "optimism-corrected", "95% interval (corrected)", "repeated CV"]
+             _number(m.mc_error)) for m in card.metrics]
+    header = ["metric", "apparent", "validated (whole procedure)", "95% interval",
+              "Monte-Carlo error"]
     return ("## Performance\n\nApparent performance is measured on the development data and is "
-            "optimistic.\n\n" + _table(header, rows))
+            "optimistic; the validated column is what the procedure achieves on patients it did "
+            "not see.\n\n" + _table(header, rows))
 
 
 def _interval(metric: Metric) -> str:

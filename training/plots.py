@@ -138,6 +138,24 @@ def decision_curve_figure(net_benefit_frame: pd.DataFrame, title: str = "Decisio
     return fig
 
 
+def comparison_figure(curves: pd.DataFrame,
+                      title: str = "Decision curves: feature set against reference") -> Figure:
+    """Net benefit of the experiment's feature set and of the reference, with treat-all, from
+    the paired nested cross-validation (:func:`training.comparison.decision_curves`)."""
+    fig = Figure(figsize=(6.0, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for column, label, style in (("feature_set", "feature set", "-"),
+                                 ("reference", "reference", "--"),
+                                 ("treat_all", "treat all", ":")):
+        ax.plot(curves["threshold"], curves[column], style, label=label)
+    ax.axhline(0.0, color="grey", lw=0.8, label="treat none")
+    low = min(0.0, float(curves[["feature_set", "reference"]].min().min())) - 0.02
+    ax.set(xlabel="threshold probability", ylabel="net benefit", title=title,
+           ylim=(low, float(curves[["feature_set", "reference", "treat_all"]].max().max()) + 0.05))
+    ax.legend()
+    return fig
+
+
 def _checked_net_benefit(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in DECISION_CURVE_COLUMNS if c not in frame.columns]
     if missing:

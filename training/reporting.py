@@ -12,7 +12,7 @@ from features.pipeline import build_preprocessor, field_units
 from models.bundle import ResponseModel
 from training import reports, tracking
 from training.config import ExperimentConfig
-from training.experiment import Cohort, Validation
+from training.experiment import Cohort, FinalModel, Validation
 from training.metrics import net_benefit
 from training.sample_size import RileyResult, riley_binary_min_n
 from training.sample_size_continuous import riley_continuous_min_n
@@ -31,8 +31,9 @@ OUTCOME_TEXT = {
 
 
 def n_model_parameters(cohort: Cohort, config: ExperimentConfig) -> int:
-    """Candidate predictor parameters: model features after encoding and indicators."""
-    return int(build_preprocessor(config.feature_set).fit_transform(cohort.X).shape[1])
+    """Parameters the models actually read: the encoded features of the experiment's feature
+    set (values, missingness indicators, category levels; derived indices only when asked)."""
+    return int(build_preprocessor(config.features()).fit_transform(cohort.X).shape[1])
 
 
 # Anticipated R2 of a continuous-outcome model when nothing better is known: the ΔmRSS models
@@ -56,56 +57,66 @@ def _outcome_text(config: ExperimentConfig) -> str:
     return OUTCOME_TEXT[o.name].format(abs=o.abs_threshold, rel=o.rel_threshold)
 
 
-def _interval_method(validation: Validation) -> str:
-    """How the corrected values and their intervals were obtained (read into the model card)."""
-    if validation.binary is not None:
-        return "location-shifted bootstrap (Noma 2021)"
-    return (f"{validation.selected} memorises its training data, for which Harrell's bootstrap "
-            "barely corrects, so its 'optimism-corrected' column holds the nested repeated "
-            "cross-validation estimate (the bootstrap applies to the ΔmRSS model only); "
-            "intervals from influence functions: DeLong for AUROC (LeDell 2015), the variance "
-            "of a mean for the Brier score, none for calibration")
+def _metric_rows(validation: Validation, metrics: dict[str, float]) -> list[reports.Metric]:
+    estimates = validation.assessment.estimates
+    return [reports.Metric(name, metrics.get(f"{name}_apparent", np.nan), e.value, e.low, e.high,
+                           e.mc_error)
+            for name, e in estimates.items()]
 
 
-def _metric_rows(validation: Validation) -> list[reports.Metric]:
-    a, c, d = validation.apparent, validation.corrected, validation.delta
-    cv = validation.candidates[validation.selected].pooled_metrics.mean()
-    rows = [
-        reports.Metric(name, a[name], c[name].value, c[name].low, c[name].high,
-                       float(cv.get(name, np.nan)))
-        for name in ("auroc", "brier", "calibration_slope", "calibration_intercept")
-    ]
-    rows += [reports.Metric(f"delta_{name}", d.apparent[name], d.corrected[name],
-                            d.ci_lower[name], d.ci_upper[name]) for name in ("mae", "r2")]
-    return rows
-
-
-def _predictors(cohort: Cohort, model: ResponseModel) -> list[reports.Predictor]:
+def _predictors(cohort: Cohort, model: ResponseModel,
+                config: ExperimentConfig) -> list[reports.Predictor]:
     units = field_units()
+    reasons = config.feature_set if isinstance(config.feature_set, dict) else {}
     return [
         reports.Predictor(name, schema.fields()[name].description, units.get(name, ""),
-                          100.0 * share)
+                          100.0 * share, reasons.get(name, ""))
         for name, share in model.summary.missing_share.items()
     ]
 
 
 def _subgroups(cohort: Cohort, validation: Validation) -> list[reports.SubgroupResult]:
+    """Cross-validated performance by sex (nested CV only: it has out-of-fold predictions)."""
     from training.metrics import auroc, brier
 
+    oof = validation.assessment.mean_oof_probability()
+    if oof is None:
+        return []
     groups = []
     for sex in ("F", "M"):
         mask = (cohort.frame["sex"] == sex).to_numpy(dtype=bool)
-        y, p = cohort.y[mask], validation.oof_probability[mask]
-        metrics = {}
+        y, p = cohort.y[mask], oof[mask]
+        values = {}
         if mask.sum() >= 20 and 0 < y.sum() < len(y):
-            metrics = {"auroc_cv": auroc(y, p), "brier_cv": brier(y, p)}
+            values = {"auroc_cv": auroc(y, p), "brier_cv": brier(y, p)}
         groups.append(reports.SubgroupResult(f"sex = {sex}", int(mask.sum()), int(y.sum()),
-                                             metrics))
+                                             values))
     return groups
 
 
+def _validation_scheme(config: ExperimentConfig, validation: Validation,
+                       final: FinalModel) -> reports.ValidationScheme:
+    v, assessment = config.validation, validation.assessment
+    return reports.ValidationScheme(
+        method=assessment.method, resamples=assessment.resamples, outer_folds=v.cv_splits,
+        inner_folds=v.inner_splits, selection_metric=v.selection_metric,
+        candidates=len(final.procedure.candidates),
+        selection_frequency=assessment.selection_frequency().to_dict(),
+        recalibration=final.procedure.recalibration)
+
+
+def _interval_scheme(config: ExperimentConfig, final: FinalModel) -> reports.IntervalScheme:
+    u, conformal = config.uncertainty, final.procedure.conformal
+    folds = len(conformal.fold_models_) if conformal else 0
+    guarantee = conformal.guaranteed_coverage(u.delta_interval_level) if conformal else 0.0
+    return reports.IntervalScheme(u.probability_interval_level,
+                                  final.probability_interval.n_members,
+                                  u.delta_interval_level, folds, guarantee)
+
+
 def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
-               model: ResponseModel, sample_size: RileyResult, run_id: str) -> str:
+               final: FinalModel, model: ResponseModel, metrics: dict[str, float],
+               sample_size: RileyResult, run_id: str) -> str:
     """The TRIPOD+AI model card as Markdown."""
     simulated = cohort.frame["patient_id"].astype(str).str.startswith("SIM-").all()
     card = reports.ModelCard(
@@ -119,14 +130,12 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
         ),
         outcome=reports.OutcomeDefinition(config.outcome.name, _outcome_text(config),
                                           config.outcome.model_dump(exclude={"name"})),
-        predictors=_predictors(cohort, model),
-        model_type=validation.selected,
-        hyperparameters=model.classifier.named_steps["estimator"].get_params(),
-        validation=reports.ValidationScheme(
-            config.validation.bootstrap, config.validation.cv_splits,
-            config.validation.cv_repeats, True, _interval_method(validation),
-            corrected_by_bootstrap=validation.binary is not None),
-        metrics=_metric_rows(validation),
+        predictors=_predictors(cohort, model, config),
+        model_type=final.procedure.chosen.label,
+        hyperparameters=final.procedure.classifier.named_steps["estimator"].estimator_.get_params(),
+        validation=_validation_scheme(config, validation, final),
+        intervals=_interval_scheme(config, final),
+        metrics=_metric_rows(validation, metrics),
         sample_size=reports.SampleSizeCheck(len(cohort.y), int(cohort.y.sum()),
                                             sample_size.n_parameters, sample_size.criteria),
         subgroups=_subgroups(cohort, validation),
@@ -149,37 +158,51 @@ def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataF
 
 
 def log_reports(cohort: Cohort, config: ExperimentConfig, validation: Validation,
-                model: ResponseModel, sample_size: RileyResult, run_id: str) -> None:
+                final: FinalModel, model: ResponseModel, metrics: dict[str, float],
+                sample_size: RileyResult, run_id: str) -> None:
     """Log figures, tables and the model card as artifacts of the active run."""
     import mlflow
 
-    _log_figures(cohort, validation, model)
+    _log_figures(cohort, validation, final)
     beeswarm, importance = shap_reports(cohort, model)
     mlflow.log_figure(beeswarm, "plots/shap_beeswarm.png")
     mlflow.log_text(importance.to_csv(index=False), "tables/feature_importance.csv")
-    if validation.binary is not None:  # no bootstrap for learners it cannot correct
-        mlflow.log_text(validation.binary.summary().to_csv(), "tables/optimism_binary.csv")
-    mlflow.log_text(validation.delta.summary().to_csv(), "tables/optimism_delta_mrss.csv")
+    assessment = validation.assessment
+    mlflow.log_text(assessment.per_resample.to_csv(index=False), "tables/validation_resamples.csv")
+    mlflow.log_text(assessment.selection_frequency().to_csv(), "tables/selection_frequency.csv")
+    mlflow.log_text(final.procedure.candidates.to_csv(index=False), "tables/candidates.csv")
     mlflow.log_text(sample_size.summary().to_csv(), "tables/sample_size.csv")
-    card = model_card(cohort, config, validation, model, sample_size, run_id)
+    if validation.decision_curves is not None:
+        mlflow.log_text(validation.decision_curves.to_csv(index=False),
+                        "tables/comparison_decision_curves.csv")
+        mlflow.log_figure(reports.comparison_figure(validation.decision_curves),
+                          "plots/comparison_decision_curves.png")
+    card = model_card(cohort, config, validation, final, model, metrics, sample_size, run_id)
     mlflow.log_text(card, "model_card.md")
-    mlflow.set_tag("validation.method", validation.method)
+    mlflow.set_tags({"validation.method": validation.method,
+                     "champion": final.procedure.chosen.label})
     if sample_size.warning:
         mlflow.set_tag("sample_size_warning", sample_size.warning[:4000])
 
 
-def _log_figures(cohort: Cohort, validation: Validation, model: ResponseModel) -> None:
-    """ROC (apparent and cross-validated), calibration and decision curves."""
+def _log_figures(cohort: Cohort, validation: Validation, final: FinalModel) -> None:
+    """ROC (apparent beside cross-validated), calibration and decision curves.
+
+    The validated predictions are the nested CV's out-of-fold ones; a bootstrap-validated run has
+    none, so its calibration and decision curves show the apparent predictions, labelled so.
+    """
     import mlflow
 
-    y, oof = cohort.y, validation.oof_probability
-    apparent = model.classifier.predict_proba(cohort.X)[:, 1]
-    corrected = validation.corrected
+    y = cohort.y
+    apparent = final.procedure.probability(cohort.X)
+    oof = validation.assessment.mean_oof_probability()
+    shown, label = (apparent, "apparent") if oof is None else (oof, "cross-validated")
+    estimates = validation.assessment.estimates
     mlflow.log_figure(reports.roc_figure(y, apparent, oof), "plots/roc.png")
     mlflow.log_figure(reports.calibration_figure(
-        y, oof, slope=corrected["calibration_slope"].value,
-        intercept=corrected["calibration_intercept"].value,
-        title="Calibration (cross-validated)"), "plots/calibration.png")
+        y, shown, slope=estimates["calibration_slope"].value,
+        intercept=estimates["calibration_intercept"].value,
+        title=f"Calibration ({label})"), "plots/calibration.png")
     thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    mlflow.log_figure(reports.decision_curve_figure(net_benefit(y, oof, thresholds)),
+    mlflow.log_figure(reports.decision_curve_figure(net_benefit(y, shown, thresholds)),
                       "plots/decision_curve.png")

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from training.model_card import (
     DataSource,
+    IntervalScheme,
     Metric,
     ModelCard,
     OutcomeDefinition,
@@ -29,11 +30,17 @@ from training.model_card import (
     ValidationScheme,
     model_card_markdown,
 )
-from training.plots import calibration_figure, decision_curve_figure, roc_figure
+from training.plots import (
+    calibration_figure,
+    comparison_figure,
+    decision_curve_figure,
+    roc_figure,
+)
 
 __all__ = [
     "IMPORTANCE_COLUMNS",
     "DataSource",
+    "IntervalScheme",
     "Metric",
     "ModelCard",
     "OutcomeDefinition",
@@ -42,6 +49,7 @@ __all__ = [
     "SubgroupResult",
     "ValidationScheme",
     "calibration_figure",
+    "comparison_figure",
     "decision_curve_figure",
     "feature_importance_table",
     "model_card_markdown",

@@ -10,10 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from features.io import read_cohort
+from models.parity import with_probes
 from models.registry import DEFAULT_MODEL_NAME
 from training import reporting, tracking
-from training.config import ExperimentConfig, load_experiment
+from training.config import ExperimentConfig, experiment_path, load_experiment
 from training.experiment import Tick, fit_final, prepare_cohort, validate
+from training.headline import headline_metrics, validation_description
+from training.packaging import package
 from training.promotion import promotion_failures
 
 log = logging.getLogger(__name__)
@@ -31,7 +34,10 @@ class RunSummary:
     sample_size_warning: str | None
     n_patients: int
     n_excluded: int
-    validation_method: str = "bootstrap"  # or "cross-validation" (see training.headline)
+    validation_method: str  # "nested_cv" or "bootstrap" (training.assessment)
+    validation_text: str  # the same, in words, with its numbers of folds and resamples
+    champion: str  # the chosen candidate, e.g. "logistic_l2(C=0.1)"
+    recalibration: tuple[float, float]  # (intercept, slope) fitted on out-of-fold scores
 
 
 def model_name_from_env() -> str:
@@ -39,12 +45,16 @@ def model_name_from_env() -> str:
     return os.environ.get("SSC_MODEL_NAME") or DEFAULT_MODEL_NAME
 
 
-def run_experiment(config_path: str | Path, data_path: str | Path,
+def run_experiment(experiment: str | Path, data_path: str | Path,
                    tick: Tick | None = None) -> RunSummary:
-    """Train, validate, log and register; the alias moves only when promotion passes."""
+    """Train, validate, log and register; the alias moves only when promotion passes.
+
+    ``experiment``: a built-in experiment's name (``default``, ``quick``) or a YAML file.
+    """
     import mlflow
 
-    config = load_experiment(config_path)
+    config = load_experiment(experiment)
+    config_path = experiment_path(experiment)
     data_path = Path(data_path)
     raw = read_cohort(data_path)
     cohort = prepare_cohort(raw, config)
@@ -55,25 +65,29 @@ def run_experiment(config_path: str | Path, data_path: str | Path,
         if sample_size.warning:
             log.warning("%s", sample_size.warning)
         sha256 = tracking.file_sha256(data_path)
-        _log_inputs(config, Path(config_path), cohort.frame, data_path, sha256)
+        _log_inputs(config, config_path, cohort.frame, data_path, sha256)
         validation = validate(cohort, config, tick)
-        tracking.log_metrics(validation.metrics)
+        final = fit_final(cohort, config, tick)
+        metrics = headline_metrics(validation, final, cohort, config)
+        tracking.log_metrics(metrics)
         # The data's name and hash travel with the model, so its card names the exact bytes.
         metadata = {"experiment": config.name, "outcome": config.outcome.name,
                     "run_id": run.info.run_id, "data_name": data_path.name,
-                    "data_sha256": sha256}
-        model = fit_final(cohort, config, validation.selected, metadata)
-        reporting.log_reports(cohort, config, validation, model, sample_size, run.info.run_id)
-        model_uri = tracking.log_model(model, tracking.input_example(cohort.frame))
-        failures = promotion_failures(validation.metrics, config)
+                    "data_sha256": sha256, "validation_method": validation.method}
+        model = with_probes(package(final, cohort, config, metadata))
+        reporting.log_reports(cohort, config, validation, final, model, metrics, sample_size,
+                              run.info.run_id)
+        model_uri = tracking.log_model(model, tracking.input_example(cohort.frame), cohort.frame)
+        failures = promotion_failures(metrics, config)
         registration = tracking.register(model_uri, model_name_from_env(), failures,
                                          run.info.run_id)
-        mlflow.set_tags({"selected_family": validation.selected,
+        mlflow.set_tags({"selected_family": final.selected,
                          "registered_version": registration.version,
                          "promoted": str(registration.promoted)})
-    return RunSummary(run.info.run_id, config.name, validation.selected, validation.metrics,
-                      registration, sample_size.warning, len(cohort.y), cohort.n_excluded,
-                      validation.method)
+    return RunSummary(run.info.run_id, config.name, final.selected, metrics, registration,
+                      sample_size.warning, len(cohort.y), cohort.n_excluded, validation.method,
+                      validation_description(config), final.procedure.chosen.label,
+                      final.procedure.recalibration)
 
 
 def _log_inputs(config: ExperimentConfig, config_path: Path, frame: pd.DataFrame,

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from features import schema
+from models.parity import serving_parity
 from models.registry import BUNDLE_ARTIFACT, DEFAULT_ALIAS
-from models.serialization import save_bundle
+from models.serialization import load_bundle, save_bundle
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 PYFUNC_ENTRY = Path(__file__).resolve().parent.parent / "models" / "pyfunc_entry.py"
@@ -152,18 +153,50 @@ def input_example(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def log_model(model: Any, example: pd.DataFrame) -> str:
-    """Log the bundle as a models-from-code pyfunc model; returns the model URI."""
+def pip_requirements() -> list[str]:
+    """The package's runtime dependencies pinned to their installed versions.
+
+    ``make setup`` installs exactly ``requirements.lock``, so these are the locked versions
+    (``tests/training/test_run.py`` holds the logged model's requirements to the lock).
+    """
+    from importlib.metadata import requires, version
+
+    from packaging.requirements import Requirement
+
+    declared = [Requirement(text) for text in requires("ssc-response") or []]
+    runtime = [r.name for r in declared if r.marker is None or r.marker.evaluate({"extra": ""})]
+    return [f"{name}=={version(name)}" for name in runtime]
+
+
+def log_serving_parity(model: Any, bundle_dir: Path, records: pd.DataFrame) -> None:
+    """Load the saved bundle back, compare its outputs on ``records`` with the fitted objects in
+    memory and log the largest differences; a saved model that disagrees is refused (raises)."""
+    import mlflow
+
+    distance = serving_parity(model, load_bundle(bundle_dir), records)
+    mlflow.log_metrics({"serving_parity_max_abs_diff": distance.max_abs,
+                        "serving_parity_max_rel_diff": distance.max_rel})
+
+
+def log_model(model: Any, example: pd.DataFrame, training: pd.DataFrame | None = None) -> str:
+    """Log the bundle as a models-from-code pyfunc model; returns the model URI.
+
+    With the ``training`` records, the saved bundle's parity with ``model`` is checked and logged
+    first (:func:`log_serving_parity`).
+    """
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = save_bundle(model, Path(tmp) / BUNDLE_ARTIFACT)
+        if training is not None:
+            log_serving_parity(model, bundle_dir, training)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=str(PYFUNC_ENTRY),
             artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
             signature=model_signature(),
             input_example=example,
+            pip_requirements=pip_requirements(),
         )
     return str(info.model_uri)
 

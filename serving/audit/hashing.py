@@ -27,18 +27,9 @@ HASHED_FIELDS: tuple[str, ...] = (
 )
 
 
-# The one encoder behind every stored and hashed byte: the standard library's, built once
-# (json.dumps builds a new one per call). Faster encoders (orjson, msgspec, ujson) were measured and
-# rejected: they format floats such as 1e-07 or 3.2e-05 differently, changing the stored text.
-# check_circular=False skips bookkeeping worth ~8% of the time; the values are trees, and a cycle
-# still fails (see canonical_json). The encoder keeps no state between calls: safe across threads.
-_ENCODER = json.JSONEncoder(
-    sort_keys=True,
-    separators=(",", ":"),
-    ensure_ascii=False,
-    allow_nan=False,
-    check_circular=False,
-)
+# The one encoding behind every stored and hashed byte: the standard library's. Faster encoders
+# (orjson, msgspec, ujson) format floats such as 1e-07 or 3.2e-05 differently, which would change
+# the stored text and so the hashes of existing chains.
 
 
 def canonical_json(value: Any) -> str:
@@ -51,8 +42,9 @@ def canonical_json(value: Any) -> str:
     is a ``ValueError`` as well.
     """
     try:
-        return _ENCODER.encode(value)
-    except RecursionError:  # what a cycle becomes without check_circular
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+    except RecursionError:  # nested deeper than the encoder goes (a cycle is a ValueError)
         raise ValueError("value is circular or nested too deeply to serialise") from None
 
 

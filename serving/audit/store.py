@@ -13,28 +13,12 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select
 from serving.audit.hashing import GENESIS_HASH, canonical_json, compute_entry_hash
 from serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
 from serving.audit.verify import verify_chain
-from serving.database import (
-    audit_predictions,
-    sqlite_write_transaction,
-    to_utc_iso,
-    uses_sqlite3,
-    utc_now_iso,
-    write_transaction,
-)
+from serving.database import audit_predictions, to_utc_iso, utc_now_iso, write_transaction
 
 # pg_advisory_xact_lock key owned by the audit chain ("SSCAUDIT").
 AUDIT_LOCK_KEY = 0x5353_4341_5544_4954
 
 _Prepared = dict[str, Any]
-
-# The statements of append_many's sqlite3 path, written from the table so that they cannot drift
-# from the schema; equivalent to what SQLAlchemy compiles for the generic path.
-_COLUMNS = tuple(column.name for column in audit_predictions.columns)
-_SQLITE_HEAD = f"SELECT seq, entry_hash FROM {audit_predictions.name} ORDER BY seq DESC LIMIT 1"
-_SQLITE_INSERT = (
-    f"INSERT INTO {audit_predictions.name} ({', '.join(_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_COLUMNS))})"
-)
 
 
 class AuditStore:
@@ -62,9 +46,12 @@ class AuditStore:
             return []
         # Serialise outside the lock: the lock is held only for head read, hashing and insert.
         prepared = [_prepare(entry) for entry in entries]
-        if uses_sqlite3(self._engine):
-            return _append_sqlite3(self._engine, prepared)
-        return _append_generic(self._engine, prepared)
+        with write_transaction(self._engine, AUDIT_LOCK_KEY) as conn:
+            head_seq, head_hash = _chain_head(conn)
+            rows = _chain(prepared, head_seq, head_hash)
+            records = _records(rows)
+            conn.execute(insert(audit_predictions), rows)
+        return records
 
     def get(self, prediction_id: str | UUID) -> AuditRecord | None:
         """The entry recorded for ``prediction_id`` (any UUID spelling), or ``None``."""
@@ -120,32 +107,6 @@ def _prepare(entry: AuditEntryIn) -> _Prepared:
         "output_json": canonical_json(entry.output),
         "explanation_json": canonical_json(entry.explanation),
     }
-
-
-def _append_sqlite3(engine: Engine, prepared: Sequence[_Prepared]) -> list[AuditRecord]:
-    """Chain and insert ``prepared`` rows on SQLite, with sqlite3 doing the statements.
-
-    The hot path of every served batch: the same lock, statements and commit as
-    :func:`_append_generic`, without SQLAlchemy's per-statement work, which costs about as much as
-    the fsync'd commit itself.
-    """
-    with sqlite_write_transaction(engine) as connection:
-        head = connection.execute(_SQLITE_HEAD).fetchone()
-        head_seq, head_hash = (0, GENESIS_HASH) if head is None else head
-        rows = _chain(prepared, head_seq, head_hash)
-        records = _records(rows)
-        connection.executemany(_SQLITE_INSERT, [tuple(row[c] for c in _COLUMNS) for row in rows])
-    return records
-
-
-def _append_generic(engine: Engine, prepared: Sequence[_Prepared]) -> list[AuditRecord]:
-    """Chain and insert ``prepared`` rows through SQLAlchemy Core (PostgreSQL, other drivers)."""
-    with write_transaction(engine, AUDIT_LOCK_KEY) as conn:
-        head_seq, head_hash = _chain_head(conn)
-        rows = _chain(prepared, head_seq, head_hash)
-        records = _records(rows)
-        conn.execute(insert(audit_predictions), rows)
-    return records
 
 
 def _records(rows: Sequence[_Prepared]) -> list[AuditRecord]:

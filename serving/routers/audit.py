@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from features.validation import ID_MAX_LENGTH, ID_PATTERN
 from serving.audit import AuditRecord
+from serving.audit.replay import ReplayError, replay_prediction
 from serving.deps import AuditDep, AuditorKey, ServicesDep
-from serving.replay import ReplayError, replay_prediction
 from serving.schemas import DETAIL_AUDIT_NOT_FOUND, MessageOut, ModelRef, ValidationErrorOut
 
 
@@ -68,8 +68,12 @@ class ReplayOut(BaseModel):
 
     prediction_id: str
     model: ModelRef
-    match: bool
+    match: bool = Field(description="Every number within relative 1e-9 of the recorded one.")
     differences: list[Difference]
+    largest_abs_difference: float = Field(
+        description="Largest absolute difference between a recorded and a replayed number.")
+    largest_rel_difference: float = Field(
+        description="Largest relative difference between a recorded and a replayed number.")
 
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -142,6 +146,8 @@ def replay(prediction_id: UUID, _key: AuditorKey, services: ServicesDep) -> Repl
                   "run_id": result.model_run_id},
         "match": result.match,
         "differences": [vars(d) for d in result.differences],
+        "largest_abs_difference": result.distance.max_abs,
+        "largest_rel_difference": result.distance.max_rel,
     })
 
 

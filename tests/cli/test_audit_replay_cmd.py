@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from cli.main import build_app
 from models.registry import load_served_model
+from serving import inference
 from serving.audit import AuditEntryIn, AuditStore
 from serving.database import make_engine
-from serving.replay import run_model
 from tests.factories import make_patient
 
 RUNNER = CliRunner()
@@ -22,7 +22,7 @@ def _store_prediction(database: Path, model_uri: str) -> str:
     """Predict one patient with the registered model and append it as the service does."""
     served = load_served_model(model_uri)
     record = make_patient(patient_id="PT-REPLAY-1")
-    output = run_model(served.model, [record])[0]
+    output = inference.predict(served, [inference.validate_patients([record])])[0][0]
     answer = {k: output[k] for k in ("patient_id", "probability_response",
                                      "predicted_delta_mrss", "indices", "warnings")}
     entry = AuditEntryIn(

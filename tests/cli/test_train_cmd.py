@@ -59,8 +59,9 @@ def test_train_prints_family_auroc_and_registration(
     result = runner.invoke(app, ["train", "--data", str(data), "--experiment", str(experiment)])
 
     assert result.exit_code == 0, result.output
-    assert "selected family: logistic_l2" in result.stdout
-    assert "optimism-corrected" in result.stdout and "(95% CI " in result.stdout
+    assert "champion: logistic_l2(C=" in result.stdout
+    assert "validated: the whole procedure" in result.stdout
+    assert "nested cross-validation" in result.stdout and "(CI " in result.stdout
     assert "registered ssc-skin-response version 1; alias 'champion' moved to it" in result.stdout
     assert "fitting logistic_l2" not in result.stdout  # progress goes to stderr only
 

@@ -11,6 +11,8 @@ from features import io
 from features.validation import ContractError, validate_frame
 from tests.factories import make_followup, make_patient
 
+pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
+
 
 def typed_cohort() -> pd.DataFrame:
     records = [

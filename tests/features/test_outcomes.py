@@ -200,3 +200,40 @@ def test_morphological_responder_vectorised() -> None:
 def test_morphological_responder_rejects_unknown_rule() -> None:
     with pytest.raises(ValueError, match="require must be one of"):
         outcomes.morphological_responder(3, 2, 1, 2, 1, 2, require="any")
+
+
+# --- the integer-aware cut behind the ΔmRSS model: one definition with the labels ------------
+
+
+@pytest.mark.parametrize(
+    ("abs_threshold", "rel_threshold", "strict"),
+    [(5.0, 0.25, True), (5.0, 0.25, False), (4.7, 0.20, True), (3.0, 0.4, False), (0.0, 0.0, True)],
+)
+def test_minimal_decrease_is_the_responder_rule_on_the_whole_integer_grid(
+    abs_threshold: float, rel_threshold: float, strict: bool
+) -> None:
+    baseline, followup = (a.ravel() for a in np.meshgrid(np.arange(52.0), np.arange(52.0)))
+    labels = np.asarray(
+        outcomes.skin_responder(baseline, followup, abs_threshold, rel_threshold, strict),
+        dtype=bool,
+    )
+    needed = outcomes.minimal_responder_decrease(baseline, abs_threshold, rel_threshold, strict)
+    np.testing.assert_array_equal(baseline - followup >= needed, labels)
+
+
+@pytest.mark.parametrize("mcid", [5.0, 4.7, 3.2])
+def test_minimal_decrease_with_mcid_rule_matches_the_mcid_labels(mcid: float) -> None:
+    baseline, followup = (a.ravel() for a in np.meshgrid(np.arange(1.0, 52.0), np.arange(52.0)))
+    labels = np.asarray(outcomes.skin_responder_mcid(baseline, followup, mcid), dtype=bool)
+    needed = outcomes.minimal_responder_decrease(baseline, mcid, 0.0, strict=False)
+    np.testing.assert_array_equal(baseline - followup >= needed, labels)
+
+
+def test_minimal_decrease_hand_computed() -> None:
+    # EUSTAR "> 5 points and >= 25 %" (clinical-reference §1.2 [S12]) on whole points:
+    # baseline 20 -> max(6, 5) = 6; 22 -> max(6, ceil(5.5)) = 6; 28 -> max(6, 7) = 7;
+    # 40 -> max(6, 10) = 10; ">= 5" at baseline 20 -> max(5, 5) = 5; baseline 0 -> never.
+    got = outcomes.minimal_responder_decrease(np.array([20, 22, 28, 40, 0.0]))
+    np.testing.assert_array_equal(got, [6, 6, 7, 10, np.inf])
+    assert outcomes.minimal_responder_decrease(20, strict=False) == 5
+    assert math.isnan(outcomes.minimal_responder_decrease(np.nan))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
@@ -15,6 +16,7 @@ from features.pipeline import (
     DERIVED_MODEL_FEATURES,
     FEATURE_SETS,
     MISSING_PREFIX,
+    FeatureSpec,
     as_model_frame,
     build_preprocessor,
     categorical_fields,
@@ -23,6 +25,7 @@ from features.pipeline import (
 )
 from features.validation import validate_frame, validate_records
 from models.serialization import TRUSTED_TYPES
+from models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
 from tests.factories import SITE_SCORES, make_patient
 from training.simulation import simulate_cohort
 
@@ -98,14 +101,17 @@ def test_histology_set_has_only_histology_fields(fitted: dict[str, Pipeline]) ->
     assert groups == {"histology"}
 
 
-def test_clinical_set_has_no_histology_and_has_the_derived_indices(
-    fitted: dict[str, Pipeline],
+def test_clinical_set_has_no_histology_and_no_derived_indices_unless_asked(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline],
 ) -> None:
     found = output_fields(fitted["clinical"], "clinical")
     histology = {name for name, field in schema.fields().items() if field.group == "histology"}
     assert not found & histology
-    assert set(DERIVED_MODEL_FEATURES) <= found
-    assert set(DERIVED_MODEL_FEATURES) <= set(fitted["clinical"].get_feature_names_out())
+    assert not set(DERIVED_MODEL_FEATURES) & found  # they restate mRSS, ESR, CRP...
+
+    asked = build_preprocessor(FeatureSpec.named("clinical", derived_indices=True)).fit(cohort)
+
+    assert set(DERIVED_MODEL_FEATURES) <= set(asked.get_feature_names_out())
 
 
 @pytest.mark.parametrize("feature_set", FEATURE_SETS)
@@ -196,3 +202,16 @@ def test_fitted_preprocessor_round_trips_through_skops(
     assert set(sio.get_untrusted_types(file=path)) <= set(TRUSTED_TYPES)
     loaded = sio.load(path, trusted=list(TRUSTED_TYPES))
     pd.testing.assert_frame_equal(loaded.transform(cohort), preprocessor.transform(cohort))
+
+
+def test_a_record_transforms_alone_as_in_a_batch(fitted: dict[str, Pipeline]) -> None:
+    """The transform layer's "alone equals in a batch", within the stated tolerance."""
+    batch = records(*[make_patient(patient_id=f"P{i}", crp_mg_l=None if i % 2 else 2.0 + i,
+                                   age_years=30.0 + 7 * i) for i in range(5)])
+
+    together = fitted["both"].transform(batch)
+
+    for i in range(len(batch)):
+        alone = fitted["both"].transform(batch.iloc[[i]].reset_index(drop=True))
+        np.testing.assert_allclose(alone.to_numpy(), together.iloc[[i]].to_numpy(),
+                                   rtol=RELATIVE_TOLERANCE, atol=ABSOLUTE_FLOOR)

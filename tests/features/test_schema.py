@@ -8,6 +8,8 @@ import pytest
 
 from features import schema
 
+pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
+
 SHARED_DICTIONARY = Path(__file__).resolve().parents[2] / ".." / "shared" / "data-dictionary.csv"
 TYPES = {"string", "float", "integer", "boolean", "category"}
 ROLES = {"id", "baseline", "outcome"}

@@ -20,6 +20,8 @@ from features.validation import (
 )
 from tests.factories import make_followup, make_patient
 
+pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
+
 
 def problems_of(record: dict[str, object]) -> list[Problem]:
     with pytest.raises(ContractError) as caught:

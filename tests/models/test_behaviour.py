@@ -1,8 +1,22 @@
-"""Model behaviour (Made-With-ML style) on the session's trained model.
+"""Model behaviour (Made-With-ML style): directional and invariance tests on trained models.
 
-Directional expectation: regression to the mean makes high baseline skin scores fall more, so
-raising baseline mRSS, all else equal, must not make the predicted change in mRSS less negative.
-Invariance: the pseudonymous ``patient_id`` carries no information and must change nothing.
+Each test changes one clinically meaningful input of the same patients, all else equal, and
+checks the direction the evidence gives (the simulated cohort is generated with these effects,
+``training/simulation/outcome.py``):
+
+* a higher baseline mRSS must not lower P(response): regression to the mean, the strongest
+  published predictor (higher scores fall more; the simulation's 0.5 point per point outpaces the
+  response rule's 25 % of baseline);
+* tendon friction rubs present must not raise P(response) (they predict progression);
+* a longer disease duration must not lower P(response) (early disease still worsens). Raynaud's
+  phenomenon precedes the skin disease, so the same patient further into the disease has both
+  durations longer by the same amount (the Raynaud lead time is what stays equal; in the cohort
+  the two correlate at 0.96, and a linear model splits the effect between them);
+* the pseudonymous ``patient_id`` and the order of the records change nothing.
+
+The models are trained on 2,000 simulated patients, enough for these effects to dominate
+sampling noise. Tolerance: a probability may not move against the expected direction by more
+than ``SLACK`` (1e-9, rounding only): the tests are strict.
 """
 
 from __future__ import annotations
@@ -15,75 +29,113 @@ import pytest
 
 from features.schema import MRSS_SITE_FIELDS
 from models.bundle import ResponseModel
+from tests.assertions import assert_same_answer
+from tests.bundles import fit_bundle
 from training.simulation import simulate_cohort
 
+pytestmark = pytest.mark.model
+
+FAMILIES = ("logistic_l2", "delta_mrss_regression")
+TRAINING_PATIENTS, TRAINING_SEED = 2000, 31
+SLACK = 1e-9
 BASELINE_MRSS = (8, 14, 15, 20, 25, 30, 35, 40, 45, 51)  # crosses the EScSG > 14 item
+LATER_MONTHS = (0, 9, 14, 15, 21, 33, 57, 117)  # from 3 months: crosses the 18 and 24 cut-offs
 
 
 @pytest.fixture(scope="module")
-def model(trained_store: dict[str, Any]) -> ResponseModel:
-    import mlflow
-
-    from models.registry import load_served_model
-
-    mlflow.set_tracking_uri(str(trained_store["tracking_uri"]))
-    return load_served_model("models:/ssc-skin-response@champion").model
+def models() -> dict[str, ResponseModel]:
+    cohort_frame = simulate_cohort(TRAINING_PATIENTS, TRAINING_SEED)
+    return {name: fit_bundle(cohort_frame, name) for name in FAMILIES}
 
 
 def patients() -> pd.DataFrame:
-    """A handful of varied simulated patients (their own missing values kept)."""
-    return simulate_cohort(6, 2024)
+    """Varied simulated patients (their own missing values kept), not seen in training."""
+    return simulate_cohort(8, 2024).reset_index(drop=True)
 
 
-def with_baseline(patient: pd.DataFrame, mrss: int) -> pd.DataFrame:
-    """The same patient at another baseline mRSS; site scores blanked so the total stands."""
-    sites = {name: pd.array([pd.NA], dtype="Int64") for name in MRSS_SITE_FIELDS}
-    total = {"mrss_total": pd.array([mrss], dtype="Int64")}
-    return patient.assign(**sites, **total, patient_id=f"{patient['patient_id'].iloc[0]}-{mrss}")
+def probability(model: ResponseModel, frame: pd.DataFrame) -> np.ndarray:
+    return np.array([p["probability_response"]["estimate"] for p in model.predict(frame)])
 
 
-def predicted_delta(model: ResponseModel, frame: pd.DataFrame) -> np.ndarray:
-    return np.array([p["predicted_delta_mrss"]["estimate"] for p in model.predict(frame)])
+def grid(patient: pd.DataFrame, **values: list[Any]) -> pd.DataFrame:
+    """The same patient once per value of one field, everything else equal."""
+    (name, given), = values.items()
+    rows = [patient.assign(**{name: pd.array([v], dtype=patient[name].dtype)},
+                           patient_id=f"G-{i}") for i, v in enumerate(given)]
+    return pd.concat(rows, ignore_index=True)
 
 
-@pytest.mark.parametrize("row", range(6))
-def test_higher_baseline_mrss_does_not_lower_predicted_improvement(
-    model: ResponseModel, row: int
+def without_sites(patient: pd.DataFrame) -> pd.DataFrame:
+    """Site scores blanked, so that the total alone stands for the skin score."""
+    return patient.assign(**{name: pd.array([pd.NA], dtype="Int64") for name in MRSS_SITE_FIELDS})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("row", range(8))
+def test_a_higher_baseline_mrss_does_not_lower_the_probability_of_response(
+    models: dict[str, ResponseModel], family: str, row: int
 ) -> None:
-    patient = patients().iloc[[row]].reset_index(drop=True)
-    grid = pd.concat([with_baseline(patient, m) for m in BASELINE_MRSS], ignore_index=True)
+    patient = without_sites(patients().iloc[[row]])
 
-    delta = predicted_delta(model, grid)
+    p = probability(models[family], grid(patient, mrss_total=list(BASELINE_MRSS)))
 
-    assert np.all(np.diff(delta) <= 1e-9), dict(zip(BASELINE_MRSS, delta.round(2), strict=True))
+    assert np.all(np.diff(p) >= -SLACK), dict(zip(BASELINE_MRSS, p.round(4), strict=True))
 
 
-def test_patient_id_does_not_change_the_prediction(model: ResponseModel) -> None:
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("row", range(8))
+def test_tendon_friction_rubs_do_not_raise_the_probability_of_response(
+    models: dict[str, ResponseModel], family: str, row: int
+) -> None:
+    patient = patients().iloc[[row]]
+
+    absent, present = probability(models[family],
+                                  grid(patient, tendon_friction_rubs=[False, True]))
+
+    assert present <= absent + SLACK
+
+
+# Found by this test, left to the model's contents (issue 8): both linear families fit a slightly
+# negative slope in disease duration (about -0.0005 per month) although the cohort is simulated
+# with early worsening below 18 months: one linear term cannot carry that step (an early-disease
+# indicator or a spline as a feature would). Strict: the mark must go once the models comply.
+@pytest.mark.xfail(strict=True, reason="linear term in disease duration; see comment above")
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("row", range(8))
+def test_a_longer_disease_duration_does_not_lower_the_probability_of_response(
+    models: dict[str, ResponseModel], family: str, row: int
+) -> None:
+    patient = patients().iloc[[row]]
+    lead = patient["raynaud_duration_months"] - patient["disease_duration_months"]
+    patient = patient.assign(disease_duration_months=3.0,
+                             raynaud_duration_months=(3.0 + lead).fillna(pd.NA))
+    later = pd.concat([patient.assign(disease_duration_months=3.0 + months,
+                                      raynaud_duration_months=patient["raynaud_duration_months"]
+                                      + months) for months in LATER_MONTHS], ignore_index=True)
+
+    p = probability(models[family], later)
+
+    assert np.all(np.diff(p) >= -SLACK), dict(zip(LATER_MONTHS, p.round(4), strict=True))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_patient_id_changes_nothing(models: dict[str, ResponseModel], family: str) -> None:
     original = patients()
     renamed = original.assign(patient_id=[f"OTHER-{i:03d}" for i in range(len(original))])
 
-    first, second = model.predict(original), model.predict(renamed)
+    first, second = models[family].predict(original), models[family].predict(renamed)
 
     for a, b in zip(first, second, strict=True):
-        assert {k: v for k, v in a.items() if k != "patient_id"} == {
-            k: v for k, v in b.items() if k != "patient_id"
-        }
+        assert_same_answer({**a, "patient_id": ""}, {**b, "patient_id": ""})
 
 
-def summary(prediction: dict[str, Any]) -> list[float]:
-    """The numbers a clinician reads: probability and ΔmRSS with their bounds."""
-    return [prediction[k][b] for k in ("probability_response", "predicted_delta_mrss")
-            for b in ("estimate", "lower", "upper")]
-
-
-def test_row_order_does_not_change_a_patient_prediction(model: ResponseModel) -> None:
+@pytest.mark.parametrize("family", FAMILIES)
+def test_the_order_of_records_changes_no_answer(models: dict[str, ResponseModel],
+                                                family: str) -> None:
     original = patients()
+    by_id = {p["patient_id"]: p for p in models[family].predict(original)}
+
     reversed_rows = original.iloc[::-1].reset_index(drop=True)
 
-    by_id = {p["patient_id"]: p for p in model.predict(original)}
-
-    for prediction in model.predict(reversed_rows):
-        expected = by_id[prediction["patient_id"]]
-        # Batch order changes BLAS summation order: equal to rounding, not bit for bit.
-        assert summary(prediction) == pytest.approx(summary(expected), rel=1e-9)
-        assert prediction["warnings"] == expected["warnings"]
+    for prediction in models[family].predict(reversed_rows):
+        assert_same_answer(by_id[prediction["patient_id"]], prediction)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from features.pipeline import as_model_frame
+from features.schema import baseline_fields
+from features.validation import validate_frame
 from models.bundle import ResponseModel
-from training.config import ExperimentConfig, UncertaintyConfig
-from training.experiment import fit_final, prepare_cohort
+from tests.assertions import assert_same_answer
+from tests.bundles import fit_bundle
 from training.simulation import simulate_cohort
 
 FAMILIES_UNDER_TEST = ("logistic_l2", "random_forest", "delta_mrss_regression")
@@ -18,9 +22,7 @@ TRAINING = simulate_cohort(90, 4)
 
 def make_model(family_name: str) -> ResponseModel:
     """A small fitted bundle of one family (few bootstrap members: shapes, not quality)."""
-    config = ExperimentConfig(name="bundle", estimators={family_name: {}},
-                              uncertainty=UncertaintyConfig(bootstrap_models=5))
-    return fit_final(prepare_cohort(TRAINING, config), config, family_name, metadata={})
+    return fit_bundle(TRAINING, family_name)
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +120,101 @@ def test_unseen_category_is_flagged(models: dict[str, ResponseModel]) -> None:
     warnings = model.predict(batch(1, cell_product=unseen))[0]["warnings"]
 
     assert warnings == [f"cell_product = '{unseen}' was not seen in training"]
+
+
+# --- one definition: every number is the fitted objects' own ----------------------------------
+
+
+def api_like(n: int = 6) -> pd.DataFrame:
+    """New patients as the service meets them: gaps, absent fields, unseen levels, wild values."""
+    raw = simulate_cohort(n, 8)
+    frame = validate_frame(raw[["patient_id", *(c for c in baseline_fields() if c in raw)]])
+    frame.loc[0, "cell_product"] = "ad_svf"
+    frame.loc[1, "crp_mg_l"] = 290.0
+    frame.loc[2, ["age_years", "sex", "hypocomplementemia"]] = pd.NA
+    frame.loc[3, "mrss_total"] = pd.NA  # filled from the sites
+    return frame.drop(columns=["lvef_pct", "biopsy_site"])
+
+
+@pytest.mark.parametrize("name", FAMILIES_UNDER_TEST)
+def test_predictions_are_the_fitted_pipelines_own(models: dict[str, ResponseModel],
+                                                  name: str) -> None:
+    model, frame = models[name], api_like()
+
+    predictions = model.predict(frame)
+
+    full = as_model_frame(frame)
+    probability = model.classifier.predict_proba(full)[:, 1]
+    delta_pipeline = model.delta_model or model.classifier
+    features = delta_pipeline.named_steps["preprocess"].transform(full)
+    delta = model.delta_estimator.predict_delta(features)
+    for got, p, d in zip(predictions, probability, delta, strict=True):
+        assert got["probability_response"]["estimate"] == pytest.approx(p, rel=1e-12)
+        assert got["predicted_delta_mrss"]["estimate"] == pytest.approx(d, rel=1e-12)
+
+
+def test_the_delta_champion_gives_both_numbers_from_one_fitted_model(
+    models: dict[str, ResponseModel],
+) -> None:
+    """When the ΔmRSS model is the champion, no second copy is stored: P(response) is its
+    recalibrated rule probability, and the change its own prediction."""
+    model = models["delta_mrss_regression"]
+    inner = model.estimator.estimator_
+
+    assert model.delta_model is None and model.delta_estimator is inner
+    _, features = model.transform(api_like())
+    recalibrated = model.estimator.intercept + model.estimator.slope * inner.decision_function(
+        features)
+    np.testing.assert_allclose(model.logit(features), recalibrated, rtol=1e-12)
+
+
+def test_other_champions_carry_the_chosen_delta_model(models: dict[str, ResponseModel]) -> None:
+    from models.delta import DeltaMrssClassifier
+
+    model = models["logistic_l2"]
+
+    assert isinstance(model.delta_estimator, DeltaMrssClassifier)
+    assert model.metadata["delta_model"].startswith("delta_mrss_regression(alpha=")
+
+
+@pytest.mark.parametrize("name", FAMILIES_UNDER_TEST)
+def test_a_patient_alone_gets_what_they_get_in_a_batch(models: dict[str, ResponseModel],
+                                                       name: str) -> None:
+    """The model layer's "alone equals in a batch", within the stated tolerance: a batch may
+    change the order of floating-point sums (BLAS), never the answer."""
+    model, frame = models[name], api_like(12)
+
+    batch = model.predict(frame)
+
+    for i in (0, 3, 11):
+        assert_same_answer(batch[i], model.predict(frame.iloc[[i]].reset_index(drop=True))[0])
+
+
+def test_warnings_list_fields_alphabetically_with_their_values(
+    models: dict[str, ResponseModel],
+) -> None:
+    model = models["logistic_l2"]
+    frame = batch(3).assign(crp_mg_l=[290.0, None, 1.0], cell_product=["ad_svf", None, None])
+
+    warnings = model.warnings(frame)
+
+    assert "cell_product = 'ad_svf' was not seen in training" in warnings[0]
+    assert any(m.startswith("crp_mg_l = 290 mg/L is outside") for m in warnings[0])
+    assert any(m.startswith("crp_mg_l missing: imputed") for m in warnings[1])
+    assert "cell_product missing: treated as an unknown category" in warnings[1]
+    fields = [message.split(" ")[0] for message in warnings[0]]
+    assert fields == sorted(fields)
+
+
+def test_shown_values_are_plain_python(models: dict[str, ResponseModel]) -> None:
+    """Numbers as float (whole numbers and flags too, as the model reads them), levels as str,
+    a gap as None: the audit trail stores these values and a replay compares them."""
+    explanations = [p["explanation"] for p in models["logistic_l2"].predict(api_like())[:3]]
+
+    unseen, _, gaps = ({c["feature"]: c["value"] for c in e["contributions"]}
+                       for e in explanations)
+    assert (gaps["age_years"], gaps["sex"]) == (None, None)
+    assert unseen["cell_product"] == "ad_svf"
+    assert type(unseen["prior_immunosuppressants"]) is float  # an integer field
+    assert type(unseen["delta_skin"]) is float  # a boolean one
+    assert type(unseen["mrss_total"]) is float  # filled from the sites by the indices step

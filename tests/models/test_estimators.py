@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from features.derive import add_derived_columns
 from features.pipeline import as_model_frame
-from models.estimators import FAMILIES, family, make_delta_regressor, make_pipeline
+from models.estimators import FAMILIES, family, make_pipeline
 from training.simulation import simulate_cohort
 
 
@@ -70,13 +70,3 @@ def test_unknown_family_lists_the_known_ones() -> None:
 
     for name in FAMILIES:
         assert name in str(error.value)
-
-
-@pytest.mark.parametrize("feature_set", ["clinical", "histology", "both"])
-def test_delta_regressor_predicts_points(feature_set: str) -> None:
-    X, _, delta = COHORT
-
-    predicted = make_delta_regressor(feature_set).fit(X, delta).predict(X)
-
-    assert predicted.shape == (len(X),)
-    assert np.all(np.isfinite(predicted))

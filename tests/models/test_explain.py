@@ -365,14 +365,7 @@ def test_rejects_multi_output_linear_model() -> None:
         GroupedExplainer(model, X, field_of, UNITS)
 
 
-# --- a bare matrix and one array per field (the service's path) -----------------------------
-
-
-def as_arrays(raw: pd.DataFrame) -> dict[str, np.ndarray]:
-    """``raw`` as the bundle hands it over: numbers float64 with NaN, text object with NaN."""
-    return {name: column.to_numpy(dtype=object if column.dtype == "string" else float,
-                                  na_value=np.nan)
-            for name, column in raw.items()}
+# --- a bare matrix in place of the feature frame --------------------------------------------
 
 
 def identical(got: Any, expected: Any) -> bool:
@@ -387,29 +380,27 @@ def identical(got: Any, expected: Any) -> bool:
     return bool(got == expected)
 
 
-def test_a_matrix_and_arrays_explain_as_the_frames_do(
-    fitted: tuple[str, Any, GroupedExplainer],
-) -> None:
+def test_a_matrix_explains_as_the_frame_does(fitted: tuple[str, Any, GroupedExplainer]) -> None:
     _, _, explainer = fitted
-    raw = NEW_RAW.astype({"mrss_total": float})  # the bundle's inputs hold floats only
+    raw = NEW_RAW.astype({"mrss_total": float})
 
     from_frames = [e.to_dict() for e in explainer.explain(NEW_X, raw)]
 
-    assert identical(explainer.explain_dicts(NEW_X.to_numpy(), as_arrays(raw)), from_frames)
+    assert identical(explainer.explain_dicts(NEW_X.to_numpy(), raw), from_frames)
     assert identical(explainer.explain_dicts(NEW_X, raw), from_frames)
-    assert identical([e.to_dict() for e in explainer.explain(NEW_X.to_numpy(), as_arrays(raw))],
+    assert identical([e.to_dict() for e in explainer.explain(NEW_X.to_numpy(), raw)],
                      from_frames)
 
 
-def test_every_kind_of_gap_in_an_array_shows_as_none() -> None:
+def test_every_kind_of_gap_shows_as_none() -> None:
     explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
-    arrays = as_arrays(NEW_RAW.iloc[:4].astype({"mrss_total": float}))
-    arrays["nvc_pattern"] = np.array(["early", None, np.nan, pd.NA], dtype=object)
-    arrays["crp_mg_l"] = np.array([1.5, np.nan, 2.0, np.nan])
-    del arrays["escsg_activity_index"]  # a field not given at all
+    raw = NEW_RAW.iloc[:4].astype({"mrss_total": float, "nvc_pattern": object})
+    raw["nvc_pattern"] = ["early", None, np.nan, pd.NA]
+    raw["crp_mg_l"] = [1.5, np.nan, 2.0, np.nan]
+    raw = raw.drop(columns="escsg_activity_index")  # a field not given at all
 
     shown = [{c["feature"]: c["value"] for c in e["contributions"]}
-             for e in explainer.explain_dicts(NEW_X.iloc[:4].to_numpy(), arrays)]
+             for e in explainer.explain_dicts(NEW_X.iloc[:4].to_numpy(), raw)]
 
     assert [row["nvc_pattern"] for row in shown] == ["early", None, None, None]
     assert [row["crp_mg_l"] for row in shown] == [1.5, None, 2.0, None]
@@ -420,13 +411,10 @@ def test_every_kind_of_gap_in_an_array_shows_as_none() -> None:
 def test_a_matrix_of_another_width_is_refused() -> None:
     explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
     with pytest.raises(ValueError, match="model features"):
-        explainer.explain(NEW_X.to_numpy()[:, 1:], as_arrays(NEW_RAW))
+        explainer.explain(NEW_X.to_numpy()[:, 1:], NEW_RAW)
 
 
-def test_arrays_of_another_length_are_refused() -> None:
+def test_raw_values_of_another_length_are_refused() -> None:
     explainer = GroupedExplainer(fit("ridge"), X, field_of, UNITS)
-    arrays = as_arrays(NEW_RAW)
     with pytest.raises(ValueError, match="rows"):
-        explainer.explain_dicts(NEW_X.to_numpy(), as_arrays(NEW_RAW.iloc[:2]))
-    with pytest.raises(ValueError, match="different lengths"):
-        explainer.explain_dicts(NEW_X.to_numpy(), arrays | {"sex": arrays["sex"][:2]})
+        explainer.explain_dicts(NEW_X.to_numpy(), NEW_RAW.iloc[:2])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
@@ -24,10 +23,8 @@ from models.serialization import (
     save_bundle,
     untrusted_types,
 )
-from models.uncertainty import ConformalInterval
+from tests.bundles import fit_bundle
 from tests.factories import make_patient
-from training.config import ExperimentConfig, UncertaintyConfig
-from training.experiment import fit_final, prepare_cohort
 from training.simulation import simulate_cohort
 
 
@@ -40,10 +37,8 @@ class NotAnEstimator:
 
 def make_model(family_name: str, n: int = 90, seed: int = 4) -> ResponseModel:
     """A small fitted bundle of one family (5 bootstrap members: the types, not the quality)."""
-    config = ExperimentConfig(name="serialization", estimators={family_name: {}},
-                              uncertainty=UncertaintyConfig(bootstrap_models=5))
-    cohort = prepare_cohort(simulate_cohort(n, seed), config)
-    return fit_final(cohort, config, family_name, metadata={"family_under_test": family_name})
+    return fit_bundle(simulate_cohort(n, seed), family_name,
+                      metadata={"family_under_test": family_name})
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +98,12 @@ def test_untrusted_type_is_refused(
 def test_interval_artifact_of_the_wrong_type_is_refused(
     saved: dict[str, tuple[ResponseModel, Path]], tmp_path: Path
 ) -> None:
-    directory = save_bundle(saved["logistic_l2"][0], tmp_path / "swapped")
-    sio.dump(ConformalInterval().fit(np.arange(10.0)), directory / "probability_ensemble.skops")
+    model = saved["logistic_l2"][0]
+    directory = save_bundle(model, tmp_path / "swapped")
+    sio.dump(model.delta_cv_plus, directory / "probability_members.skops")  # trusted, misplaced
 
-    with pytest.raises(UntrustedArtifactError, match="expected types"):
+    with pytest.raises(UntrustedArtifactError,
+                       match="probability_members is a ConformalDelta, not a ProbabilityInterval"):
         load_bundle(directory)
 
 

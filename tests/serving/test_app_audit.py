@@ -144,6 +144,8 @@ def test_replay_reproduces_the_recorded_prediction(service: Service) -> None:
     result = response.json()
     assert result["match"] is True
     assert result["differences"] == []
+    assert 0 <= result["largest_rel_difference"] <= 1e-9
+    assert result["largest_abs_difference"] >= 0
     assert result["model"]["version"] == entry["model_version"]
 
 

@@ -20,12 +20,13 @@ from httpx import Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from serving import inference
 from serving.app import create_app
 from serving.audit import AuditStore
+from serving.audit.replay import compare_outputs
 from serving.batcher import BatcherClosed, PredictionBatcher
 from serving.database import make_engine
 from serving.keys import KeyStore, Role
-from serving.replay import compare_outputs, run_model
 from serving.schemas import DETAIL_AUDIT_UNAVAILABLE, DETAIL_PREDICTION_UNAVAILABLE
 from serving.settings import Settings
 from tests.factories import make_patient
@@ -50,26 +51,27 @@ def service(
 
 
 class GatedModel:
-    """``run_model`` that records each call's patient count; the first call waits for a release."""
+    """``inference.predict`` that records each call's patient count; the first call waits for a
+    release."""
 
-    def __init__(self, model_call: Callable[..., Any] = run_model) -> None:
+    def __init__(self, model_call: Callable[..., Any] = inference.predict) -> None:
         self.model_call = model_call
         self.calls: list[int] = []
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def __call__(self, model: Any, frame: Any) -> Any:
-        self.calls.append(len(frame))
+    def __call__(self, served: Any, frames: Any) -> Any:
+        self.calls.append(sum(len(frame) for frame in frames))
         if len(self.calls) == 1:
             self.entered.set()
             self.release.wait(WAIT_S)
-        return self.model_call(model, frame)
+        return self.model_call(served, frames)
 
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> GatedModel:
     gated = GatedModel()
-    monkeypatch.setattr("serving.routers.predictions.run_model", gated)
+    monkeypatch.setattr("serving.inference.predict", gated)
     return gated
 
 
@@ -180,7 +182,7 @@ def test_batched_answers_equal_answers_alone_and_replay(
         alone = post(service, clinician(service), body).json()["predictions"]
         for batched, single in zip(response.json()["predictions"], alone, strict=True):
             # Equal to the replay's tolerance (a batch may change the last bit of a float).
-            assert compare_outputs(batched, batched["explanation"], single) == []
+            assert compare_outputs(batched, batched["explanation"], single)[0] == []
             same = ("patient_id", "model", "indices", "warnings")
             assert [batched[k] for k in same] == [single[k] for k in same]
     replayed = service.client.post(f"/v1/audit/predictions/{ids_of(together[1])[0]}/replay",
@@ -210,11 +212,11 @@ def test_a_bad_request_in_a_batch_gets_its_own_422_and_the_others_succeed(
 def test_a_model_failure_in_a_batch_is_503_for_all_of_it_and_records_nothing(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(model: Any, frame: Any) -> Any:
+    def crash(served: Any, frames: Any) -> Any:
         raise RuntimeError("model down")
 
     gate = GatedModel(crash)
-    monkeypatch.setattr("serving.routers.predictions.run_model", gate)
+    monkeypatch.setattr("serving.inference.predict", gate)
     before = service.audit_total()
     requests = [(clinician(service), [make_patient(patient_id=f"F-{i}")]) for i in range(4)]
     responses = coalesced(service, gate, requests)
@@ -315,12 +317,14 @@ def test_the_next_batch_is_predicted_while_the_previous_one_commits_and_answers_
             assert release.wait(WAIT_S)
         return append_many(store, entries)
 
-    def counted(model: Any, frame: Any) -> Any:
-        predicted.append(len(frame))
-        return run_model(model, frame)
+    real_predict = inference.predict
+
+    def counted(served: Any, frames: Any) -> Any:
+        predicted.append(sum(len(frame) for frame in frames))
+        return real_predict(served, frames)
 
     monkeypatch.setattr(AuditStore, "append_many", held)
-    monkeypatch.setattr("serving.routers.predictions.run_model", counted)
+    monkeypatch.setattr("serving.inference.predict", counted)
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, service, clinician(service), make_batch(1))
         assert committing.wait(WAIT_S)

@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from features.validation import UNKNOWN_FIELD_RULE
+from features.validation import ID_RULE, OUTCOME_FIELD_RULE, UNKNOWN_FIELD_RULE
 from serving.keys import Role
-from serving.schemas import OUTCOME_FIELD_RULE
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, running_service
+
+pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
 
 ERROR_KEYS = {"loc", "field", "rule", "value", "row"}
 
@@ -35,11 +36,13 @@ def without_mrss() -> dict[str, Any]:
     return {k: v for k, v in make_patient().items() if not k.startswith("mrss_")}
 
 
-# (batch, field named, words in the rule, 1-based row or None)
+# (batch, field named, words in the rule, 1-based row or None). Records are judged by the data
+# contract (features.validation): its rules and wording, the same as for a file. A rule about a
+# field as a whole (unknown, follow-up, absent from every record) has no row.
 CASES: dict[str, tuple[list[dict[str, Any]], str, str, int | None]] = {
-    "unknown field": ([make_patient(shoe_size=42)], "shoe_size", UNKNOWN_FIELD_RULE, 1),
+    "unknown field": ([make_patient(shoe_size=42)], "shoe_size", UNKNOWN_FIELD_RULE, None),
     "follow-up field": (
-        [make_patient(mrss_total_followup=10)], "mrss_total_followup", OUTCOME_FIELD_RULE, 1
+        [make_patient(mrss_total_followup=10)], "mrss_total_followup", OUTCOME_FIELD_RULE, None
     ),
     "above range": ([make_patient(age_years=120.0)], "age_years", "between 18 and 90 years", 1),
     "below range": ([make_patient(c3_g_l=0.0)], "c3_g_l", "between 0.05 and 3 g/L", 1),
@@ -48,14 +51,16 @@ CASES: dict[str, tuple[list[dict[str, Any]], str, str, int | None]] = {
     "duplicate patient_id": (
         [make_patient(), make_patient()], "patient_id", "must be unique", 1
     ),
-    "missing required": ([without("sex")], "sex", "Field required", 1),
-    "required null": ([make_patient(age_years=None)], "age_years", "valid number", 1),
-    "unknown category": ([make_patient(sex="X")], "sex", "'F' or 'M'", 1),
-    "text for a number": ([make_patient(crp_mg_l="high")], "crp_mg_l", "valid number", 1),
-    "fractional integer": ([make_patient(fibrosis_grade=1.5)], "fibrosis_grade", "integer", 1),
-    "name as patient_id": (
-        [make_patient(patient_id="Jane Doe")], "patient_id", "should match pattern", 1
+    "missing required": ([without("sex")], "sex", "required field is missing", None),
+    "required null": (
+        [make_patient(age_years=None)], "age_years", "required field has no value", 1
     ),
+    "unknown category": ([make_patient(sex="X")], "sex", "must be one of: F, M", 1),
+    "text for a number": ([make_patient(crp_mg_l="high")], "crp_mg_l", "finite number", 1),
+    "fractional integer": (
+        [make_patient(fibrosis_grade=1.5)], "fibrosis_grade", "whole number", 1
+    ),
+    "name as patient_id": ([make_patient(patient_id="Jane Doe")], "patient_id", ID_RULE, 1),
     "second patient broken": (
         [make_patient(patient_id="A"), make_patient(patient_id="B", lvef_pct=99.0)],
         "lvef_pct", "between 10 and 85 %", 2,
@@ -155,10 +160,17 @@ def test_huge_values_are_shortened_in_errors(service: Service) -> None:
 
 def test_non_finite_values_are_echoed_as_text(service: Service) -> None:
     headers = {**service.headers(Role.CLINICIAN), "Content-Type": "application/json"}
+    body = json.dumps({"patients": [make_patient(crp_mg_l=float("inf"))]})
+    detail = service.client.post("/v1/predictions", content=body, headers=headers).json()["detail"]
+    assert detail[0]["field"] == "crp_mg_l"
+    assert detail[0]["value"] == "inf"
+
+
+def test_a_nan_literal_is_a_missing_value_as_the_contract_says(service: Service) -> None:
+    headers = {**service.headers(Role.CLINICIAN), "Content-Type": "application/json"}
     body = json.dumps({"patients": [make_patient(age_years=float("nan"))]})
     detail = service.client.post("/v1/predictions", content=body, headers=headers).json()["detail"]
-    assert detail[0]["field"] == "age_years"
-    assert detail[0]["value"] == "nan"
+    assert (detail[0]["field"], detail[0]["rule"]) == ("age_years", "required field has no value")
 
 
 def test_unencodable_field_names_are_escaped(service: Service) -> None:

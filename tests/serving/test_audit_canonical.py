@@ -129,7 +129,7 @@ def test_a_circular_value_is_refused() -> None:
     cycle: list[Any] = []
     cycle.append(cycle)
 
-    with pytest.raises(ValueError, match="circular"):
+    with pytest.raises(ValueError, match="(?i)circular"):
         canonical_json({"a": cycle})
 
 

@@ -1,14 +1,12 @@
-"""Both write paths of ``AuditStore.append_many``: the sqlite3 fast path and the SQLAlchemy one.
+"""``AuditStore.append_many`` on SQLite: chain format, atomicity, the writer lock, error messages.
 
-On SQLite the store sends its statements straight to sqlite3; everywhere else (PostgreSQL) it goes
-through SQLAlchemy Core and ``write_transaction``. Forcing the generic path on SQLite tests it here
-too, with the same lock, chain format, atomicity and error types as the fast path.
+One write path for every database: SQLAlchemy Core in ``write_transaction`` (BEGIN IMMEDIATE on
+SQLite, an advisory lock on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -16,24 +14,17 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, create_mock_engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-import serving.audit.store as store_module
 from serving.audit import AuditRecord, AuditStore, canonical_json, compute_entry_hash
-from serving.database import sqlite_write_transaction, uses_sqlite3, utc_now_iso
+from serving.database import utc_now_iso
 from tests.serving.test_audit import make_entry
 from tests.serving.test_audit_canonical import reference_hash, reference_json
 
-PATHS = ("sqlite3", "sqlalchemy")
 
-
-@pytest.fixture(params=PATHS)
-def store(request: pytest.FixtureRequest, engine: Engine,
-          monkeypatch: pytest.MonkeyPatch) -> AuditStore:
-    """A store on SQLite that writes through the path named by the parameter."""
-    if request.param == "sqlalchemy":
-        monkeypatch.setattr(store_module, "uses_sqlite3", lambda _engine: False)
+@pytest.fixture
+def store(engine: Engine) -> AuditStore:
     return AuditStore(engine)
 
 
@@ -48,13 +39,9 @@ def holds_no_lock(db_path: Path) -> bool:
         return True
 
 
-def test_both_paths_write_one_chain_in_the_original_format(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = AuditStore(engine)
+def test_batches_write_one_chain_in_the_original_format(store: AuditStore) -> None:
     records: list[AuditRecord] = []
-    for batch in range(6):  # alternate the paths batch by batch on one database
-        monkeypatch.setattr(store_module, "uses_sqlite3", lambda _engine, b=batch: b % 2 == 0)
+    for batch in range(6):
         records += store.append_many([make_entry(patient_id=f"P{batch}") for _ in range(3)])
 
     assert [r.seq for r in records] == list(range(1, 19))
@@ -132,16 +119,9 @@ def chained_row(seq: int, prev_hash: str) -> dict[str, object]:
     return row
 
 
-def test_threads_on_both_paths_append_one_contiguous_chain(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Half the writers take each path at once; the lock serialises them all."""
-    fast = threading.local()
-    monkeypatch.setattr(store_module, "uses_sqlite3", lambda _engine: getattr(fast, "on", True))
-    store = AuditStore(engine)
-
+def test_threads_append_one_contiguous_chain(store: AuditStore) -> None:
+    """Six writers at once; the lock serialises them all."""
     def append_10(worker: int) -> None:
-        fast.on = worker % 2 == 0
         for _ in range(10):
             store.append_many([make_entry(patient_id=f"W{worker}"), make_entry()])
 
@@ -151,34 +131,12 @@ def test_threads_on_both_paths_append_one_contiguous_chain(
     assert store.verify().checked == 120
 
 
-def test_only_the_sqlite3_driver_takes_the_fast_path(engine: Engine) -> None:
-    postgres = create_mock_engine("postgresql+psycopg://user@host/db", lambda *_: None)
-    cipher = create_mock_engine("sqlite+pysqlcipher://:key@/file.db", lambda *_: None)
+def test_errors_carry_no_values(store: AuditStore) -> None:
+    """A failed write's message names the rule, never the values (they may be patient data)."""
+    duplicate = uuid4()
+    store.append(make_entry(prediction_id=duplicate))
 
-    assert uses_sqlite3(engine)
-    assert not uses_sqlite3(postgres) and not uses_sqlite3(cipher)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="not a sqlite3 engine"):
-        with sqlite_write_transaction(postgres):  # type: ignore[arg-type]
-            pass
+    with pytest.raises(IntegrityError) as raised:
+        store.append(make_entry(prediction_id=duplicate, input={"secret": "PATIENT-SECRET"}))
 
-
-def test_sqlite_write_transaction_rolls_back_on_error(engine: Engine, db_path: Path) -> None:
-    class Boom(Exception):
-        pass
-
-    with pytest.raises(Boom), sqlite_write_transaction(engine) as connection:
-        connection.execute("CREATE TABLE scratch (x)")
-        raise Boom
-
-    with sqlite_write_transaction(engine) as connection:
-        names = connection.execute("SELECT name FROM sqlite_master WHERE name = 'scratch'")
-        assert names.fetchall() == []
-    assert holds_no_lock(db_path)
-
-
-def test_fast_path_errors_carry_no_statement_or_parameters(engine: Engine) -> None:
-    """Driver errors become SQLAlchemy's, without the SQL or values (they may be patient data)."""
-    with pytest.raises(IntegrityError) as raised, sqlite_write_transaction(engine) as connection:
-        connection.execute("INSERT INTO api_keys (key_id) VALUES ('PATIENT-SECRET')")
-
-    assert "PATIENT-SECRET" not in str(raised.value) and "NOT NULL" in str(raised.value)
+    assert "PATIENT-SECRET" not in str(raised.value) and "UNIQUE" in str(raised.value)

@@ -16,13 +16,10 @@ from typing import Any
 
 import pytest
 
-from features.validation import ContractError
 from models.registry import ModelVersionRef, ServedModel
 from serving.batcher import BatcherClosed, Pending, PredictionBatcher, Staged
 from serving.keys import ApiKey, Role
 from serving.metrics import ServiceMetrics
-from serving.replay import validate_requests, validated_frame
-from tests.factories import make_patient
 
 WAIT_S = 10.0
 
@@ -67,9 +64,9 @@ def handler() -> GatedHandler:
 
 
 def started(handler: Any, *, max_patients: int = 100, linger: float = 0.0,
-            idle: float | None = None, metrics: ServiceMetrics | None = None) -> PredictionBatcher:
+            metrics: ServiceMetrics | None = None) -> PredictionBatcher:
     batcher = PredictionBatcher(handler, max_patients=max_patients, linger_seconds=linger,
-                                idle_seconds=idle, metrics=metrics)
+                                metrics=metrics)
     batcher.start()
     return batcher
 
@@ -185,23 +182,9 @@ def test_a_lone_request_waits_the_linger_at_most(handler: GatedHandler) -> None:
         batcher.stop(WAIT_S)
 
 
-def test_a_burst_closes_the_batch_once_it_has_ended(handler: GatedHandler) -> None:
+def test_a_request_after_the_linger_starts_the_next_batch(handler: GatedHandler) -> None:
     handler.release.set()
-    batcher = started(handler, linger=2.0, idle=0.2)
-    try:
-        start = time.perf_counter()
-        first = batcher.submit(records(tag="a"), KEY, MODEL)
-        second = batcher.submit(records(tag="b"), KEY, MODEL)  # same burst: same batch
-        assert (first.result(WAIT_S), second.result(WAIT_S)) == (["a-0"], ["b-0"])
-        assert time.perf_counter() - start < 1.5  # closed by the idle gap, not the 2 s linger
-    finally:
-        batcher.stop(WAIT_S)
-    assert handler.sizes() == [2]
-
-
-def test_a_request_after_the_idle_gap_starts_the_next_batch(handler: GatedHandler) -> None:
-    handler.release.set()
-    batcher = started(handler, linger=2.0, idle=0.05)
+    batcher = started(handler, linger=0.05)
     try:
         first = batcher.submit(records(tag="a"), KEY, MODEL)
         time.sleep(0.5)
@@ -509,85 +492,3 @@ def test_batch_sizes_and_queue_waits_are_observed(handler: GatedHandler) -> None
     assert value("ssc_batch_patients_sum") == 1 + 6
     assert value("ssc_batch_queue_wait_seconds_count") == 4
     assert value("ssc_batch_duration_seconds_count") == 2
-
-
-# --- validating a batch of requests (serving.replay.validate_requests) -------------------------
-
-
-def problems(error: ContractError | None) -> list[Any]:
-    assert error is not None
-    return list(error.problems)
-
-
-def alone_error(request: list[dict[str, Any]]) -> ContractError:
-    with pytest.raises(ContractError) as caught:
-        validated_frame(request)
-    return caught.value
-
-
-def test_one_validation_call_for_a_valid_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    import serving.replay
-
-    calls: list[int] = []
-    real = serving.replay.validate_record_columns
-
-    def counting(records: Any) -> Any:
-        calls.append(len(records))
-        return real(records)
-
-    monkeypatch.setattr(serving.replay, "validate_record_columns", counting)
-    requests = [[make_patient(patient_id=f"P-{i}")] for i in range(5)]
-    frame, errors = validate_requests(requests)
-    assert errors == [None] * 5
-    assert calls == [5]
-    assert frame is not None and list(frame["patient_id"]) == [f"P-{i}" for i in range(5)]
-
-
-def test_the_same_patient_in_two_requests_is_not_a_duplicate() -> None:
-    frame, errors = validate_requests([[make_patient()], [make_patient()]])
-    assert errors == [None, None]
-    assert frame is not None and list(frame["patient_id"]) == ["SSC-0001", "SSC-0001"]
-
-
-def test_a_duplicate_within_one_request_is_its_own_error() -> None:
-    twice = [make_patient(), make_patient()]
-    frame, errors = validate_requests([[make_patient()], twice])
-    assert errors[0] is None
-    assert problems(errors[1]) == list(alone_error(twice).problems)
-    assert frame is not None and len(frame) == 1
-
-
-@pytest.mark.parametrize("bad", [
-    [make_patient(mrss_total=30)],
-    [make_patient(patient_id="B-1"), make_patient(patient_id="B-2", mrss_total=30)],
-    [{k: v for k, v in make_patient().items() if not k.startswith("mrss_")}],  # row-less problem
-])
-def test_a_bad_request_gets_exactly_its_own_error_and_spares_the_others(
-    bad: list[dict[str, Any]],
-) -> None:
-    good = [[make_patient(patient_id=f"G-{i}")] for i in range(3)]
-    frame, errors = validate_requests([good[0], bad, good[1], good[2]])
-    assert [e is None for e in errors] == [True, False, True, True]
-    assert problems(errors[1]) == list(alone_error(bad).problems)
-    assert frame is not None and list(frame["patient_id"]) == ["G-0", "G-1", "G-2"]
-
-
-def test_a_batch_of_only_bad_requests_has_no_frame() -> None:
-    frame, errors = validate_requests([[make_patient(mrss_total=30)]])
-    assert frame is None and errors[0] is not None
-
-
-def test_the_joint_frame_equals_each_request_validated_alone() -> None:
-    sparse = make_patient(patient_id="SPARSE")
-    for optional in ("crp_mg_l", "esr_mm_h", "fibrosis_grade", "mrss_total"):
-        del sparse[optional]
-    requests = [[sparse], [make_patient(crp_mg_l=None)], [make_patient(patient_id="X", sex="M")]]
-    batch, errors = validate_requests(requests)
-    assert errors == [None, None, None] and batch is not None
-    frame = batch.to_frame()
-    for row, request in enumerate(requests):
-        alone = validated_frame(request)
-        joint = frame.iloc[[row]][alone.columns].reset_index(drop=True)
-        assert joint.dtypes.equals(alone.dtypes)
-        assert joint.equals(alone)
-        assert frame.iloc[row].drop(alone.columns).isna().all()  # others' columns: missing

@@ -6,11 +6,18 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
 from features.io import write_table
-from training.config import ExperimentConfig, ExperimentConfigError, load_experiment
+from training.config import (
+    ExperimentConfig,
+    ExperimentConfigError,
+    builtin_experiments,
+    experiment_path,
+    load_experiment,
+)
 from training.simulation import simulate_cohort
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -24,7 +31,8 @@ def write_experiment(directory: Path, **fields: Any) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["default.yaml", "quick.yaml"])
+@pytest.mark.parametrize("name", ["default.yaml", "quick.yaml", "flexible.yaml",
+                                  "histology_value.yaml", "histology_value_core.yaml"])
 def test_shipped_experiments_load(name: str) -> None:
     config = load_experiment(EXPERIMENTS / name)
 
@@ -32,10 +40,63 @@ def test_shipped_experiments_load(name: str) -> None:
     assert config.estimators
 
 
-def test_default_experiment_compares_every_family() -> None:
+def test_flexible_experiment_compares_every_family() -> None:
     from models.estimators import FAMILIES
 
-    assert set(load_experiment(EXPERIMENTS / "default.yaml").estimators) == set(FAMILIES)
+    assert set(load_experiment(EXPERIMENTS / "flexible.yaml").estimators) == set(FAMILIES)
+
+
+def test_default_experiment_reads_its_pre_specified_core_with_a_reason_for_each() -> None:
+    config = load_experiment(EXPERIMENTS / "default.yaml")
+
+    assert isinstance(config.feature_set, dict) and len(config.feature_set) <= 15
+    assert all("[S" in reason or "§" in reason for reason in config.feature_set.values())
+    assert not config.features().derived_indices
+    assert "escsg_activity_index" not in config.features().numeric
+
+
+def test_derived_indices_are_read_only_when_asked(tmp_path: Path) -> None:
+    asked = load_experiment(write_experiment(tmp_path, feature_set="clinical",
+                                             derived_indices=True))
+    default = load_experiment(write_experiment(tmp_path, feature_set="clinical"))
+
+    assert "escsg_activity_index" in asked.features().numeric
+    assert "escsg_activity_index" not in default.features().numeric
+
+
+@pytest.mark.parametrize("abs_threshold, rel_threshold", [(3.0, 0.25), (5.0, 0.10), (8.0, 0.4)])
+def test_outcome_thresholds_of_the_experiment_reach_the_labels(
+        tmp_path: Path, abs_threshold: float, rel_threshold: float) -> None:
+    from features.outcomes import skin_responder
+    from training.experiment import prepare_cohort
+
+    cohort_frame = simulate_cohort(300, 4)
+    eustar = load_experiment(write_experiment(tmp_path))
+    changed = load_experiment(write_experiment(
+        tmp_path, outcome={"name": "skin_responder", "abs_threshold": abs_threshold,
+                           "rel_threshold": rel_threshold}))
+
+    default_y = prepare_cohort(cohort_frame, eustar).y
+    cohort = prepare_cohort(cohort_frame, changed)
+
+    expected = skin_responder(cohort.frame["mrss_total"], cohort.frame["mrss_total_followup"],
+                              abs_threshold, rel_threshold)
+    np.testing.assert_array_equal(cohort.y, expected.to_numpy(dtype=int))
+    assert not np.array_equal(cohort.y, default_y)  # the labels did change
+
+
+def test_mcid_outcome_labels_use_its_threshold(tmp_path: Path) -> None:
+    from training.experiment import prepare_cohort
+
+    frame = simulate_cohort(300, 4)
+    four = prepare_cohort(frame, load_experiment(write_experiment(
+        tmp_path, outcome={"name": "skin_responder_mcid", "abs_threshold": 4.0})))
+    seven = prepare_cohort(frame, load_experiment(write_experiment(
+        tmp_path, outcome={"name": "skin_responder_mcid", "abs_threshold": 7.0})))
+
+    decrease = -four.delta
+    np.testing.assert_array_equal(four.y, decrease >= 4)
+    np.testing.assert_array_equal(seven.y, decrease >= 7)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +115,12 @@ def test_default_experiment_compares_every_family() -> None:
         ({"estimators": {"logistic_l2": {"estimator__C": []}}}, r"at least one candidate"),
         ({"validation": {"cv_splits": 1}}, r"validation\.cv_splits: .*greater than or equal to 2"),
         ({"feature_set": "genes"}, r"unknown feature_set 'genes'"),
+        ({"feature_set": {"mrss_total": "ok", "gene_x": "?"}},
+         r"not baseline model inputs of the data dictionary: \['gene_x'\]"),
+        ({"validation": {"method": "bootstrap"}, "estimators": {"random_forest": {}}},
+         r"under-corrects learners that memorise their training data \(random_forest\)"),
+        ({"comparison": {"reference": "clinical"}, "validation": {"method": "bootstrap"}},
+         r"comparison: feature sets are compared on paired nested cross-validation"),
         ({"outcome": {"name": "delta_mrss"}},
          r"outcome 'delta_mrss' is continuous: only the delta_mrss_regression family"),
         ({"outcome": {"name": "haq_responder"}, "estimators": {"delta_mrss_regression": {}}},
@@ -61,6 +128,7 @@ def test_default_experiment_compares_every_family() -> None:
     ],
     ids=["unknown-family", "bad-key", "bad-nested-key", "bad-outcome", "non-list-space",
          "unprefixed-space", "empty-space", "out-of-range", "bad-feature-set",
+         "unknown-listed-field", "harrell-for-forests", "comparison-needs-nested-cv",
          "continuous-with-classifier", "delta-model-for-non-skin-outcome"],
 )
 def test_invalid_experiment_names_the_problem(tmp_path: Path, fields: dict[str, Any],
@@ -123,8 +191,7 @@ def continuous_experiment(directory: Path) -> Path:
         name="continuous",
         outcome={"name": "delta_mrss"},
         estimators={"delta_mrss_regression": {}},
-        validation={"selection_metric": "mae", "cv_splits": 3, "cv_repeats": 1,
-                    "bootstrap": 10, "seed": 3},
+        validation={"cv_splits": 3, "cv_repeats": 1, "inner_splits": 3, "seed": 3},
         uncertainty={"bootstrap_models": 5},
         promotion={"min_auroc_corrected": None, "max_brier_corrected": None,
                    "max_mae_corrected": 20.0},
@@ -158,3 +225,34 @@ def test_continuous_outcome_runs_end_to_end(tmp_mlflow: str, tmp_path: Path) -> 
     # Riley et al. Part I (continuous outcome), not the binary criteria on skin response.
     table = MlflowClient().download_artifacts(summary.run_id, "tables/sample_size.csv")
     assert "residual_sd" in Path(table).read_text(encoding="utf-8")
+
+
+# --- built-in experiments, by name, from any folder ----------------------------------------------
+
+
+def test_builtin_experiments_are_listed_by_name() -> None:
+    assert {"default", "quick"} <= set(builtin_experiments())
+
+
+@pytest.mark.parametrize("name", ["default", "quick"])
+def test_a_builtin_experiment_loads_by_name_from_any_folder(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # nothing of the repository here
+
+    assert load_experiment(name) == load_experiment(EXPERIMENTS / f"{name}.yaml")
+
+
+def test_an_unknown_name_lists_the_known_experiments() -> None:
+    with pytest.raises(ExperimentConfigError, match="unknown experiment 'defualt'") as raised:
+        load_experiment("defualt")
+
+    assert "default" in str(raised.value) and "quick" in str(raised.value)
+
+
+def test_a_path_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mine.yaml").write_text((EXPERIMENTS / "quick.yaml").read_text("utf-8"), "utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    assert load_experiment("mine.yaml").name == "ssc-skin-response-quick"
+    assert experiment_path("mine.yaml") == Path("mine.yaml")

@@ -17,6 +17,7 @@ from training.plots import lowess, wilson_interval
 from training.reports import (
     IMPORTANCE_COLUMNS,
     DataSource,
+    IntervalScheme,
     Metric,
     ModelCard,
     OutcomeDefinition,
@@ -67,11 +68,17 @@ def make_card(**overrides: object) -> ModelCard:
             "skin_responder", "mRSS decrease > 5 points and ≥ 25% at 12 ± 2 months",
             {"abs_threshold": 5, "rel_threshold": 0.25},
         ),
-        predictors=[Predictor("mrss_total", "Baseline mRSS", "points", 0.0),
+        predictors=[Predictor("mrss_total", "Baseline mRSS", "points", 0.0,
+                              "regression to the mean [S12]"),
                     Predictor("crp_mg_l", "C-reactive protein", "mg/L", 12.5)],
         model_type="Penalised logistic regression",
         hyperparameters={"C": 0.5},
-        validation=ValidationScheme(n_bootstrap=200, cv_folds=5, cv_repeats=10, nested_tuning=True),
+        validation=ValidationScheme("nested_cv", resamples=10, outer_folds=5, inner_folds=4,
+                                    selection_metric="brier", candidates=7,
+                                    selection_frequency={"logistic_l2(C=0.1)": 0.7,
+                                                         "delta_mrss_regression": 0.3},
+                                    recalibration=(0.05, 1.2)),
+        intervals=IntervalScheme(0.95, 50, 0.9, 4, 0.727),
         metrics=[Metric("AUROC", 0.812, 0.731, 0.602, 0.845, 0.705),
                  Metric("Brier score", 0.171, 0.198)],
         sample_size=SampleSizeCheck(40, 14, 6, {"(i) shrinkage": 250, "(iii) overall risk": 350}),
@@ -310,6 +317,25 @@ def test_card_reports_metrics_with_intervals() -> None:
     assert "| Brier score | 0.171 | 0.198 | — | — |" in text
 
 
+def test_card_says_what_was_validated_and_how() -> None:
+    nested = model_card_markdown(make_card())
+    bootstrap = model_card_markdown(make_card(validation=dataclasses.replace(
+        make_card().validation, method="bootstrap", resamples=200)))
+
+    assert "**whole procedure**" in nested and "5 outer folds x 10 repeats" in nested
+    assert "logistic_l2(C=0.1) 70%" in nested and "logit P = 0.050 + 1.200" in nested
+    assert "Harrell's optimism correction" in bootstrap and "200 bootstrap replicates" in bootstrap
+    assert "Harrell" not in nested
+
+
+def test_card_describes_both_intervals_and_the_predictors_rationale() -> None:
+    text = model_card_markdown(make_card())
+
+    assert "locally weighted CV+ over 4 folds" in text and "at least 72.7%" in text
+    assert "SD of 50 bootstrap refits" in text
+    assert "| `mrss_total` | Baseline mRSS | points | regression to the mean [S12] |" in text
+
+
 def test_card_shows_nan_metrics_as_missing_and_escapes_table_cells() -> None:
     class Nested:
         def __repr__(self) -> str:
@@ -370,7 +396,7 @@ def test_card_reports_provenance_and_missing_data() -> None:
     assert "2025-01-02 03:04:05 UTC" in text and "`0123abcd`" in text
     assert "`sha256:feed`" in text and "Patients: 40; outcome events: 14" in text
     assert "| `crp_mg_l` | 12.5 |" in text and "Median imputation" in text
-    assert "200 resamples" in text and "5 folds × 10 repeats" in text
+    assert "one 4-fold inner cross-validation, grouped by patient" in text
 
 
 def test_card_requires_an_aware_creation_time() -> None:

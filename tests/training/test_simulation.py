@@ -397,3 +397,62 @@ def test_hundred_thousand_patients_in_a_few_seconds() -> None:
     frame = simulate_cohort(100_000, 1)
     assert len(frame) == 100_000
     assert time.perf_counter() - start < 15.0  # ~1.5 s on a laptop; generous for CI
+
+
+# --- harder mechanisms (heteroscedastic, low signal, non-linear) and the known truth ------------
+
+
+def _residuals(scenario: str, seed: int) -> tuple[pd.DataFrame, pd.Series]:
+    sc = replace(SCENARIOS[scenario], lost_to_followup=0.0)
+    frame = simulate_cohort(LARGE_N, seed, sc)
+    baseline = complete_baseline(LARGE_N, seed, sc)
+    return baseline, delta(frame) - expected_delta_mrss(baseline, sc)
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_heteroscedastic_noise_spreads_more_at_higher_baseline(seed: int) -> None:
+    baseline, residual = _residuals("heteroscedastic", seed)
+    mrss = as_float(baseline, "mrss_total")
+    low, high = residual[mrss < 20], residual[mrss > 35]
+    # SD 4.5 + 0.15 (b - 20): ~3.6-4.5 below 20, ~7-8 above 35; heavy tails (t, 4 df).
+    assert high.std() > 1.5 * low.std()
+    assert residual.kurt() > 1.0  # a Gaussian has excess kurtosis 0
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_low_signal_explains_ten_to_twenty_percent_of_the_change(seed: int) -> None:
+    sc = replace(SCENARIOS["low_signal"], lost_to_followup=0.0)
+    frame = simulate_cohort(LARGE_N, seed, sc)
+    explained = expected_delta_mrss(complete_baseline(LARGE_N, seed, sc), sc)
+    share = np.var(explained) / np.var(delta(frame).to_numpy())
+    assert 0.10 <= share <= 0.20
+
+
+def test_nonlinear_scenario_curves_baseline_and_adds_an_interaction() -> None:
+    sc = SCENARIOS["nonlinear"]
+    grid = complete_baseline(4, 0, sc).iloc[[0, 0, 0, 0]].reset_index(drop=True)
+    grid["crp_mg_l"] = [1.0, 1.0, 1.0, 20.0]
+    grid["mrss_total"] = pd.array([30, 40, 50, 30], dtype="Int64")
+    mean = expected_delta_mrss(grid, sc)
+    # Curved: the step 40 -> 50 improves more than 30 -> 40 (linear part 0.3 per point, plus
+    # 2.5 * ((b - 25) / 10)^2): -3 - 2.5 * (2.25 - 0.25) = -8 against -3 - 2.5 * (6.25 - 2.25).
+    assert mean[2] - mean[1] < mean[1] - mean[0] - 1.0
+    # Interaction: CRP 20 mg/L at mRSS 30 adds the 4-point extra improvement (and the CRP share of
+    # the treatment modifier), which CRP at mRSS <= 25 would not.
+    assert mean[3] < mean[0] - 4.0
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+@pytest.mark.parametrize("seed", [7, 8])
+def test_true_probability_matches_the_observed_response_rate(scenario: str, seed: int) -> None:
+    from training.simulation.outcome import true_response_probability
+
+    sc = replace(SCENARIOS[scenario], lost_to_followup=0.0)
+    frame = simulate_cohort(LARGE_N, seed, sc)
+    observed = outcomes.skin_responder(frame["mrss_total"], frame["mrss_total_followup"])
+    truth = true_response_probability(complete_baseline(LARGE_N, seed, sc), sc)
+    # Binomial SE of a 20,000-patient rate is ~0.0035; the truth must agree within 3 SE, overall
+    # and in the thick-skin third, where the floor at 0 and the 25 % rule matter most.
+    assert abs(rate(observed) - truth.mean()) < 0.011
+    thick = as_float(frame, "mrss_total") > 28
+    assert abs(rate(observed[thick.to_numpy()]) - truth[thick.to_numpy()].mean()) < 0.02

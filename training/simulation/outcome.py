@@ -16,7 +16,11 @@ The mechanism, with the coefficients named as ``Scenario`` fields (sources in ``
         inflammation_z = mean of z(log crp_mg_l), z(log esr_mm_h), z(inflammatory_infiltrate_score)
         histology_z = (z(myofibroblast_score) - z(fibrosis_grade)) / 2
         (the modifiers are a hypothesis, not verified: §10.2)
-    noise ~ Normal(0, noise_sd = 4.5)                                       # [S9]
+        - nonlinear_mrss_points * (max(0, mrss_total - knee) / 10)^2          # (off by default)
+        - inflamed_thick_skin_points * I(crp_mg_l > 10) * I(mrss_total > 25)  # (off by default)
+    noise: Normal, or Student t with noise_df degrees of freedom, of SD
+        max(1, noise_sd + noise_sd_per_baseline_point * (mrss_total - regression_centre))
+        (default: Normal, SD 4.5 for everyone)                             # [S9]
     mrss_total_followup = clip(round(mrss_total + delta_mrss), 0, 51)
 
 Negative delta = improvement. Each z uses a fixed population reference (below), is capped at
@@ -30,7 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
+from features.outcomes import minimal_responder_decrease
 from training.simulation.sampling import FloatArray
 from training.simulation.scenarios import Scenario, get_scenario
 
@@ -53,6 +60,8 @@ TERM_FIELDS: dict[str, tuple[str, ...]] = {
     "tendon_friction_rubs": ("tendon_friction_rubs",),
     "rnap3_early": ("anti_rnap3", "disease_duration_months"),
     "male": ("sex",),
+    "baseline_mrss_curve": ("mrss_total",),
+    "inflamed_thick_skin": ("crp_mg_l", "mrss_total"),
     "treatment": (),
     "treatment_crp": ("crp_mg_l",),
     "treatment_esr": ("esr_mm_h",),
@@ -84,17 +93,22 @@ def reference_z(frame: pd.DataFrame, name: str) -> FloatArray:
 def natural_history_terms(frame: pd.DataFrame, sc: Scenario) -> dict[str, FloatArray]:
     """Additive natural-history terms (points of ΔmRSS)."""
     duration = _numeric(frame, "disease_duration_months")
+    mrss = _numeric(frame, "mrss_total")
     early = (duration < sc.early_cutoff_months).astype(float)
     male = (frame["sex"].astype("string") == "M").fillna(False).to_numpy(dtype=float)
     return {
         "baseline_mrss": -sc.regression_to_mean_per_point
-        * (_numeric(frame, "mrss_total") - sc.regression_centre),
+        * (mrss - sc.regression_centre),
         "early_disease": sc.early_worsening_points * early,
         "late_disease": -sc.late_drift_points * (duration >= sc.late_cutoff_months),
         "tendon_friction_rubs": sc.tendon_friction_rub_points
         * _flag(frame, "tendon_friction_rubs"),
         "rnap3_early": sc.rnap3_early_points * _flag(frame, "anti_rnap3") * early,
         "male": sc.male_points * male,
+        "baseline_mrss_curve": -sc.nonlinear_mrss_points * (
+            np.maximum(mrss - sc.nonlinear_mrss_knee, 0.0) / 10.0) ** 2,
+        "inflamed_thick_skin": -sc.inflamed_thick_skin_points * (
+            np.nan_to_num(_numeric(frame, "crp_mg_l")) > 10.0) * (mrss > 25.0),
     }
 
 
@@ -127,8 +141,54 @@ def expected_delta_mrss(frame: pd.DataFrame, scenario: str | Scenario) -> np.nda
     return np.asarray(natural + treatment, dtype=float)
 
 
+def noise_sd(frame: pd.DataFrame, scenario: str | Scenario) -> np.ndarray:
+    """SD of the rater noise around each patient's expected change (points)."""
+    sc = get_scenario(scenario)
+    baseline = _numeric(frame, "mrss_total")
+    spread = sc.noise_sd + sc.noise_sd_per_baseline_point * (baseline - sc.regression_centre)
+    return np.asarray(np.maximum(spread, 1.0), dtype=float)
+
+
+def _noise_scale(sc: Scenario) -> float:
+    """Scale of a unit-SD draw: a t variable with df degrees of freedom has SD sqrt(df/(df-2))."""
+    if sc.noise_distribution == "student_t":
+        return float(np.sqrt((sc.noise_df - 2.0) / sc.noise_df))
+    return 1.0
+
+
+def _draw_noise(rng: np.random.Generator, n: int, sc: Scenario) -> np.ndarray:
+    if sc.noise_distribution == "student_t":
+        return rng.standard_t(sc.noise_df, size=n) * _noise_scale(sc)
+    if sc.noise_distribution != "normal":
+        raise ValueError(f"unknown noise_distribution {sc.noise_distribution!r}")
+    return rng.standard_normal(n)
+
+
 def followup_mrss(rng: np.random.Generator, frame: pd.DataFrame, sc: Scenario) -> np.ndarray:
     """mRSS at follow-up: baseline + expected change + rater noise, rounded and clipped."""
-    noise = rng.normal(0.0, sc.noise_sd, size=len(frame))
+    noise = _draw_noise(rng, len(frame), sc) * noise_sd(frame, sc)
     raw = _numeric(frame, "mrss_total") + expected_delta_mrss(frame, sc) + noise
     return np.clip(np.floor(raw + 0.5), 0, 51).astype(np.int64)
+
+
+def true_response_probability(frame: pd.DataFrame, scenario: str | Scenario,
+                              abs_threshold: float = 5.0, rel_threshold: float = 0.25,
+                              strict: bool = True) -> np.ndarray:
+    """P(skin response | complete baseline) under the mechanism: the truth a model estimates.
+
+    Response needs a whole-point decrease of at least ``m(b)``
+    (:func:`features.outcomes.minimal_responder_decrease`); the follow-up score is
+    ``round(b + mean + noise)`` (floored at 0, which only adds to responses), so
+    ``P = F((0.5 - m(b) - mean) / sd)`` with ``F`` the noise distribution, and 0 where ``m(b)``
+    exceeds the baseline. ``frame`` must be the complete baseline (``complete_baseline``).
+    """
+    sc = get_scenario(scenario)
+    baseline = _numeric(frame, "mrss_total")
+    needed = np.asarray(minimal_responder_decrease(baseline, abs_threshold, rel_threshold,
+                                                   strict), dtype=float)
+    z = (0.5 - needed - expected_delta_mrss(frame, sc)) / noise_sd(frame, sc)
+    if sc.noise_distribution == "student_t":
+        probability = student_t.cdf(z / _noise_scale(sc), sc.noise_df)
+    else:
+        probability = norm.cdf(z)
+    return np.where(needed <= baseline, probability, 0.0)

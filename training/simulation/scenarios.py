@@ -7,7 +7,7 @@ numeric library so that the CLI can list scenario names without slowing ``--help
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Order of the categories in the probability tuples below.
 NVC_PATTERNS: tuple[str, ...] = ("normal", "nonspecific", "early", "active", "late")
@@ -70,7 +70,15 @@ class Scenario:
     tendon_friction_rub_points: float = 3.0  # b4: TFR reduces improvement [S12]
     rnap3_early_points: float = 3.0  # b5: anti-RNAP3 peaks early [S17], [S32]
     male_points: float = 2.0  # b6: progressors enriched in men (38.5% vs 23.1%) [S15]
-    noise_sd: float = 4.5  # inter-rater SD 4.6-5.4 [S9]
+    noise_sd: float = 4.5  # inter-rater SD 4.6-5.4 [S9]; at baseline = regression_centre
+    noise_distribution: str = "normal"  # or "student_t": heavy tails (assumption)
+    noise_df: float = 4.0  # degrees of freedom of the t noise
+    noise_sd_per_baseline_point: float = 0.0  # spread grows with baseline (assumption)
+    # --- outcome: non-linear effects and an interaction (0 = off; assumptions) -------------
+    nonlinear_mrss_points: float = 0.0  # extra improvement ((b - knee) / 10)^2 points above
+    nonlinear_mrss_knee: float = 25.0  # the knee: thick skin regresses faster [S12] (shape)
+    inflamed_thick_skin_points: float = 0.0  # extra improvement with CRP > 10 mg/L and
+    # mRSS > 25 together (the §10.2 hypothesis that active inflamed disease responds more)
     # --- outcome: treatment effect (MSC) ---------------------------------------------------
     treatment_effect_points: float = 5.0  # T 5-7 (§10.2): 20.1 -> 13.8 [S30]; 0 = none
     inflammation_modifier: float = 0.60  # hypothesis (§10.2, not verified): inflamed respond more
@@ -129,7 +137,45 @@ EARLY_TRIAL = Scenario(
     biopsy_site="forearm",  # usual research site [S3], [S73], [S76]
 )
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (FOUNDING_CENTRE, EARLY_TRIAL)}
+# Harder mechanisms than the ΔmRSS model's own assumptions (near-linear, additive, Gaussian with
+# one SD): the simulation study runs on each (``ssc-response study --scenario ...``).
+HETEROSCEDASTIC = replace(
+    FOUNDING_CENTRE,
+    name="heteroscedastic",
+    description="founding centre with heavy-tailed noise (t, 4 df) whose SD grows with baseline",
+    noise_distribution="student_t",
+    noise_df=4.0,
+    noise_sd_per_baseline_point=0.15,  # SD 3.6 at mRSS 14, 4.5 at 20, 7.5 at 40 (assumption)
+)
+
+LOW_SIGNAL = replace(
+    FOUNDING_CENTRE,
+    name="low_signal",
+    description="founding centre with weak effects: baseline findings explain ~15 % of the "
+                "variance of ΔmRSS, as published skin-progression models suggest ([S17]: AUC 0.67)",
+    regression_to_mean_per_point=0.22,
+    early_worsening_points=1.5,
+    tendon_friction_rub_points=1.5,
+    rnap3_early_points=1.5,
+    male_points=1.0,
+    inflammation_modifier=0.25,
+    histology_modifier=0.15,
+    noise_sd=5.0,
+)
+
+NONLINEAR = replace(
+    FOUNDING_CENTRE,
+    name="nonlinear",
+    description="founding centre with a curved baseline effect (thick skin regresses faster "
+                "above mRSS 25) and an interaction (CRP > 10 mg/L with mRSS > 25)",
+    regression_to_mean_per_point=0.30,
+    nonlinear_mrss_points=2.5,
+    inflamed_thick_skin_points=4.0,
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s for s in (FOUNDING_CENTRE, EARLY_TRIAL, HETEROSCEDASTIC, LOW_SIGNAL, NONLINEAR)
+}
 
 
 def get_scenario(scenario: str | Scenario) -> Scenario:

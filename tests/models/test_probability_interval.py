@@ -1,0 +1,59 @@
+"""The probability interval from bootstrap members' log-odds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import expit
+from scipy.stats import norm
+from sklearn.linear_model import LogisticRegression
+
+from models.probability_interval import ProbabilityInterval
+
+pytestmark = pytest.mark.model
+
+
+class Fixed:
+    """A member whose log-odds are a fixed shift of a linear score."""
+
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X)[:, 0] + self.shift
+
+
+def test_interval_is_the_normal_interval_on_the_log_odds_scale() -> None:
+    members = [Fixed(s) for s in (-0.2, 0.0, 0.2)]  # SD (ddof=1) of the shifts is 0.2
+    interval = ProbabilityInterval(members)
+    features = np.array([[0.5], [-1.0]])
+
+    low, high = interval.interval(features, logit=np.array([0.5, -1.0]), level=0.9)
+
+    half = norm.ppf(0.95) * 0.2
+    np.testing.assert_allclose(low, expit(np.array([0.5, -1.0]) - half))
+    np.testing.assert_allclose(high, expit(np.array([0.5, -1.0]) + half))
+
+
+def test_a_more_uncertain_patient_gets_a_wider_interval() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    y = (rng.uniform(size=300) < expit(X[:, 0])).astype(int)
+    members = []
+    for _ in range(30):
+        rows = rng.integers(0, 300, 300)
+        members.append(LogisticRegression().fit(X[rows], y[rows]))
+    interval = ProbabilityInterval(members)
+
+    typical, far = interval.standard_error(np.array([[0.0, 0.0], [3.0, 3.0]]))
+
+    assert far > 2 * typical
+
+
+def test_needs_at_least_two_members() -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        ProbabilityInterval([Fixed(0.0)])
+
+
+def test_monte_carlo_error_of_the_standard_error() -> None:
+    assert ProbabilityInterval([Fixed(0.0)] * 51).relative_mc_error() == pytest.approx(0.1)

@@ -1,0 +1,148 @@
+"""The live inference path (serving/inference.py) and the batch handler built on it.
+
+One request's bad input is its own ContractError (the 422 it would get alone) and spares the
+others in its batch; ``patient_id`` must be unique within a request, not across requests. Replay
+compares with the stated tolerance and says how far apart the numbers were.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from features.validation import ContractError
+from models.registry import ServedModel, load_served_model
+from serving import inference
+from serving.audit import AuditStore
+from serving.audit.replay import compare_outputs
+from serving.batcher import Pending, Staged
+from serving.keys import ApiKey, Role
+from serving.metrics import ServiceMetrics
+from serving.routers.predictions import Answer, predict_batch
+from tests.factories import make_patient
+
+KEY = ApiKey(key_id="k-test", role=Role.CLINICIAN, label=None, created_at=datetime.now(UTC),
+             revoked_at=None)
+
+
+@pytest.fixture(scope="module")
+def served(trained_store: dict[str, Any]) -> Iterator[ServedModel]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", str(trained_store["tracking_uri"]))
+        mlflow.set_tracking_uri(str(trained_store["tracking_uri"]))
+        yield load_served_model("models:/ssc-skin-response@champion")
+
+
+def outcomes(engine: Engine, served: ServedModel,
+             requests: list[list[dict[str, Any]]]) -> list[object]:
+    """What predict_batch gives each request (its staged audit commit run)."""
+    result = predict_batch(AuditStore(engine), ServiceMetrics(), served,
+                           [Pending(request, KEY, served) for request in requests])
+    return list(result.finish() if isinstance(result, Staged) else result)
+
+
+def alone_error(request: list[dict[str, Any]]) -> ContractError:
+    with pytest.raises(ContractError) as caught:
+        inference.validate_patients(request)
+    return caught.value
+
+
+def test_the_same_patient_in_two_requests_is_not_a_duplicate(
+    engine: Engine, served: ServedModel
+) -> None:
+    results = outcomes(engine, served, [[make_patient()], [make_patient()]])
+
+    assert [type(r) for r in results] == [Answer, Answer]
+
+
+@pytest.mark.parametrize("bad", [
+    [make_patient(), make_patient()],  # a duplicate within one request
+    [make_patient(mrss_total=30)],
+    [make_patient(patient_id="B-1"), make_patient(patient_id="B-2", mrss_total=30)],
+    [{k: v for k, v in make_patient().items() if not k.startswith("mrss_")}],  # row-less problem
+    [make_patient(mrss_total_followup=10)],  # a follow-up field: never a model input
+])
+def test_a_bad_request_gets_exactly_its_own_error_and_spares_the_others(
+    engine: Engine, served: ServedModel, bad: list[dict[str, Any]],
+) -> None:
+    good = [[make_patient(patient_id=f"G-{i}")] for i in range(3)]
+
+    results = outcomes(engine, served, [good[0], bad, good[1], good[2]])
+
+    assert [type(r) for r in results] == [Answer, ContractError, Answer, Answer]
+    assert isinstance(results[1], ContractError)
+    assert results[1].problems == alone_error(bad).problems
+    ids = [json.loads(r.body)["predictions"][0]["patient_id"] for r in results
+           if isinstance(r, Answer)]
+    assert ids == ["G-0", "G-1", "G-2"]
+
+
+def test_answers_come_with_the_audit_entries_that_record_them(served: ServedModel) -> None:
+    given = [make_patient(patient_id="P-1"), make_patient(patient_id="P-2", crp_mg_l=None)]
+
+    outputs = inference.predict(served, [inference.validate_patients(given)])[0]
+    answers, entries = inference.answer_entries(served, "k-1", given, outputs)
+
+    assert [a["prediction_id"] for a in answers] == [e.prediction_id for e in entries]
+    assert [e.input for e in entries] == given  # the records as received
+    assert all(e.key_id == "k-1" and e.model_version == served.ref.version for e in entries)
+    assert [e.explanation for e in entries] == [a["explanation"] for a in answers]
+
+
+def test_one_model_call_answers_each_request_in_order(served: ServedModel) -> None:
+    requests = [[make_patient(patient_id="A")], [make_patient(patient_id="B"),
+                                                 make_patient(patient_id="C")]]
+    frames = [inference.validate_patients(request) for request in requests]
+
+    split = inference.predict(served, frames)
+
+    assert [[p["patient_id"] for p in part] for part in split] == [["A"], ["B", "C"]]
+
+
+def test_validation_refuses_follow_up_fields_and_broken_rules() -> None:
+    with pytest.raises(ContractError, match="follow-up"):
+        inference.validate_patients([make_patient(mrss_total_followup=12)])
+    with pytest.raises(ContractError, match="mrss_total"):
+        inference.validate_patients([make_patient(mrss_total=30)])
+    assert isinstance(inference.validate_patients([make_patient()]), pd.DataFrame)
+
+
+# --- replay's comparison: the stated tolerance, and how far apart -------------------------------
+
+
+def served_output(served: ServedModel, patient_id: str) -> dict[str, Any]:
+    return inference.predict(served, [inference.validate_patients(
+        [make_patient(patient_id=patient_id)])])[0][0]
+
+
+def test_a_replay_that_differs_in_the_16th_digit_is_a_match_and_says_how_far(
+    served: ServedModel,
+) -> None:
+    output = served_output(served, "P-16")
+    replayed = json.loads(json.dumps(output))
+    estimate = replayed["predicted_delta_mrss"]["estimate"]
+    replayed["predicted_delta_mrss"]["estimate"] = math.nextafter(estimate, math.inf)
+
+    differences, distance = compare_outputs(output, output["explanation"], replayed)
+
+    assert differences == []
+    assert 0 < distance.max_abs < 1e-14 and 0 < distance.max_rel < 1e-15
+
+
+def test_a_replay_beyond_the_tolerance_is_a_difference(served: ServedModel) -> None:
+    output = served_output(served, "P-17")
+    replayed = json.loads(json.dumps(output))
+    replayed["probability_response"]["upper"] *= 1 + 1e-8
+
+    differences, distance = compare_outputs(output, output["explanation"], replayed)
+
+    assert [d.path for d in differences] == ["probability_response.upper"]
+    assert distance.max_rel == pytest.approx(1e-8, rel=1e-3)

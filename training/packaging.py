@@ -1,0 +1,68 @@
+"""The final model packaged for serving: what :class:`models.bundle.ResponseModel` holds.
+
+Nothing is refitted here: the served objects are the fitted ones that validation repeated and
+the final fit produced (``training.experiment.FinalModel``). Two rearrangements only, so that a
+request runs the ``indices`` step once:
+
+* the CV+ fold models keep their fitted steps after ``indices`` (the bundle gives them the
+  indices it computed for the classifier);
+* when the champion is the ΔmRSS model, no second copy of it is stored: the bundle reads the
+  change from the champion itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.pipeline import Pipeline
+
+from models.bundle import ResponseModel
+from models.conformal import ConformalDelta
+from models.summary import TrainingSummary
+from training.config import ExperimentConfig
+from training.experiment import Cohort, FinalModel
+from training.procedure import DELTA_FAMILY
+
+BACKGROUND_ROWS = 100  # the explainer's background: enough for a stable mean, small to store
+
+
+def package(final: FinalModel, cohort: Cohort, config: ExperimentConfig,
+            metadata: dict[str, Any]) -> ResponseModel:
+    """The served bundle of ``final``, with provenance ``metadata`` (experiment, data, run)."""
+    procedure = final.procedure
+    if procedure.conformal is None:
+        raise ValueError("the final procedure was fitted without its CV+ interval")
+    features = procedure.classifier.named_steps["preprocess"].transform(cohort.X)
+    spec = config.features()
+    one_model = procedure.chosen.family == DELTA_FAMILY
+    return ResponseModel(
+        classifier=procedure.classifier,
+        delta_model=None if one_model else procedure.delta_model,
+        probability_members=final.probability_interval,
+        delta_cv_plus=after_indices(procedure.conformal),
+        background=features.sample(n=min(BACKGROUND_ROWS, len(features)),
+                                   random_state=config.validation.seed),
+        summary=TrainingSummary.from_frame(cohort.X, list(spec.fields)),
+        metadata=metadata | {
+            "family": procedure.chosen.family,
+            "champion": procedure.chosen.label,
+            "delta_model": procedure.delta_candidate.label,
+            "recalibration_intercept": procedure.recalibration[0],
+            "recalibration_slope": procedure.recalibration[1],
+            "feature_fields": list(spec.fields),
+            "derived_indices": spec.derived_indices,
+            "probability_interval_level": config.uncertainty.probability_interval_level,
+            "probability_interval_members": final.probability_interval.n_members,
+            "delta_interval_level": config.uncertainty.delta_interval_level,
+            "delta_interval_guaranteed_coverage": procedure.conformal.guaranteed_coverage(
+                config.uncertainty.delta_interval_level),
+        },
+    )
+
+
+def after_indices(conformal: ConformalDelta) -> ConformalDelta:
+    """The same CV+ interval, its fold models reading the output of the ``indices`` step."""
+    models = [Pipeline([("preprocess", model.named_steps["preprocess"][1:]),
+                        ("estimator", model.named_steps["estimator"])])
+              for model in conformal.fold_models_]
+    return ConformalDelta(models, conformal.fold_of_, conformal.scores_)

@@ -1,0 +1,337 @@
+"""The modelling procedure as one function: tune, select a family, recalibrate, refit.
+
+Everything that chooses the champion happens inside :func:`fit_procedure`, so that validation
+(:mod:`training.assessment`) can repeat all of it in every resample and report the performance
+of the whole procedure, not of a winner picked outside the loop:
+
+1. **one inner cross-validation** scores every candidate - each family at each point of its
+   search space - on the same folds, with the preprocessing fitted inside each fold. The folds
+   are grouped by patient (``StratifiedGroupKFold``), so when the procedure runs on a bootstrap
+   sample the copies of one patient never fall on both sides of a split;
+2. each candidate's out-of-fold scores are **recalibrated** (:mod:`models.calibration`) and the
+   candidate with the best pre-declared metric on those calibrated out-of-fold probabilities
+   wins: tuning and family selection are one choice;
+3. the winner's recalibration is the one fitted on its out-of-fold scores;
+4. the winner is **refitted on all patients**.
+
+The ΔmRSS model behind ``predicted_delta_mrss`` comes from the same folds: when the ΔmRSS
+family wins it *is* the champion (one fitted model gives both numbers); otherwise it is the
+ΔmRSS candidate with the smallest out-of-fold squared error. Its fold models and out-of-fold
+residuals give the CV+ interval (:class:`models.conformal.ConformalDelta`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+
+from features.pipeline import FeatureSpec, build_preprocessor
+from models.calibration import RecalibratedClassifier, fit_recalibration, raw_score
+from models.conformal import ConformalDelta
+from models.estimators import DELTA_ALPHAS, family
+from training.metrics import auroc, brier
+
+DELTA_FAMILY = "delta_mrss_regression"
+SELECTION_METRICS = {"brier": (brier, min), "auroc": (auroc, max)}
+
+
+@dataclass(frozen=True)
+class ResponseRule:
+    """The skin-response rule the labels and the ΔmRSS model share (decrease > abs and >= rel)."""
+
+    abs_threshold: float = 5.0
+    rel_threshold: float = 0.25
+    strict: bool = True
+
+    def params(self) -> dict[str, Any]:
+        return {"abs_threshold": self.abs_threshold, "rel_threshold": self.rel_threshold,
+                "strict": self.strict}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One family at one point of its search space (``estimator__`` parameters)."""
+
+    family: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def label(self) -> str:
+        shown = ", ".join(f"{k.removeprefix('estimator__')}={v}" for k, v in self.params)
+        return f"{self.family}({shown})" if shown else self.family
+
+    @property
+    def target(self) -> str:
+        """``"delta"`` when the family learns the change in mRSS, else ``"binary"``."""
+        return family(self.family).target
+
+    @property
+    def scale(self) -> bool:
+        return family(self.family).scale
+
+    def estimator(self, seed: int, rule: ResponseRule) -> BaseEstimator:
+        """An unfitted estimator of this family with these parameters (and the rule)."""
+        made = family(self.family).make(seed)
+        params = {k.removeprefix("estimator__"): v for k, v in self.params}
+        if self.target == "delta":
+            params |= rule.params()
+        return made.set_params(**params)
+
+
+def candidates_from(estimators: Mapping[str, Mapping[str, Sequence[Any]]]) -> tuple[Candidate, ...]:
+    """Every (family, grid point) of an experiment's ``estimators`` block, in file order."""
+    found = []
+    for name, space in estimators.items():
+        for point in ParameterGrid(dict(space)):
+            found.append(Candidate(name, tuple(sorted(point.items()))))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class ProcedureSpec:
+    """What the procedure chooses among, and how (all of it comes from the experiment file)."""
+
+    candidates: tuple[Candidate, ...]
+    features: FeatureSpec
+    rule: ResponseRule = ResponseRule()
+    inner_splits: int = 5
+    selection_metric: str = "brier"
+    seed: int = 0
+
+    def delta_candidates(self) -> tuple[Candidate, ...]:
+        """The ΔmRSS candidates: those listed, else the default penalty grid."""
+        listed = tuple(c for c in self.candidates if c.family == DELTA_FAMILY)
+        return listed or tuple(Candidate(DELTA_FAMILY, (("estimator__alpha", a),))
+                               for a in DELTA_ALPHAS)
+
+
+@dataclass
+class OutOfFold:
+    """The inner cross-validation: every candidate's out-of-fold scores on the same folds."""
+
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    raw: np.ndarray  # (n, classifier candidates): raw scores
+    delta: np.ndarray  # (n, ΔmRSS candidates): predicted change in mRSS
+    delta_models: list[list[Pipeline]] = field(default_factory=list)  # [candidate][fold]
+
+
+@dataclass
+class FittedProcedure:
+    """The procedure's output: the recalibrated champion and the ΔmRSS model."""
+
+    classifier: Pipeline
+    delta_model: Pipeline
+    chosen: Candidate
+    recalibration: tuple[float, float]
+    delta_candidate: Candidate
+    candidates: pd.DataFrame  # per candidate: the selection metric on calibrated OOF predictions
+    conformal: ConformalDelta | None = None
+
+    def probability(self, X: pd.DataFrame) -> np.ndarray:
+        """P(response), recalibrated."""
+        return np.asarray(self.classifier.predict_proba(X), dtype=float)[:, 1]
+
+    def predicted_delta(self, X: pd.DataFrame) -> np.ndarray:
+        """Predicted change in mRSS (points)."""
+        features = self.delta_model[:-1].transform(X)
+        return np.asarray(self.delta_model[-1].predict_delta(features), dtype=float)
+
+
+def inner_folds(y: np.ndarray, groups: np.ndarray, n_splits: int,
+                seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that keep every patient's copies together.
+
+    Fewer folds when the minority class has fewer distinct patients than folds requested.
+    """
+    minority = min(len(np.unique(groups[y == 1])), len(np.unique(groups[y == 0])))
+    k = max(2, min(n_splits, minority))
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y, groups))
+
+
+def fit_procedure(spec: ProcedureSpec, X: pd.DataFrame, y: np.ndarray, delta: np.ndarray,
+                  groups: np.ndarray | None = None, conformal: bool = False) -> FittedProcedure:
+    """Run the whole procedure on ``X`` (validated records), ``y`` (0/1) and ``delta`` (points).
+
+    ``groups`` names the patient of each row (default: every row its own patient); pass the
+    original row numbers for a bootstrap sample. ``conformal`` also builds the ΔmRSS CV+
+    interval from the inner folds (the final model needs it; validation replicates do not).
+    """
+    y, delta = np.asarray(y, dtype=int), np.asarray(delta, dtype=float)
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    folds = inner_folds(y, groups, spec.inner_splits, spec.seed)
+    oof = out_of_fold(spec, RecordFolds(spec, X), y, delta, folds, keep_delta_models=conformal)
+    table = candidate_table(spec, oof, y)
+    best = int(table["chosen"].to_numpy().argmax())
+    chosen = spec.candidates[best]
+    recalibration = fit_recalibration(oof.raw[:, best], y)
+    classifier = _final_classifier(spec, chosen, recalibration, X, y, delta)
+    delta_index = _delta_choice(spec, chosen, oof, delta)
+    delta_candidate = spec.delta_candidates()[delta_index]
+    if chosen.family == DELTA_FAMILY:  # one fitted model gives P(response) and ΔmRSS
+        inner = classifier.named_steps["estimator"].estimator_
+        delta_model = Pipeline([("preprocess", classifier.named_steps["preprocess"]),
+                                ("estimator", inner)])
+    else:
+        delta_model = _fit_pipeline(spec, delta_candidate, X, delta)
+    interval = None
+    if conformal:
+        interval = ConformalDelta.from_folds(oof.delta_models[delta_index], folds, X, delta)
+    return FittedProcedure(classifier, delta_model, chosen, recalibration, delta_candidate,
+                           table, interval)
+
+
+FoldMatrices = dict[bool, tuple[Any, Any, Any]]  # scaled? -> (train rows, held-out rows, encoder)
+
+
+class RecordFolds:
+    """Fold matrices from validated records: the encoding is fitted inside each fold.
+
+    The steps before the encoding (clinical indices, log scale) learn nothing from the data,
+    so they run once for all patients; the encoding (imputation medians, scaling, category
+    levels) is fitted on each fold's training part only, once per scaling, and shared by every
+    candidate that uses it.
+    """
+
+    def __init__(self, spec: ProcedureSpec, X: pd.DataFrame) -> None:
+        self._spec = spec
+        self._scales = ({c.scale for c in spec.candidates}
+                        | {c.scale for c in spec.delta_candidates()})
+        self.stateless = build_preprocessor(spec.features)[:-1].fit(X)
+        self._prepared = self.stateless.transform(X)
+
+    def __call__(self, train: np.ndarray, test: np.ndarray) -> FoldMatrices:
+        matrices = {}
+        for scale in self._scales:
+            encoder = build_preprocessor(self._spec.features, scale).named_steps["encode"]
+            encoder.fit(self._prepared.iloc[train])
+            matrices[scale] = (encoder.transform(self._prepared.iloc[train]),
+                               encoder.transform(self._prepared.iloc[test]), encoder)
+        return matrices
+
+    def pipeline(self, encoder: Any, estimator: BaseEstimator) -> Pipeline:
+        """A fold model as a pipeline from records: the shared steps, its encoding, its fit."""
+        preprocess = Pipeline([*self.stateless.steps, ("encode", encoder)])
+        return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+class MatrixFolds:
+    """Fold matrices from features that are already encoded (a bootstrap member's data)."""
+
+    def __init__(self, features: pd.DataFrame) -> None:
+        self._features = features
+
+    def __call__(self, train: np.ndarray, test: np.ndarray) -> FoldMatrices:
+        pair = (self._features.iloc[train], self._features.iloc[test], None)
+        return {True: pair, False: pair}
+
+
+def out_of_fold(spec: ProcedureSpec, source: RecordFolds | MatrixFolds, y: np.ndarray,
+                delta: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
+                with_delta: bool = True, keep_delta_models: bool = False) -> OutOfFold:
+    """Every candidate fitted on each fold's training part and scored on its held-out part.
+
+    ``with_delta`` also scores the ΔmRSS candidates' predicted change (reusing the fits of
+    those that are classifier candidates too); ``keep_delta_models`` keeps their fold models,
+    as pipelines from records (needs :class:`RecordFolds`).
+    """
+    deltas = spec.delta_candidates() if with_delta else ()
+    result = OutOfFold(folds, np.full((len(y), len(spec.candidates)), np.nan),
+                       np.full((len(y), len(deltas)), np.nan), [[] for _ in deltas])
+    for train, test in folds:
+        matrices = source(train, test)
+        fitted: dict[Candidate, BaseEstimator] = {}
+        for j, candidate in enumerate(spec.candidates):
+            x_train, x_test, _ = matrices[candidate.scale]
+            fitted[candidate] = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
+            result.raw[test, j] = raw_score(fitted[candidate], x_test)
+        for j, candidate in enumerate(deltas):
+            x_train, x_test, encoder = matrices[candidate.scale]
+            estimator = fitted.get(candidate)
+            if estimator is None:
+                estimator = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
+            result.delta[test, j] = estimator.predict_delta(x_test)
+            if keep_delta_models and isinstance(source, RecordFolds):
+                result.delta_models[j].append(source.pipeline(encoder, estimator))
+    return result
+
+
+def _fit_candidate(spec: ProcedureSpec, candidate: Candidate, x_train: pd.DataFrame,
+                   y: np.ndarray, delta: np.ndarray) -> BaseEstimator:
+    target = delta if candidate.target == "delta" else y
+    return candidate.estimator(spec.seed, spec.rule).fit(x_train, target)
+
+
+def recalibrated(raw: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Out-of-fold scores turned into probabilities by their own logistic recalibration."""
+    intercept, slope = fit_recalibration(raw, y)
+    return np.asarray(expit(intercept + slope * raw), dtype=float)
+
+
+def candidate_table(spec: ProcedureSpec, oof: OutOfFold, y: np.ndarray) -> pd.DataFrame:
+    """Each candidate's selection metric on its recalibrated out-of-fold probabilities.
+
+    Recalibrating before comparing judges every family by what it will serve: a forest's timid
+    probabilities are not penalised for a miscalibration the procedure corrects anyway.
+    """
+    metric, best = SELECTION_METRICS[spec.selection_metric]
+    values = [metric(y, recalibrated(oof.raw[:, j], y)) for j in range(len(spec.candidates))]
+    winner = values.index(best(values))  # ties: the first listed
+    return pd.DataFrame({
+        "candidate": [c.label for c in spec.candidates],
+        "family": [c.family for c in spec.candidates],
+        spec.selection_metric: values,
+        "chosen": [j == winner for j in range(len(values))],
+    })
+
+
+def _delta_choice(spec: ProcedureSpec, chosen: Candidate, oof: OutOfFold,
+                  delta: np.ndarray) -> int:
+    """The ΔmRSS candidate: the champion itself, else the smallest out-of-fold squared error."""
+    deltas = spec.delta_candidates()
+    if chosen in deltas:
+        return deltas.index(chosen)
+    errors = np.mean((oof.delta - delta[:, None]) ** 2, axis=0)
+    return int(np.argmin(errors))
+
+
+def _fit_pipeline(spec: ProcedureSpec, candidate: Candidate, X: pd.DataFrame,
+                  target: np.ndarray) -> Pipeline:
+    preprocess = build_preprocessor(spec.features, candidate.scale).fit(X)
+    estimator = candidate.estimator(spec.seed, spec.rule).fit(preprocess.transform(X), target)
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
+
+
+def _final_classifier(spec: ProcedureSpec, chosen: Candidate, recalibration: tuple[float, float],
+                      X: pd.DataFrame, y: np.ndarray, delta: np.ndarray) -> Pipeline:
+    """The chosen candidate refitted on every patient, with its out-of-fold recalibration."""
+    preprocess = build_preprocessor(spec.features, chosen.scale).fit(X)
+    target = delta if chosen.target == "delta" else y
+    intercept, slope = recalibration
+    estimator = RecalibratedClassifier(chosen.estimator(spec.seed, spec.rule), intercept, slope)
+    return Pipeline([("preprocess", preprocess),
+                     ("estimator", estimator.fit(preprocess.transform(X), target))])
+
+
+def fit_on_features(spec: ProcedureSpec, features: pd.DataFrame, y: np.ndarray,
+                    delta: np.ndarray, groups: np.ndarray) -> RecalibratedClassifier:
+    """The procedure on already-encoded features: tune among ``spec.candidates`` on grouped
+    inner folds, recalibrate on the winner's out-of-fold scores, refit. A bootstrap member of
+    the probability interval (``groups``: the original patient of each row)."""
+    folds = inner_folds(y, groups, spec.inner_splits, spec.seed)
+    oof = out_of_fold(spec, MatrixFolds(features), y, delta, folds, with_delta=False)
+    table = candidate_table(spec, oof, y)
+    best = int(table["chosen"].to_numpy().argmax())
+    chosen = spec.candidates[best]
+    intercept, slope = fit_recalibration(oof.raw[:, best], y)
+    target = delta if chosen.target == "delta" else y
+    member = RecalibratedClassifier(chosen.estimator(spec.seed, spec.rule), intercept, slope)
+    return member.fit(features, target)
