@@ -79,6 +79,9 @@ def print_summary(summary) -> None:  # noqa: ANN001
         f"{_estimate(m, 'calibration_intercept', 2)}"
     )
     typer.echo(f"  ΔmRSS MAE {_estimate(m, 'delta_mae', 2)} points")
+    if "delta_auroc_corrected" in m:
+        for line in comparison_lines(m):
+            typer.echo(line)
     if summary.sample_size_warning:
         typer.echo(f"warning: {summary.sample_size_warning}")
     reg = summary.registration
@@ -88,6 +91,35 @@ def print_summary(summary) -> None:  # noqa: ANN001
         typer.echo(f"registered {reg.name} version {reg.version}; NOT promoted:")
         for failure in reg.failures:
             typer.echo(f"  - {failure}")
+
+
+def comparison_lines(metrics: dict[str, float]) -> list[str]:
+    """The paired feature-set comparison (``comparison:`` in the experiment) in words."""
+    low, high = metrics["delta_auroc_ci_low"], metrics["delta_auroc_ci_high"]
+    lines = [
+        "compared with the reference feature set on the same resamples (this minus reference):",
+        f"  ΔAUROC {metrics['delta_auroc_corrected']:+.3f} (CI {low:+.3f} to {high:+.3f}); "
+        f"ΔBrier {metrics['delta_brier_corrected']:+.4f} (CI {metrics['delta_brier_ci_low']:+.4f}"
+        f" to {metrics['delta_brier_ci_high']:+.4f}; negative is better)",
+    ]
+    benefit = sorted((name, value) for name, value in metrics.items()
+                     if name.startswith("delta_net_benefit_t"))
+    if benefit:
+        lines.append("  Δnet benefit " + ", ".join(
+            f"{int(name.removeprefix('delta_net_benefit_t'))} %: {value:+.3f}"
+            for name, value in benefit) + " (by threshold probability)")
+    lines.append("  " + _verdict(low, high))
+    return lines
+
+
+def _verdict(low: float, high: float) -> str:
+    """What the ΔAUROC interval allows one to say, and no more."""
+    if low > 0:
+        return "the added fields improve discrimination (the interval excludes 0)"
+    if high < 0:
+        return "the added fields worsen discrimination (the interval excludes 0)"
+    return ("no evidence either way: the interval includes 0 (a larger cohort could still "
+            "find a difference of the interval's size)")
 
 
 def _estimate(metrics: dict[str, float], name: str, digits: int) -> str:

@@ -161,3 +161,26 @@ def test_predict_with_unknown_model_fails_clearly(
     assert result.stderr.startswith("error: ")
     assert repr(uri) in result.stderr
     assert not output.exists()
+
+
+def _comparison(low: float, high: float) -> dict[str, float]:
+    return {"delta_auroc_corrected": (low + high) / 2, "delta_auroc_ci_low": low,
+            "delta_auroc_ci_high": high, "delta_brier_corrected": -0.0067,
+            "delta_brier_ci_low": -0.0208, "delta_brier_ci_high": 0.0074,
+            "delta_net_benefit_t30": -0.0071, "delta_net_benefit_t50": 0.0104}
+
+
+def test_comparison_is_printed_with_its_interval_and_net_benefit() -> None:
+    text = "\n".join(train_cmd.comparison_lines(_comparison(-0.018, 0.052)))
+    assert "ΔAUROC +0.017 (CI -0.018 to +0.052)" in text
+    assert "ΔBrier -0.0067 (CI -0.0208 to +0.0074" in text
+    assert "30 %: -0.007" in text and "50 %: +0.010" in text  # thresholds in order
+    assert "no evidence either way" in text
+
+
+@pytest.mark.parametrize(("low", "high", "verdict"), [
+    (0.01, 0.09, "improve discrimination"),
+    (-0.09, -0.01, "worsen discrimination"),
+])
+def test_comparison_verdict_follows_the_interval(low: float, high: float, verdict: str) -> None:
+    assert verdict in train_cmd.comparison_lines(_comparison(low, high))[-1]
