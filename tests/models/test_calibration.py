@@ -46,6 +46,20 @@ def test_a_constant_score_recalibrates_to_the_base_rate() -> None:
     assert expit(intercept) == pytest.approx(0.2)
 
 
+def test_scores_that_rank_inversely_are_not_flipped_but_give_the_base_rate() -> None:
+    # Out-of-fold scores anti-correlated with the outcome (logit P = 0.3 - 1.2 * score): the
+    # unconstrained fit would flip the model (slope about -1.2); the constrained one predicts
+    # the base rate (slope 0, intercept = log-odds of the observed rate).
+    rng = np.random.default_rng(2)
+    score = rng.normal(size=5_000)
+    y = (rng.uniform(size=score.size) < expit(0.3 - 1.2 * score)).astype(int)
+
+    intercept, slope = fit_recalibration(score, y)
+
+    assert slope == 0.0
+    assert expit(intercept) == pytest.approx(y.mean(), abs=1e-9)
+
+
 def test_recalibrated_log_odds_are_affine_in_the_raw_score() -> None:
     model = RecalibratedClassifier(LogisticRegression(), intercept=0.3, slope=0.5).fit(X, Y)
 
