@@ -38,12 +38,16 @@ def study_figure(rows: pd.DataFrame, scenario: str) -> Any:
     axes = figure.subplots(1, 4)
     by_n = rows.groupby("n")
     sizes = np.array(sorted(rows["n"].unique()))
-    for ax, name, label in ((axes[0], "auroc", "AUROC"),
-                            (axes[1], "calibration_slope", "calibration slope")):
-        for kind, marker in (("reported", "o"), ("external", "s")):
-            column = by_n[f"{kind}_{name}"]
-            ax.errorbar(sizes, column.mean(), yerr=column.std(), marker=marker, capsize=3,
-                        label=f"{kind} (mean ± SD over cohorts)")
+    for kind, marker in (("reported", "o"), ("external", "s")):
+        column = by_n[f"{kind}_auroc"]
+        axes[0].errorbar(sizes, column.mean(), yerr=column.std(), marker=marker, capsize=3,
+                         label=f"{kind} (mean ± SD over cohorts)")
+        # The slope is unbounded for a champion close to the base rate: median and quartiles.
+        column = by_n[f"{kind}_calibration_slope"]
+        median, q1, q3 = column.median(), column.quantile(0.25), column.quantile(0.75)
+        axes[1].errorbar(sizes, median, yerr=[median - q1, q3 - median], marker=marker,
+                         capsize=3, label=f"{kind} (median, quartiles over cohorts)")
+    for ax, label in ((axes[0], "AUROC"), (axes[1], "calibration slope")):
         ax.set(xlabel="patients in the cohort", ylabel=label, title=f"{label}: reported vs fresh")
         ax.legend(fontsize=7)
     axes[1].axhline(1.0, color="grey", lw=0.8, ls=":")
@@ -75,7 +79,7 @@ def log_study(config: ExperimentConfig, results: pd.DataFrame, summary: pd.DataF
         mlflow.log_text(config.model_dump_json(indent=1), "experiment.json")
         for _, row in summary.iterrows():
             suffix = f"{row['scenario']}_n{int(row['n'])}"
-            for name in ("auroc_mean_abs_error", "slope_mean_abs_error", "delta_coverage",
+            for name in ("auroc_mean_abs_error", "slope_median_abs_error", "delta_coverage",
                          "probability_coverage", "promoted", "external_auroc"):
                 mlflow.log_metric(f"{name}_{suffix}", float(row[name]))
         for path in paths:

@@ -65,6 +65,8 @@ def test_summary_has_one_row_per_scenario_and_size(fresh) -> None:  # noqa: ANN0
     expected = np.mean(np.abs(results.loc[results["n"] == 60, "reported_auroc"]
                               - results.loc[results["n"] == 60, "external_auroc"]))
     assert summary.loc[0, "auroc_mean_abs_error"] == pytest.approx(expected)
+    slope = results.loc[results["n"] == 90, "external_calibration_slope"]
+    assert summary.loc[1, "external_slope_median"] == pytest.approx(np.median(slope))
     assert f"{COVERAGE_LEVEL:.0%} interval coverage" in summary_markdown(summary)
 
 
