@@ -28,6 +28,7 @@ from serving.database import make_engine
 from serving.deps import Services
 from serving.key_cache import KeyCache
 from serving.keys import KeyStore
+from serving.log_privacy import redact_access_log
 from serving.metrics import ObservabilityMiddleware, ServiceMetrics
 from serving.model_holder import ModelHolder
 from serving.pages import include_pages
@@ -77,6 +78,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        redact_access_log()  # the pages put patient ids in query strings
         # Loading reads files and the registry: keep it off the event loop.
         services = await run_in_threadpool(build_services, settings, metrics)
         services.models.start_polling(settings.model_poll_seconds)

@@ -91,3 +91,9 @@ def unit(name: str) -> str:
     field = fields().get(name)
     raw = field.unit if field is not None else ""
     return _UNITS.get(raw, raw)
+
+
+def is_flag(name: str) -> bool:
+    """Whether a field is a yes/no item of the dictionary."""
+    field = fields().get(name)
+    return field is not None and field.type == "boolean"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from serving.pages.labels import label
+from serving.pages.labels import is_flag, label
 
 SCALES = {
     "logit": "log-odds of skin response (0 = even odds)",
@@ -40,8 +40,10 @@ def describe_value(feature: str, value: object, unit: str) -> str:
     name = label(feature)
     if value is None:
         return f"{name} not recorded (imputed)"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or is_flag(feature):  # flags reach the explainer as 1.0 / 0.0
         return f"{name} {'yes' if value else 'no'}"
+    if unit == "grade":
+        return f"{name} grade {value:g}" if isinstance(value, float) else f"{name} grade {value}"
     if isinstance(value, float):
         value = f"{value:.3g}" if not value.is_integer() else f"{value:.0f}"
     return f"{name} {value}{' ' + unit if unit else ''}"

@@ -19,13 +19,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from features.schema import fields
 from serving.audit import AuditRecord, AuditStore
 from serving.audit.access import AccessLog
 from serving.audit.filters import AuditFilters, filter_problems
 from serving.audit.replay import ReplayError, replay_prediction
 from serving.deps import AuditDep, ServicesDep
 from serving.pages.deps import AuditorPage, CheckedForm, PageDenied, PagesDep, render
-from serving.pages.views import prediction_view
+from serving.pages.views import ModelFacts, model_facts, prediction_view
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -145,11 +146,25 @@ def _entry_page(request: Request, signed: Any, pages: PagesDep, services: Servic
     requester = services.keys.store.get(record.key_id) if record.key_id else None
     prediction = {**record.output, "prediction_id": record.prediction_id,
                   "explanation": record.explanation}
-    context = {"signed": signed, "r": record, "requester": requester,
-               "input": record.input, "replay": replay, "chain": pages.chain.last,
+    served = services.models.current
+    same_model = (served.ref.name, served.ref.version) == (record.model_name,
+                                                           record.model_version)
+    facts = model_facts(served) if same_model else ModelFacts(
+        record.model_name, record.model_version, None, None)
+    context = {"signed": signed, "r": record, "requester": requester, "model": facts,
+               "input": in_dictionary_order(record.input), "replay": replay,
+               "chain": pages.chain.last,
                "accesses": AccessLog(services.engine).for_prediction(record.prediction_id),
                **prediction_view(prediction)}
     return render(request, pages, "audit_entry.html", context)
+
+
+def in_dictionary_order(record: Any) -> dict[str, Any]:
+    """A stored input (kept with sorted keys) in data-dictionary order, unknown names last."""
+    if not isinstance(record, dict):
+        return {"(input)": record}
+    order = {name: i for i, name in enumerate(fields())}
+    return dict(sorted(record.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 @router.post("/audit/predictions/{prediction_id}/replay")
@@ -174,6 +189,7 @@ async def verify(request: Request, signed: AuditorPage, _form: CheckedForm, page
                  services: ServicesDep) -> Any:
     """Recompute the whole hash chain now; back to the page the button was on."""
     await run_in_threadpool(pages.chain.check, services.audit)
+    await run_in_threadpool(AccessLog(services.engine).record, signed.key.key_id, "verify")
     back = request.headers.get("referer", "/audit")
     target = back if back.startswith(str(request.base_url)) else "/audit"
     return Response(status_code=303, headers={"Location": target})
