@@ -42,10 +42,10 @@ def describe_value(feature: str, value: object, unit: str) -> str:
         return f"{name} not recorded (imputed)"
     if isinstance(value, bool) or is_flag(feature):  # flags reach the explainer as 1.0 / 0.0
         return f"{name} {'yes' if value else 'no'}"
-    if unit == "grade":
-        return f"{name} grade {value:g}" if isinstance(value, float) else f"{name} grade {value}"
     if isinstance(value, float):
         value = f"{value:.3g}" if not value.is_integer() else f"{value:.0f}"
+    if unit == "grade":  # "Fibrosis grade 2", "Myofibroblasts grade 1"
+        return f"{name} {value}" if name.endswith("grade") else f"{name} grade {value}"
     return f"{name} {value}{' ' + unit if unit else ''}"
 
 

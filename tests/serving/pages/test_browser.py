@@ -38,8 +38,8 @@ TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def deployment(trained_store: dict[str, Any],
-               tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[Role, str]]]:
+def deployment(trained_store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
+               ) -> Iterator[tuple[Server, dict[Role, str]]]:
     """A real server (``serve``, uvicorn) on the session's trained model; one key per role."""
     directory = tmp_path_factory.mktemp("browser")
     database_url = f"sqlite:///{directory / 'service.db'}"
