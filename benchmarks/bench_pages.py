@@ -69,13 +69,13 @@ def create_key(database_url: str, role: str) -> str:
         engine.dispose()
 
 
-def signed_in(url: str, key: str) -> tuple[httpx.Client, str]:
-    """A client signed in through the form, and its session's CSRF token."""
+def signed_in(url: str, key: str, home: str) -> tuple[httpx.Client, str]:
+    """A client signed in through the form, and its session's CSRF token (from ``home``)."""
     client = httpx.Client(base_url=url, timeout=30)
     token = CSRF.search(client.get("/").text).group(1)  # type: ignore[union-attr]
     client.post("/sign-in", data={"api_key": key, "csrf_token": token})
-    form = client.get("/patient")
-    return client, CSRF.search(form.text).group(1)  # type: ignore[union-attr]
+    page = client.get(home)
+    return client, CSRF.search(page.text).group(1)  # type: ignore[union-attr]
 
 
 def form_data(record: dict[str, object]) -> dict[str, str]:
@@ -98,16 +98,18 @@ def timed(call: Callable[[], httpx.Response], n: int) -> list[float]:
 
 
 def measure(url: str, keys: dict[str, str], n: int) -> None:
-    page_client, csrf = signed_in(url, keys["clinician"])
+    page_client, csrf = signed_in(url, keys["clinician"], "/patient")
     data = {**form_data(make_patient()), "csrf_token": csrf}
     api = httpx.Client(base_url=url, timeout=30,
                        headers={"Authorization": f"Bearer {keys['clinician']}"})
     body = {"patients": [make_patient()]}
+    health = timed(lambda: api.get("/healthz"), n)
     page = timed(lambda: page_client.post("/patient", data=data), n)
     json_api = timed(lambda: api.post("/v1/predictions", json=body), n)
     prediction_id = api.post("/v1/predictions", json=body).json()["predictions"][0]["prediction_id"]
-    auditor, _ = signed_in(url, keys["auditor"])
+    auditor, _ = signed_in(url, keys["auditor"], "/audit")
     entry = timed(lambda: auditor.get(f"/audit/predictions/{prediction_id}"), n)
+    report("/healthz (the server's floor)", health)
     report("result page (POST /patient, rendered)", page)
     report("JSON API (POST /v1/predictions)", json_api)
     report("auditor's prediction page (GET)", entry)

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from features.schema import baseline_fields
-from serving.keys import Role
+from serving.database import make_engine
+from serving.keys import KeyStore, Role
 from serving.pages.session import SESSION_COOKIE
 from tests.factories import make_patient
 from tests.serving.pages.support import browser, csrf_of, sign_in, signed_in_client, submit_patient
@@ -210,3 +211,25 @@ def test_docs_load_their_assets_from_the_package(service: Service) -> None:
         assert "cdn." not in page and "googleapis" not in page
     assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/static/vendor/redoc/redoc.standalone.js").status_code == 200
+
+
+def test_a_revoked_key_ends_its_sessions(service: Service) -> None:
+    engine = make_engine(service.settings.database_url)
+    try:
+        store = KeyStore(engine)
+        key_id, plaintext = store.create(Role.CLINICIAN, label="to revoke")
+        client = browser(service)
+        assert sign_in(client, plaintext).status_code == 303
+        assert client.get("/patient").status_code == 200
+        store.revoke(key_id)
+    finally:
+        engine.dispose()
+    assert client.get("/patient", follow_redirects=False).status_code == 303
+
+
+def test_the_api_lists_by_key_id_too(service: Service, result_page: str) -> None:
+    response = service.client.get("/v1/audit/predictions", headers=service.headers(Role.AUDITOR),
+                                  params={"key_id": service.key_id(Role.CLINICIAN)})
+    assert response.status_code == 200 and response.json()["total"] >= 1
+    assert {item["key_id"] for item in response.json()["items"]} == {
+        service.key_id(Role.CLINICIAN)}
