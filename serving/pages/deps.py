@@ -27,7 +27,6 @@ from serving.pages.chain import ChainStatus
 from serving.pages.session import CSRF_FIELD, SESSION_COOKIE, Session, SessionSigner, tokens_match
 
 HOME = {Role.CLINICIAN: "/patient", Role.AUDITOR: "/audit", Role.RESEARCHER: "/model"}
-ROLE_PAGES = {"clinician": PREDICT_ROLES, "auditor": AUDIT_ROLES, "model": MODEL_READ_ROLES}
 
 
 @dataclass
