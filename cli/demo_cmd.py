@@ -81,6 +81,8 @@ def _create_keys(database_url: str) -> dict[str, str]:
 def _print_access(host: str, port: int, keys: dict[str, str], request: Path) -> None:
     url = f"http://{host}:{port}"
     typer.echo(f"4/4 serving on {url}  (OpenAPI docs: {url}/docs)")
+    typer.echo(f"  open {url} in a browser and sign in with a key below "
+               "(clinician: predict; auditor: the audit trail; researcher: the model)")
     for role, key in keys.items():
         typer.echo(f"  {role:<10} key: {key}")
     typer.echo(

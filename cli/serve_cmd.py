@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -42,6 +43,8 @@ def serve(
     for name, value in (("SSC_MODEL_URI", model_uri), ("SSC_DATABASE_URL", database_url)):
         if value is not None:
             os.environ[name] = value
+    if workers > 1:  # one web-page session secret for every worker, unless one is configured
+        os.environ.setdefault("SSC_SESSION_SECRET", secrets.token_urlsafe(32))
     try:
         Settings()  # refuse to start on bad configuration, before binding the port
     except ValidationError as error:

@@ -9,6 +9,7 @@ partial file and never damages an existing one.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -32,11 +33,20 @@ def table_format(path: str | os.PathLike[str]) -> str:
 
 def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV (all columns as text, blanks kept as '') or Parquet file, unvalidated."""
-    if table_format(path) == "parquet":
-        return pd.read_parquet(path)
+    return _read(path, table_format(path))
+
+
+def read_uploaded_table(content: bytes, filename: str) -> pd.DataFrame:
+    """An uploaded file's bytes read like :func:`read_table` (format from ``filename``)."""
+    return _read(io.BytesIO(content), table_format(filename))
+
+
+def _read(source: str | os.PathLike[str] | io.BytesIO, kind: str) -> pd.DataFrame:
+    if kind == "parquet":
+        return pd.read_parquet(source)
     # utf-8-sig: spreadsheet exports often start with a byte-order mark that would otherwise
     # become part of the first column name.
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def read_cohort(path: str | os.PathLike[str]) -> pd.DataFrame:

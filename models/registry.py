@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,20 @@ class ServedModel:
     ref: ModelVersionRef
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    trained_at: datetime | None = None  # when the training run started
+    experiment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One registered version as the registry remembers it: when, and the promotion decision."""
+
+    version: str
+    run_id: str
+    registered_at: datetime
+    promotion: str | None  # "passed", "failed", or None (registered outside ``train``)
+    failures: str | None
+    aliases: tuple[str, ...]
 
 
 def resolve(uri: str) -> ModelVersionRef:
@@ -80,7 +95,12 @@ def load_served_model(uri: str) -> ServedModel:
     model = load_bundle(local / "artifacts" / BUNDLE_ARTIFACT)
     check_probes(model)
     run = MlflowClient().get_run(ref.run_id)
-    return ServedModel(model, ref, dict(run.data.metrics), dict(run.data.tags))
+    return ServedModel(model, ref, dict(run.data.metrics), dict(run.data.tags),
+                       _from_millis(run.info.start_time), run.info.experiment_id)
+
+
+def _from_millis(millis: int | None) -> datetime | None:
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
 
 
 def set_alias(name: str, alias: str, version: str) -> None:
@@ -95,3 +115,31 @@ def version_tags(ref: ModelVersionRef) -> dict[str, Any]:
     from mlflow.tracking import MlflowClient
 
     return dict(MlflowClient().get_model_version(ref.name, ref.version).tags)
+
+
+def version_history(name: str) -> list[VersionRecord]:
+    """Every registered version of ``name``, oldest first, with its promotion tags and aliases."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    found = client.search_model_versions(f"name = '{name}'")
+    aliases: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        aliases.setdefault(str(version), []).append(alias)
+    records = [VersionRecord(str(v.version), str(v.run_id),
+                             _from_millis(v.creation_timestamp) or datetime.now(UTC),
+                             v.tags.get("promotion"), v.tags.get("promotion_failures"),
+                             tuple(sorted(aliases.get(str(v.version), ()))))
+               for v in found]
+    return sorted(records, key=lambda record: int(record.version))
+
+
+def run_text(run_id: str, artifact_path: str) -> str | None:
+    """A text artifact of a run (e.g. ``model_card.md``), or ``None`` when it was not logged."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow.artifacts.load_text(f"runs:/{run_id}/{artifact_path}"))
+    except (MlflowException, OSError):
+        return None

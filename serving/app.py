@@ -28,8 +28,10 @@ from serving.database import make_engine
 from serving.deps import Services
 from serving.key_cache import KeyCache
 from serving.keys import KeyStore
+from serving.log_privacy import redact_access_log
 from serving.metrics import ObservabilityMiddleware, ServiceMetrics
 from serving.model_holder import ModelHolder
+from serving.pages import include_pages
 from serving.routers import audit, health, model, predictions
 from serving.settings import Settings, get_settings
 
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(resolved, metrics),
         max_body_size=resolved.max_body_bytes,
+        docs_url=None,  # served by serving/pages with their assets from the package (offline)
+        redoc_url=None,
     )
     if settings is not None:  # routes that ask for SettingsDep see the same object
         app.dependency_overrides[get_settings] = lambda: settings
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(model.router)
     app.include_router(audit.router)
     app.include_router(health.router)
+    include_pages(app, resolved)
     return app
 
 
@@ -73,6 +78,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        redact_access_log()  # the pages put patient ids in query strings
         # Loading reads files and the registry: keep it off the event loop.
         services = await run_in_threadpool(build_services, settings, metrics)
         services.models.start_polling(settings.model_poll_seconds)

@@ -82,6 +82,19 @@ api_keys = Table(
     Column("revoked_at", String(32)),
 )
 
+# Who read the audit trail through the web pages, and when (a page view of a stored prediction,
+# a replay, an export). Not hash-chained: it records access, it is not the record of care.
+audit_access = Table(
+    "audit_access",
+    metadata,
+    Column("id", _SEQ_TYPE, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("prediction_id", String(36), index=True),
+    Column("detail", Text),
+)
+
 # Defence in depth only: whoever can write the file can drop these triggers. The tamper *evidence*
 # is the hash chain checked by ``AuditStore.verify``.
 _SQLITE_APPEND_ONLY_TRIGGERS = tuple(
@@ -208,4 +221,5 @@ def schema_exists(engine: Engine) -> bool:
         if not Path(database).is_file():
             return False
     names = set(inspect(engine).get_table_names())
-    return {table.name for table in metadata.sorted_tables} <= names
+    # The trail and the keys: a database from before the access table still counts.
+    return {audit_predictions.name, api_keys.name} <= names

@@ -121,7 +121,13 @@ def _require(*roles: Role) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     return check_role
 
 
-ClinicianKey = Annotated[ApiKey, Depends(_require(Role.CLINICIAN))]
-AuditorKey = Annotated[ApiKey, Depends(_require(Role.AUDITOR))]
-ResearcherKey = Annotated[ApiKey, Depends(_require(Role.RESEARCHER))]
-ModelReaderKey = Annotated[ApiKey, Depends(_require(Role.RESEARCHER, Role.CLINICIAN))]
+# Who may do what: the JSON API and the web pages (serving/pages/) admit the same roles.
+PREDICT_ROLES = (Role.CLINICIAN,)
+AUDIT_ROLES = (Role.AUDITOR,)
+RELOAD_ROLES = (Role.RESEARCHER,)
+MODEL_READ_ROLES = (Role.RESEARCHER, Role.CLINICIAN)
+
+ClinicianKey = Annotated[ApiKey, Depends(_require(*PREDICT_ROLES))]
+AuditorKey = Annotated[ApiKey, Depends(_require(*AUDIT_ROLES))]
+ResearcherKey = Annotated[ApiKey, Depends(_require(*RELOAD_ROLES))]
+ModelReaderKey = Annotated[ApiKey, Depends(_require(*MODEL_READ_ROLES))]

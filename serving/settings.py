@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
@@ -66,6 +66,22 @@ class Settings(BaseSettings):
         default=4.0, ge=0, le=MAX_LINGER_MS,
         description="How long a prediction batch waits for more requests once it has one "
         "(milliseconds; 0 = take only what is already queued).",
+    )
+
+    # The web pages (serving/pages/). Without a secret each process draws its own at start-up,
+    # so sessions end when the server restarts; `serve --workers N` shares one among its workers.
+    session_secret: SecretStr | None = Field(
+        default=None, min_length=32,
+        description="Key that signs the web pages' session cookies (at least 32 characters).",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 7, description="How long a web-page sign-in lasts (hours).",
+    )
+    mlflow_ui_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SSC_MLFLOW_UI_URL", "MLFLOW_UI_URL"),
+        pattern=r"^https?://\S+$",
+        description="Address of the MLflow UI, for links from the model page (also MLFLOW_UI_URL).",
     )
 
     @field_validator("model_uri")

@@ -5,7 +5,8 @@ the estimator named in the run's ``validation.method`` tag (:mod:`training.asses
 ``nested_cv`` (repeated cross-validation around the procedure) or ``bootstrap`` (Harrell's
 optimism correction). Each comes with ``*_ci_low`` / ``*_ci_high`` and ``*_mc_error`` (its
 Monte-Carlo error from the finite number of resamples). ``*_apparent`` is the champion scored on
-its own training patients: optimistic by construction, shown for contrast only.
+its own training patients: optimistic by construction, shown for contrast only. ``outcome_rate``
+is the share of the analysed cohort with the outcome (the base rate).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def headline_metrics(validation: Validation, final: FinalModel, cohort: Cohort,
                      final.procedure.predicted_delta(cohort.X))
     metrics |= {f"{name}_apparent": value for name, value in apparent.items()}
     metrics["validation_resamples"] = float(validation.assessment.resamples)
+    # The base rate a clinician reads a patient's probability against (the result page).
+    metrics["outcome_rate"] = float(cohort.y.mean())
     metrics["probability_interval_members"] = float(final.probability_interval.n_members)
     metrics |= validation.comparison
     return {name: float(value) for name, value in metrics.items()}

@@ -71,6 +71,7 @@ class AuditStore:
         until: datetime | None = None,
         patient_id: str | None = None,
         model_version: str | None = None,
+        key_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[builtins.list[AuditRecord], int]:
@@ -80,7 +81,7 @@ class AuditStore:
         """
         if limit < 1 or offset < 0:
             raise ValueError(f"need limit >= 1 and offset >= 0, got limit={limit}, offset={offset}")
-        conditions = _filters(since, until, patient_id, model_version)
+        conditions = _filters(since, until, patient_id, model_version, key_id)
         page = select(audit_predictions).where(*conditions).order_by(audit_predictions.c.seq)
         count = select(func.count()).select_from(audit_predictions).where(*conditions)
         with self._engine.connect() as conn, conn.begin():  # one snapshot for page and total
@@ -140,6 +141,7 @@ def _filters(
     until: datetime | None,
     patient_id: str | None,
     model_version: str | None,
+    key_id: str | None = None,
 ) -> list[ColumnElement[bool]]:
     """WHERE conditions for :meth:`AuditStore.list`; created_at compares as fixed-width text."""
     columns, conditions = audit_predictions.c, []
@@ -151,4 +153,6 @@ def _filters(
         conditions.append(columns.patient_id == patient_id)
     if model_version is not None:
         conditions.append(columns.model_version == model_version)
+    if key_id is not None:
+        conditions.append(columns.key_id == key_id)
     return conditions

@@ -9,8 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AfterValidator, BaseModel, Field
 
-from features.validation import ID_MAX_LENGTH, ID_PATTERN
+from features.validation import ID_MAX_LENGTH
 from serving.audit import AuditRecord
+from serving.audit.filters import KEY_ID_PATTERN, PATIENT_PATTERN, VERSION_PATTERN
 from serving.audit.replay import ReplayError, replay_prediction
 from serving.deps import AuditDep, AuditorKey, ServicesDep
 from serving.schemas import DETAIL_AUDIT_NOT_FOUND, MessageOut, ModelRef, ValidationErrorOut
@@ -96,10 +97,9 @@ def _as_utc(moment: datetime) -> datetime:
 UtcTime = Annotated[datetime, AfterValidator(_as_utc)]
 Since = Annotated[UtcTime | None, Query(description="Inclusive lower bound (ISO 8601).")]
 Until = Annotated[UtcTime | None, Query(description="Exclusive upper bound (ISO 8601).")]
-PatientFilter = Annotated[
-    str | None, Query(max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN}$")
-]
-VersionFilter = Annotated[str | None, Query(pattern=r"^\d{1,18}$")]
+PatientFilter = Annotated[str | None, Query(max_length=ID_MAX_LENGTH, pattern=PATIENT_PATTERN)]
+VersionFilter = Annotated[str | None, Query(pattern=VERSION_PATTERN)]
+KeyFilter = Annotated[str | None, Query(pattern=KEY_ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
@@ -108,12 +108,12 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 def list_predictions(
     _key: AuditorKey, audit: AuditDep, since: Since = None, until: Until = None,
     patient_id: PatientFilter = None, model_version: VersionFilter = None,
-    limit: Limit = 100, offset: Offset = 0,
+    key_id: KeyFilter = None, limit: Limit = 100, offset: Offset = 0,
 ) -> AuditPage:
     """List recorded predictions by sequence, filtered and paged (auditor)."""
     records, total = audit.list(
         since=since, until=until, patient_id=patient_id, model_version=model_version,
-        limit=limit, offset=offset,
+        key_id=key_id, limit=limit, offset=offset,
     )
     return AuditPage(items=[_entry(r) for r in records], total=total, limit=limit, offset=offset)
 

@@ -1,0 +1,1 @@
+"""Page routers, one module per group: sign-in, clinician, auditor, model, OpenAPI docs."""

@@ -1,0 +1,123 @@
+"""The clinician's pages: one patient's form and result, and a file of several patients.
+
+Both go through the JSON API's own path: the records are queued on the same batcher
+(:class:`serving.batcher.PredictionBatcher`), whose handler validates them with the data contract,
+predicts, and records every answer in the audit trail before it is returned. A contract problem
+comes back as the same ``ContractError`` the API turns into a 422; here it is shown beside its
+field (the form) or as a table (a file), and nothing is predicted or recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from starlette.datastructures import UploadFile
+
+from features.io import read_uploaded_table
+from features.validation import ContractError
+from models.registry import ServedModel
+from models.tabular import predictions_frame
+from serving.batcher import BatcherClosed
+from serving.deps import BatcherDep, ModelDep, SettingsDep
+from serving.keys import ApiKey
+from serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
+from serving.pages.forms import form_names, messages_by_field, record_from_form, sections
+from serving.pages.tables import records_of
+from serving.pages.views import model_facts, prediction_view
+
+router = APIRouter(include_in_schema=False)
+UNAVAILABLE = "The prediction could not be made just now; nothing was recorded. Try again."
+
+
+@router.get("/patient")
+def patient_form(request: Request, signed: ClinicianPage, pages: PagesDep) -> Any:
+    """The one-patient form, empty."""
+    return _form(request, pages, signed, {}, {}, 200)
+
+
+def _form(request: Request, pages: PagesDep, signed: Any, values: Mapping[str, Any],
+          errors: Mapping[str, list[str]], status: int) -> Any:
+    context = {"signed": signed, "sections": sections(), "values": values, "errors": errors}
+    return render(request, pages, "patient_form.html", context, status)
+
+
+@router.post("/patient")
+async def predict_patient(request: Request, signed: ClinicianPage, form: CheckedForm,
+                          pages: PagesDep, served: ModelDep, batcher: BatcherDep) -> Any:
+    """Predict for the form's patient; on a contract problem, the form again with messages."""
+    try:
+        [prediction] = await _predict([record_from_form(form)], signed.key, served, batcher)
+    except ContractError as error:
+        values = {name: form.get(name) for name in form_names()}  # as typed: nothing is lost
+        return _form(request, pages, signed, values, messages_by_field(error.problems), 422)
+    context = {"signed": signed, "model": model_facts(served), **prediction_view(prediction)}
+    return render(request, pages, "result.html", context)
+
+
+async def _predict(records: Sequence[Mapping[str, Any]], key: ApiKey, served: ServedModel,
+                   batcher: BatcherDep) -> list[dict[str, Any]]:
+    """The API's path: validated, predicted and audited by the batcher, or ``ContractError``."""
+    try:
+        answer = await batcher.predict(records, key, served)
+    except (BatcherClosed, HTTPException):
+        raise PageDenied(503, UNAVAILABLE) from None
+    predictions: list[dict[str, Any]] = json.loads(answer.body)["predictions"]
+    return predictions
+
+
+@router.get("/patients")
+def upload_form(request: Request, signed: ClinicianPage, pages: PagesDep) -> Any:
+    """The form to upload a file of patients."""
+    return render(request, pages, "batch.html", {"signed": signed})
+
+
+@router.post("/patients")
+async def predict_file(request: Request, signed: ClinicianPage, form: CheckedForm,
+                       pages: PagesDep, served: ModelDep, batcher: BatcherDep,
+                       settings: SettingsDep) -> Any:
+    """Predict for every patient of an uploaded CSV or Parquet file, or for none of them."""
+    upload = form.get("file")
+    context: dict[str, Any] = {"signed": signed}
+    try:
+        records = await _read_upload(upload, settings.max_batch)
+        predictions = await _predict(records, signed.key, served, batcher)
+    except _UploadProblem as problem:
+        return render(request, pages, "batch.html", {**context, "message": str(problem)}, 422)
+    except ContractError as error:
+        return render(request, pages, "batch.html", {**context, "problems": error.problems}, 422)
+    context |= {"predictions": predictions, "model": model_facts(served),
+                "csv_href": _csv_link(predictions, served.ref.version)}
+    return render(request, pages, "batch.html", context)
+
+
+class _UploadProblem(ValueError):
+    """A file that cannot be read as a table of patients (said in words)."""
+
+
+async def _read_upload(upload: object, max_rows: int) -> list[dict[str, Any]]:
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise _UploadProblem("Choose a CSV or Parquet file to upload.")
+    content = await upload.read()
+    try:
+        records = records_of(read_uploaded_table(content, upload.filename))
+    except Exception:  # any parser failure: the message must not quote the file's content
+        raise _UploadProblem("The file could not be read as a CSV (.csv) or Parquet "
+                             "(.parquet, .pq) table.") from None
+    if not records:
+        raise _UploadProblem("The file has no patients in it.")
+    if len(records) > max_rows:
+        raise _UploadProblem(f"The file has {len(records)} patients; at most {max_rows} "
+                             "can be predicted at once. Split it and upload each part.")
+    return records
+
+
+def _csv_link(predictions: list[dict[str, Any]], version: str) -> str:
+    """The predictions as a CSV file in a ``data:`` link (no copy kept on the server)."""
+    table = predictions_frame(predictions, version)
+    table.insert(0, "prediction_id", [p["prediction_id"] for p in predictions])
+    encoded = base64.b64encode(table.to_csv(index=False).encode("utf-8")).decode("ascii")
+    return f"data:text/csv;base64,{encoded}"

@@ -1,0 +1,96 @@
+"""The model page: the champion's validated metrics, its model card and the alias history.
+
+Read by researchers and clinicians (the roles of ``GET /v1/model``). The card and the history
+come from the MLflow registry; the card is fetched once per run and kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from models.registry import VersionRecord, run_text, version_history
+from serving.deps import HolderDep, SettingsDep
+from serving.pages.deps import ModelPage, PagesDep, render
+from serving.routers.model import describe
+
+router = APIRouter(include_in_schema=False)
+CARD_ARTIFACT = "model_card.md"
+HEADLINE = (("auroc", "AUROC (discrimination)"), ("brier", "Brier score (lower is better)"),
+            ("calibration_slope", "Calibration slope (1 is ideal)"),
+            ("calibration_intercept", "Calibration intercept (0 is ideal)"),
+            ("delta_mae", "ΔmRSS mean absolute error (points)"))
+
+
+@dataclass(frozen=True)
+class Period:
+    """A registered version and what the registry says about its promotion."""
+
+    record: VersionRecord
+    champion_from: datetime | None
+    champion_until: datetime | None
+
+
+def champion_periods(history: list[VersionRecord]) -> list[Period]:
+    """Each version with the time it held ``champion``, reconstructed from the promotion tags.
+
+    ``train`` moves the alias to a version as it registers it when the gate passes, so a passed
+    version was champion from its registration until the next passed one. Alias moves made by
+    hand are not recorded by MLflow; the current holder is shown as the registry has it.
+    """
+    passed = [r for r in history if r.promotion == "passed"]
+    periods = []
+    for record in history:
+        start = record.registered_at if record.promotion == "passed" else None
+        later = [p.registered_at for p in passed if int(p.version) > int(record.version)]
+        periods.append(Period(record, start, min(later) if start and later else None))
+    return list(reversed(periods))  # newest first
+
+
+@router.get("/model")
+def model_page(request: Request, signed: ModelPage, pages: PagesDep, holder: HolderDep,
+               settings: SettingsDep) -> Any:
+    """The served model: metrics with intervals, model card, alias history, MLflow links."""
+    loaded = holder.loaded
+    info, served = describe(loaded, holder.uri), loaded.served
+    if served.ref.run_id not in pages.cards:
+        pages.cards[served.ref.run_id] = run_text(served.ref.run_id, CARD_ARTIFACT)
+    card = pages.cards[served.ref.run_id]
+    context = {
+        "signed": signed, "info": info, "headline": _headline(info.metrics),
+        "card": Markup(_markdown().render(card)) if card else None,  # raw HTML disabled
+        "periods": champion_periods(version_history(served.ref.name)),
+        "links": _links(settings.mlflow_ui_url, served.experiment_id, served.ref),
+    }
+    return render(request, pages, "model.html", context)
+
+
+def _headline(metrics: dict[str, float]) -> list[dict[str, Any]]:
+    rows = []
+    for name, text in HEADLINE:
+        value = metrics.get(f"{name}_corrected")
+        if value is not None:
+            rows.append({"name": text, "value": value,
+                         "low": metrics.get(f"{name}_corrected_ci_low"),
+                         "high": metrics.get(f"{name}_corrected_ci_high")})
+    return rows
+
+
+def _markdown() -> MarkdownIt:
+    """CommonMark with tables; HTML in the card is shown as text, never run."""
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def _links(ui: str | None, experiment_id: str | None, ref: Any) -> dict[str, str]:
+    if not ui:
+        return {}
+    base = ui.rstrip("/")
+    links = {"model": f"{base}/#/models/{ref.name}/versions/{ref.version}"}
+    if experiment_id:
+        links["run"] = f"{base}/#/experiments/{experiment_id}/runs/{ref.run_id}"
+    return links
