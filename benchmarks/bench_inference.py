@@ -34,6 +34,7 @@ from models.bundle import ResponseModel  # noqa: E402
 from serving.inference import validate_patients  # noqa: E402
 from training.config import load_experiment  # noqa: E402
 from training.experiment import fit_final, prepare_cohort  # noqa: E402
+from training.packaging import package  # noqa: E402
 from training.simulation import simulate_cohort  # noqa: E402
 
 TRAINING_PATIENTS, TRAINING_SEED, SCORING_SEED = 200, 7, 99
@@ -53,10 +54,16 @@ def parse_args() -> argparse.Namespace:
 
 
 def fitted_models(families: list[str] | None, experiment: str) -> dict[str, ResponseModel]:
+    """Each family's procedure (the experiment's search space for it alone), fitted and
+    packaged as ``ssc-response train`` would serve it."""
     config = load_experiment(experiment)
     cohort = prepare_cohort(simulate_cohort(TRAINING_PATIENTS, TRAINING_SEED), config)
     chosen = families or list(config.estimators)
-    return {name: fit_final(cohort, config, name, metadata={}) for name in chosen}
+    models = {}
+    for name in chosen:
+        alone = config.model_copy(update={"estimators": {name: config.estimators[name]}})
+        models[name] = package(fit_final(cohort, alone), cohort, alone, {})
+    return models
 
 
 def scoring_frame(n: int) -> pd.DataFrame:
@@ -73,29 +80,33 @@ def api_records(n: int) -> list[dict[str, Any]]:
             for row in frame.to_dict("records")]
 
 
-def timings(call: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """Median and p99 wall time of ``call`` in ms, after a few warm-up calls."""
+def timings(call: Callable[[], Any], repeats: int) -> tuple[float, float, float]:
+    """Median and p99 wall time of ``call`` and its mean CPU time, in ms, after a few warm-up
+    calls. CPU time is the steadier figure on a shared machine."""
     for _ in range(min(5, repeats)):
         call()
     times = []
+    cpu_start = time.process_time()
     for _ in range(repeats):
         start = time.perf_counter()
         call()
         times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times), float(np.percentile(times, 99))
+    cpu = (time.process_time() - cpu_start) * 1e3 / repeats
+    return statistics.median(times), float(np.percentile(times, 99)), cpu
 
 
 def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[], Any]]:
     """``predict`` and, one by one, its named steps (on the same records)."""
     with_indices, features = model.transform(records)
-    delta = model.delta_mrss(features)
+    logit = model.logit(features)
     return {
         "predict (total)": lambda: model.predict(records),
         "  transform (fitted feature pipeline)": lambda: model.transform(records),
-        "  probability (classifier)": lambda: model.probability(features),
-        "  probability interval (bootstrap)": lambda: model.probability_interval(features),
-        "  ΔmRSS (regressor)": lambda: model.delta_mrss(features),
-        "  ΔmRSS interval (conformal)": lambda: model.delta_interval(delta, with_indices),
+        "  log-odds (recalibrated classifier)": lambda: model.logit(features),
+        "  probability interval (bootstrap members)": lambda: model.probability_interval(
+            features, logit),
+        "  ΔmRSS (delta model)": lambda: model.delta_mrss(with_indices, features),
+        "  ΔmRSS interval (CV+ fold models)": lambda: model.delta_interval(with_indices),
         "  explanation": lambda: model.explanations(features, with_indices),
         "  warnings": lambda: model.warnings(records),
     }
@@ -112,10 +123,10 @@ def served_path(model: ResponseModel, records: list[dict[str, Any]]) -> dict[str
 
 
 def report(title: str, calls: dict[str, Callable[[], Any]], repeats: int) -> None:
-    print(f"\n{title}, {repeats} calls (ms)".ljust(45) + "median      p99")
+    print(f"\n{title}, {repeats} calls (ms)".ljust(47) + "median       p99   CPU/call")
     for label, call in calls.items():
-        median, p99 = timings(call, repeats)
-        print(f"  {label:40s} {median:9.3f} {p99:9.3f}")
+        median, p99, cpu = timings(call, repeats)
+        print(f"  {label:42s} {median:9.3f} {p99:9.3f} {cpu:9.3f}")
 
 
 def main() -> None:
