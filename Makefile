@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements.lock
-LOCK_FLAGS := --extra dev --extra postgres --generate-hashes --python-version 3.11 \
+LOCK_FLAGS := --extra dev --extra postgres --extra spark --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28
 
 .PHONY: setup demo test lint bench lock
