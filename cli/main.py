@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.simulate_cmd",
     "cli.features_cmd",
     "cli.train_cmd",
+    "cli.predict_cmd",
     "cli.serve_cmd",
     "cli.keys_cmd",
     "cli.audit_cmd",
