@@ -48,9 +48,9 @@ def score_file(model: ResponseModel, source: str | os.PathLike[str],
             try:
                 table = score_frame(model, raw, model_version)
             except ContractError as error:
-                problems += _shifted(error.problems, offset)
+                problems += _shifted(error.problems, offset) + _raw_repeats(raw, seen)
                 continue
-            problems += _repeated_ids(table["patient_id"], offset, seen)
+            problems += _repeated_ids(table["patient_id"].set_axis(raw.index), seen)
             writer.write(table)
         if problems:
             raise ContractError(problems)
@@ -63,8 +63,15 @@ def _validation_problems(raw: pd.DataFrame, offset: int, seen: set[str]) -> list
     try:
         records = validate_frame(raw)
     except ContractError as error:
-        return _shifted(error.problems, offset)
-    return _repeated_ids(records["patient_id"], offset, seen)
+        return _shifted(error.problems, offset) + _raw_repeats(raw, seen)
+    return _repeated_ids(records["patient_id"], seen)
+
+
+def _raw_repeats(raw: pd.DataFrame, seen: set[str]) -> list[Problem]:
+    """Repeats of earlier chunks' IDs in a chunk that failed validation (its IDs as given)."""
+    if "patient_id" not in raw:
+        return []
+    return _repeated_ids(raw["patient_id"].dropna(), seen)
 
 
 def _shifted(problems: Iterable[Problem], offset: int) -> list[Problem]:
@@ -72,12 +79,12 @@ def _shifted(problems: Iterable[Problem], offset: int) -> list[Problem]:
     return [p if p.row is None else replace(p, row=p.row + offset) for p in problems]
 
 
-def _repeated_ids(ids: pd.Series, offset: int, seen: set[str]) -> list[Problem]:
+def _repeated_ids(ids: pd.Series, seen: set[str]) -> list[Problem]:
     """Rows whose ``patient_id`` an earlier chunk already had (within a chunk, validation
-    already refused repeats); remembers this chunk's."""
+    already refused repeats); remembers this chunk's. ``ids`` keeps the chunk's running index."""
     values = [str(value) for value in ids]
-    problems = [Problem(offset + row, "patient_id", value, "must be unique in the file; "
+    problems = [Problem(int(index) + 1, "patient_id", value, "must be unique in the file; "
                         "also in an earlier row")
-                for row, value in enumerate(values, start=1) if value in seen]
+                for index, value in zip(ids.index, values, strict=True) if value in seen]
     seen.update(values)
     return problems
