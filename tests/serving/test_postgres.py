@@ -108,6 +108,17 @@ def test_the_audit_table_refuses_edits(engine: Engine, statement: str) -> None:
     assert AuditStore(engine).verify().checked == 1
 
 
+def test_a_forked_chain_is_refused(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from serving.database import audit_predictions
+    from tests.serving.test_audit import forked_row
+
+    AuditStore(engine).append_many([entry(1), entry(2)])
+    with pytest.raises(IntegrityError, match="uq_audit_predictions_prev_hash"), engine.begin() as c:
+        c.execute(audit_predictions.insert(), forked_row(engine, seq=3))
+
+
 def test_an_edit_past_the_guard_is_found_by_verify(engine: Engine) -> None:
     store = AuditStore(engine)
     store.append_many([entry(n) for n in range(5)])
