@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.keys_cmd",
     "cli.audit_cmd",
     "cli.demo_cmd",
+    "cli.stack_cmd",
     "cli.study_cmd",
 )
 
