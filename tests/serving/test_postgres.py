@@ -21,19 +21,15 @@ from serving.audit import AuditEntryIn, AuditStore
 from serving.database import make_engine
 from serving.keys import KeyStore, Role
 from tests.factories import make_patient
-from tests.serving.pg_cluster import Unavailable, create_database, temporary_server
+from tests.serving.pg_cluster import create_database
 from tests.serving.test_app_support import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    try:
-        with temporary_server() as url:
-            yield url
-    except Unavailable as reason:
-        pytest.skip(str(reason))
+@pytest.fixture
+def server(postgres_server: str) -> str:
+    return postgres_server
 
 
 @pytest.fixture
