@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MASTER = "local[*]"
 _PANDAS_WARNING = "PySpark does not yet fully support pandas"
-_ROW = "_ssc_row"  # input order, restored before writing
+_ROW = "_ssc_row"  # input order, kept by range partitioning
 _TYPES = {"probability_response": "double", "probability_response_lower": "double",
           "probability_response_upper": "double", "predicted_delta_mrss": "double",
           "predicted_delta_mrss_lower": "double", "predicted_delta_mrss_upper": "double"}
@@ -99,22 +99,24 @@ def score(spark: SparkSession, patients: DataFrame, model_uri: str,
     """One row of predictions per patient, in input order, with the pandas engine's columns, from
     the pyfunc model at ``model_uri`` (a pinned ``models:/<name>/<version>``).
 
-    A small file is one input partition, which one core would score alone: it is spread over
-    the default parallelism (the number of cores of a local master) first.
+    A small file is one input partition, which one core would score alone: it is then split
+    into as many contiguous row ranges as the default parallelism (a local master's cores), so
+    the part files still hold the rows in input order and nothing is sorted after scoring.
     """
     import mlflow.pyfunc
     from pyspark.sql import functions
 
     udf = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=RESULT_TYPE, env_manager="local")
     inputs = [name for name in patients.columns if name in _model_inputs()]
-    numbered = patients.select(functions.monotonically_increasing_id().alias(_ROW), *inputs)
     parallelism = spark.sparkContext.defaultParallelism
-    if numbered.rdd.getNumPartitions() < parallelism:
-        numbered = numbered.repartition(parallelism)
-    predicted = numbered.select(_ROW, udf(functions.struct(*inputs)).alias("prediction"))
+    if patients.rdd.getNumPartitions() < parallelism:
+        row = functions.monotonically_increasing_id()
+        patients = (patients.select(row.alias(_ROW), *inputs)
+                    .repartitionByRange(parallelism, _ROW).sortWithinPartitions(_ROW))
+    predicted = patients.select(udf(functions.struct(*inputs)).alias("prediction"))
     columns = [functions.lit(model_version).cast("string").alias(name) if name == "model_version"
                else functions.col(f"prediction.{name}").alias(name) for name in PREDICTION_COLUMNS]
-    return predicted.orderBy(_ROW).select(*columns)
+    return predicted.select(*columns)
 
 
 def write_predictions(predictions: DataFrame, path: str) -> None:
