@@ -33,7 +33,7 @@ START_TIMEOUT_S = 120.0
 
 
 def stack(
-    workdir: Annotated[Path, typer.Option(help="Folder for PostgreSQL's data, artifacts, logs.")] = (
+    workdir: Annotated[Path, typer.Option(help="Folder for PostgreSQL data, artifacts, logs.")] = (
         Path("stack")
     ),
     workers: Annotated[int, typer.Option(min=1, help="Serving worker processes.")] = 2,
