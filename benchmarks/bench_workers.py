@@ -44,7 +44,7 @@ POSTGRES_PORT = 55439
 
 def main() -> None:
     args = parse_args()
-    from cli.local_postgres import running_server
+    from cli.local_postgres import throwaway_server
 
     with tempfile.TemporaryDirectory(prefix="ssc-bench-workers-") as tmp:
         workdir = Path(tmp)
@@ -54,7 +54,7 @@ def main() -> None:
               f"{os.cpu_count()} (shared by servers, database and load generator)", flush=True)
         sqlite = drive_setup(args, {**base, "SSC_DATABASE_URL":
                                     f"sqlite:///{workdir / 'service.db'}"}, workdir, 1)
-        with running_server(workdir / "postgres", POSTGRES_PORT, tcp=False) as pg:
+        with throwaway_server(POSTGRES_PORT, durable=True) as pg:
             postgres = drive_setup(args, {**base, "SSC_DATABASE_URL":
                                           pg.create_database("ssc")}, workdir, 2)
     report("1 worker, SQLite", sqlite)

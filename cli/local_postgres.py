@@ -92,6 +92,10 @@ def running_server(directory: Path, port: int, *, tcp: bool = False,
     directory.mkdir(parents=True, exist_ok=True)
     if prefix:
         shutil.chown(directory, SUPERUSER)
+        reachable = subprocess.run([*prefix, "test", "-w", str(directory)], check=False)
+        if reachable.returncode != 0:
+            raise Unavailable(f"the '{SUPERUSER}' user cannot reach {directory} (PostgreSQL "
+                              "refuses to run as root): use a folder every user can traverse")
     data = directory / "data"
 
     def run(*command: str) -> None:
@@ -120,11 +124,12 @@ def running_server(directory: Path, port: int, *, tcp: bool = False,
 
 
 @contextmanager
-def throwaway_server(port: int, *, tcp: bool = False) -> Iterator[LocalPostgres]:
-    """A server on a new temporary folder, fsync off, removed afterwards (tests)."""
+def throwaway_server(port: int, *, tcp: bool = False,
+                     durable: bool = False) -> Iterator[LocalPostgres]:
+    """A server on a new temporary folder, removed afterwards (tests: fsync off by default)."""
     directory = Path(tempfile.mkdtemp(prefix="ssc-pg-"))
     try:
-        with running_server(directory, port, tcp=tcp, durable=False) as server:
+        with running_server(directory, port, tcp=tcp, durable=durable) as server:
             yield server
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -7,9 +7,11 @@ Skipped, with the reason, where PostgreSQL's binaries are not installed.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,11 +46,14 @@ def test_stack_trains_against_its_server_and_serves_with_two_workers(tmp_path: P
         binaries()
     except Unavailable as reason:
         pytest.skip(str(reason))
+    # As root, PostgreSQL runs as 'postgres', which cannot traverse pytest's private tmp_path.
+    workdir = Path(tempfile.mkdtemp(prefix="ssc-stack-"))
+    workdir.chmod(0o755)
     port, mlflow_port, pg_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-c", "from cli.main import app; app()", "stack", "--workdir",
-               str(tmp_path / "stack"), "--port", str(port), "--mlflow-port", str(mlflow_port),
+               str(workdir), "--port", str(port), "--mlflow-port", str(mlflow_port),
                "--postgres-port", str(pg_port), "--workers", "2", "--poll-seconds", "1"]
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
@@ -64,6 +69,7 @@ def test_stack_trains_against_its_server_and_serves_with_two_workers(tmp_path: P
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=120)[0]
+        shutil.rmtree(workdir, ignore_errors=True)
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"][0]["model"]["version"] == "1"
     assert len(runs["runs"]) == 1  # the quick experiment, tracked by the server
