@@ -76,8 +76,9 @@ def test_contributions_name_fields_with_values_and_units(answer: dict[str, Any])
     assert contributions
     assert all(set(c) == {"feature", "value", "unit", "contribution"} for c in contributions)
     by_field = {c["feature"]: c for c in contributions}
-    assert by_field["age_years"]["value"] == 45.0
-    assert by_field["age_years"]["unit"] == "years"
+    # A field of the quick experiment's feature set (age is not one of them).
+    assert by_field["disease_duration_months"]["value"] == 24.0
+    assert by_field["disease_duration_months"]["unit"] == "months"
 
 
 def test_indices_are_derived_from_the_record(answer: dict[str, Any]) -> None:
