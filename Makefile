@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements.lock
-LOCK_FLAGS := --extra dev --extra postgres --generate-hashes --python-version 3.11 \
+LOCK_FLAGS := --extra dev --extra postgres --extra spark --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28
 
-.PHONY: setup demo test lint bench lock
+.PHONY: setup demo stack test lint bench bench-scale lock
 
 $(BIN)/ssc-response: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lock: setup
 demo: setup
 	$(BIN)/ssc-response demo
 
+# PostgreSQL (this machine's binaries), an MLflow server on it and `serve --workers 2`; Ctrl-C stops.
+stack: setup
+	$(BIN)/ssc-response stack
+
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -35,3 +39,8 @@ bench: setup
 	$(BIN)/python benchmarks/bench_training.py
 	$(BIN)/python benchmarks/bench_serving.py
 	$(BIN)/python benchmarks/bench_pages.py
+
+# Beyond one machine: pandas vs Spark local[2] batch scoring, 1 worker SQLite vs 2 PostgreSQL.
+bench-scale: setup
+	$(BIN)/python benchmarks/bench_batch.py --n 100000
+	$(BIN)/python benchmarks/bench_workers.py

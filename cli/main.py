@@ -17,10 +17,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.simulate_cmd",
     "cli.features_cmd",
     "cli.train_cmd",
+    "cli.predict_cmd",
     "cli.serve_cmd",
     "cli.keys_cmd",
     "cli.audit_cmd",
     "cli.demo_cmd",
+    "cli.stack_cmd",
     "cli.study_cmd",
 )
 

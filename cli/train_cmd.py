@@ -1,4 +1,4 @@
-"""``train``, ``runs`` and ``predict``: the researcher's and batch user's commands."""
+"""``train`` and ``runs``: the researcher's commands (``predict`` is in ``cli/predict_cmd.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import typer
 DEFAULT_EXPERIMENT = "default"
 EXPERIMENT_HELP = ("Built-in experiment by name (default, quick) or the path of an experiment "
                    "YAML file.")
-DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
 
 def _fail(message: str) -> None:
@@ -164,35 +163,7 @@ def runs(
     typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 
-def predict(
-    data: Annotated[Path, typer.Option(help="Patients CSV or Parquet (baseline columns).")],
-    output: Annotated[Path, typer.Option(help="Predictions CSV or Parquet.")],
-    model: Annotated[str, typer.Option(help="Registry URI of the model.")] = DEFAULT_MODEL_URI,
-) -> None:
-    """Predict skin response for every patient in a file with a registered model."""
-    from features.io import read_cohort, write_table
-    from features.validation import ContractError
-    from models.registry import ModelNotFoundError, load_served_model
-    from models.tabular import predictions_frame
-    from training.tracking import configure_tracking
-
-    configure_tracking()
-    try:
-        records = read_cohort(data)
-        served = load_served_model(model)
-    except ContractError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        _fail(f"{data}: {len(error.problems)} problem(s); no predictions written")
-    except (ModelNotFoundError, FileNotFoundError, ValueError) as error:
-        _fail(str(error))
-    table = predictions_frame(served.model.predict(records), served.ref.version)
-    write_table(table, output)
-    typer.echo(f"wrote {len(table)} predictions from {served.ref.uri} to {output}")
-
-
 def register(app: typer.Typer) -> None:
     app.command()(train)
     app.command()(runs)
-    app.command()(predict)
 

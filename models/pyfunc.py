@@ -12,9 +12,8 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from features.validation import validate_frame
 from models.serialization import load_bundle
-from models.tabular import predictions_frame
+from models.tabular import score_frame
 
 
 class SkinResponsePyfunc(PythonModel):
@@ -24,5 +23,4 @@ class SkinResponsePyfunc(PythonModel):
         self._model = load_bundle(context.artifacts["bundle"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        records = validate_frame(pd.DataFrame(model_input))
-        return predictions_frame(self._model.predict(records))
+        return score_frame(self._model, pd.DataFrame(model_input))

@@ -1,10 +1,25 @@
-"""Predictions as one flat table row per patient (CSV output, the pyfunc model)."""
+"""Predictions as one flat table row per patient (CSV output, the pyfunc model).
+
+:func:`score_frame` is the one tabular scoring path: the pyfunc model (and so Spark's
+``mlflow.pyfunc.spark_udf``) and the chunked ``predict`` command both call it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from features.validation import validate_frame
+
+if TYPE_CHECKING:
+    from models.bundle import ResponseModel
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "patient_id", "probability_response", "probability_response_lower",
+    "probability_response_upper", "predicted_delta_mrss", "predicted_delta_mrss_lower",
+    "predicted_delta_mrss_upper", "model_version", "explanation_space", "top_features", "warnings",
+)
 
 
 def _top_features(explanation: dict[str, Any], top: int) -> str:
@@ -37,4 +52,11 @@ def predictions_frame(
                 "warnings": " | ".join(item["warnings"]),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
+
+
+def score_frame(model: ResponseModel, raw: pd.DataFrame,
+                model_version: str | None = None) -> pd.DataFrame:
+    """Validate raw patient rows (``ContractError`` lists every problem) and predict: one flat
+    row per patient, in input order."""
+    return predictions_frame(model.predict(validate_frame(raw)), model_version)

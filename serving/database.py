@@ -70,6 +70,11 @@ audit_predictions = Table(
     Column("entry_hash", String(64), nullable=False),
     CheckConstraint("seq >= 1", name="ck_audit_predictions_seq_positive"),
 )
+# The backstop behind the writer lock: two entries can never chain onto the same predecessor
+# (seq is the primary key, so never the same number either). An index, not a table constraint,
+# so that databases created before it get it too (CREATE ... IF NOT EXISTS at every start).
+_UNIQUE_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_predictions_prev_hash "
+                     "ON audit_predictions (prev_hash)")
 
 api_keys = Table(
     "api_keys",
@@ -210,7 +215,7 @@ def create_schema(engine: Engine) -> None:
         metadata.create_all(conn)
         guards = {"sqlite": _SQLITE_APPEND_ONLY_TRIGGERS,
                   "postgresql": _POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
-        for ddl in guards:
+        for ddl in (*guards, _UNIQUE_PREV_HASH):
             conn.exec_driver_sql(ddl)
 
 

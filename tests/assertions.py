@@ -28,3 +28,20 @@ def assert_same_answer(expected: Any, got: Any, path: str = "") -> None:
     else:
         assert got == expected, f"{path}: {got!r} != {expected!r}"
 
+
+
+def assert_same_table(expected: Any, got: Any) -> None:
+    """Two prediction tables (pandas frames) row for row: the same columns, text columns equal
+    (missing as blank), number columns within the stated tolerance of :mod:`models.tolerance`."""
+    from pandas.api.types import is_float_dtype
+
+    assert list(got.columns) == list(expected.columns)
+    assert len(got) == len(expected)
+    for name in expected.columns:
+        if is_float_dtype(expected[name]):
+            pairs = zip(expected[name].astype(float), got[name].astype(float), strict=True)
+            far = [(e, g) for e, g in pairs if not close(e, g)]
+            assert not far, f"{name}: {len(far)} values differ, e.g. {far[:3]}"
+        else:
+            assert list(expected[name].fillna("").astype(str)) == list(
+                got[name].fillna("").astype(str)), name

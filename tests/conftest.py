@@ -73,3 +73,17 @@ def trained_model_uri(trained_store: dict[str, object], monkeypatch: pytest.Monk
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(trained_store["tracking_uri"]))
     mlflow.set_tracking_uri(str(trained_store["tracking_uri"]))
     return "models:/ssc-skin-response@champion"
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[object]:
+    """One local Spark session for the whole run: two cores, loopback only, no UI, no downloads.
+
+    Skipped (with the reason) where no Java runtime is installed (`.ci/run` installs one).
+    """
+    from models import spark_batch
+
+    if not spark_batch.java_available():
+        pytest.skip("Spark needs a Java runtime: no JAVA_HOME and no `java` on PATH")
+    with spark_batch.spark_session("local[2]", app_name="ssc-response tests") as session:
+        yield session

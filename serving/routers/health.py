@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -23,12 +24,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Model not loaded or database down."}})
 def readyz(services: ServicesDep) -> Any:
-    """Readiness: a model is loaded and the database answers."""
+    """Readiness: a model is loaded and the database answers; which worker process answered."""
     checks = {"model": services.models.ready, "database": _database_answers(services)}
     if not all(checks.values()):
         return JSONResponse({"detail": DETAIL_NOT_READY, "checks": checks}, status_code=503)
     ref = services.models.current.ref
-    return {"status": "ready", "checks": checks,
+    # The worker's process id: with `serve --workers N` each answer comes from one of N
+    # processes, each following the champion alias on its own (the hot-swap test reads it).
+    return {"status": "ready", "checks": checks, "worker_pid": os.getpid(),
             "model": {"name": ref.name, "version": ref.version, "run_id": ref.run_id}}
 
 

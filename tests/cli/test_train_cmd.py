@@ -1,11 +1,10 @@
-"""``ssc-response train``, ``runs`` and ``predict``."""
+"""``ssc-response train`` and ``runs``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 import typer
 import yaml
@@ -13,7 +12,6 @@ from typer.testing import CliRunner
 
 from cli import train_cmd
 from features.io import write_table
-from features.schema import baseline_fields
 from training.simulation import simulate_cohort
 
 runner = CliRunner()
@@ -24,11 +22,6 @@ CHEAP = {
     "uncertainty": {"bootstrap_models": 5},
     "promotion": {"min_auroc_corrected": 0.5, "max_brier_corrected": 0.3},
 }
-PREDICTION_COLUMNS = [
-    "patient_id", "probability_response", "probability_response_lower",
-    "probability_response_upper", "predicted_delta_mrss", "predicted_delta_mrss_lower",
-    "predicted_delta_mrss_upper", "model_version", "explanation_space", "top_features", "warnings",
-]
 
 
 @pytest.fixture
@@ -37,15 +30,6 @@ def app() -> typer.Typer:
     application.callback()(lambda: None)  # keep the commands sub-commands, as in the real app
     train_cmd.register(application)
     return application
-
-
-def patients_file(directory: Path, n: int = 4, **overrides: Any) -> Path:
-    """Baseline columns of simulated patients (no outcomes), as a user would send them."""
-    cohort = simulate_cohort(n, 77)
-    baseline = cohort[["patient_id", *[c for c in baseline_fields() if c in cohort]]]
-    path = directory / "patients.csv"
-    write_table(baseline.assign(**overrides), path)
-    return path
 
 
 def test_train_prints_family_auroc_and_registration(
@@ -112,55 +96,6 @@ def test_runs_without_runs_says_so(app: typer.Typer, tmp_mlflow: str, tmp_path: 
 
     assert result.exit_code == 0, result.output
     assert "no runs yet for experiment 'never-run'" in result.stdout
-
-
-def test_predict_writes_one_row_per_patient(
-    app: typer.Typer, trained_model_uri: str, tmp_path: Path
-) -> None:
-    data, output = patients_file(tmp_path), tmp_path / "predictions.csv"
-
-    result = runner.invoke(app, ["predict", "--data", str(data), "--output", str(output),
-                                 "--model", trained_model_uri])
-
-    assert result.exit_code == 0, result.output
-    table = pd.read_csv(output)
-    assert list(table.columns) == PREDICTION_COLUMNS
-    assert list(table["patient_id"]) == list(pd.read_csv(data)["patient_id"])
-    assert (table["model_version"] == 1).all()
-    assert table["probability_response"].between(0, 1).all()
-    assert (table["predicted_delta_mrss_lower"] <= table["predicted_delta_mrss"]).all()
-    assert table["top_features"].str.contains(r"\(\+|\(-", regex=True).all()
-    assert f"wrote 4 predictions from models:/ssc-skin-response/1 to {output}" in result.stdout
-
-
-def test_predict_rejects_bad_data_and_writes_nothing(
-    app: typer.Typer, trained_model_uri: str, tmp_path: Path
-) -> None:
-    data = patients_file(tmp_path, age_years=200.0)
-    output = tmp_path / "predictions.csv"
-
-    result = runner.invoke(app, ["predict", "--data", str(data), "--output", str(output),
-                                 "--model", trained_model_uri])
-
-    assert result.exit_code == 2
-    assert "age_years" in result.stderr and "200" in result.stderr
-    assert "4 problem(s); no predictions written" in result.stderr
-    assert not output.exists()
-
-
-@pytest.mark.parametrize("uri", ["models:/no-such-model@champion", "not-a-registry-uri"])
-def test_predict_with_unknown_model_fails_clearly(
-    app: typer.Typer, trained_model_uri: str, tmp_path: Path, uri: str
-) -> None:
-    output = tmp_path / "predictions.csv"
-
-    result = runner.invoke(app, ["predict", "--data", str(patients_file(tmp_path)),
-                                 "--output", str(output), "--model", uri])
-
-    assert result.exit_code == 2
-    assert result.stderr.startswith("error: ")
-    assert repr(uri) in result.stderr
-    assert not output.exists()
 
 
 def _comparison(low: float, high: float) -> dict[str, float]:

@@ -23,3 +23,16 @@ def engine(db_path: Path) -> Iterator[Engine]:
     engine = make_engine(f"sqlite:///{db_path}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the whole run (URL prefix: ``.format(database=...)``);
+    skipped, with the reason, where PostgreSQL's binaries are not installed."""
+    from tests.serving.pg_cluster import Unavailable, temporary_server
+
+    try:
+        with temporary_server() as url:
+            yield url
+    except Unavailable as reason:
+        pytest.skip(str(reason))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ def test_readyz_reports_model_and_database(service: Service) -> None:
     assert body["status"] == "ready"
     assert body["checks"] == {"model": True, "database": True}
     assert body["model"]["version"]
+    assert body["worker_pid"] == os.getpid()  # the test client runs the app in this process
 
 
 def test_readyz_is_503_when_the_database_is_down(

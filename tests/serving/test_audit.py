@@ -220,6 +220,29 @@ def test_deleting_the_tail_is_only_visible_in_the_head(store: AuditStore, db_pat
     assert before.head_hash != after.head_hash
 
 
+def forked_row(engine: Engine, **changes: object) -> dict[str, object]:
+    """A copy of entry 2 with a new prediction_id: what a writer that skipped the lock and read
+    a stale head (entry 1) would insert."""
+    with engine.connect() as conn:
+        row = dict(conn.execute(text("SELECT * FROM audit_predictions WHERE seq = 2")).one()
+                   ._mapping)
+    return {**row, "prediction_id": str(uuid4()), **changes}
+
+
+@pytest.mark.parametrize("fork", [{"seq": 3}, {"seq": 2, "prev_hash": "f" * 64}])
+def test_the_database_refuses_a_forked_chain(
+    store: AuditStore, engine: Engine, fork: dict[str, object]
+) -> None:
+    """Backstop behind the writer lock: unique seq and unique prev_hash (a second successor of
+    entry 1, or a second entry 2) are refused by the database itself."""
+    fill(store, 2)
+
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(audit_predictions.insert(), forked_row(engine, **fork))
+
+    assert store.verify().ok and store.verify().checked == 2
+
+
 # --- append-only guard -------------------------------------------------------------------------
 
 

@@ -21,19 +21,15 @@ from serving.audit import AuditEntryIn, AuditStore
 from serving.database import make_engine
 from serving.keys import KeyStore, Role
 from tests.factories import make_patient
-from tests.serving.pg_cluster import Unavailable, create_database, temporary_server
+from tests.serving.pg_cluster import create_database
 from tests.serving.test_app_support import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    try:
-        with temporary_server() as url:
-            yield url
-    except Unavailable as reason:
-        pytest.skip(str(reason))
+@pytest.fixture
+def server(postgres_server: str) -> str:
+    return postgres_server
 
 
 @pytest.fixture
@@ -106,6 +102,17 @@ def test_the_audit_table_refuses_edits(engine: Engine, statement: str) -> None:
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text(statement))
     assert AuditStore(engine).verify().checked == 1
+
+
+def test_a_forked_chain_is_refused(engine: Engine) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from serving.database import audit_predictions
+    from tests.serving.test_audit import forked_row
+
+    AuditStore(engine).append_many([entry(1), entry(2)])
+    with pytest.raises(IntegrityError, match="uq_audit_predictions_prev_hash"), engine.begin() as c:
+        c.execute(audit_predictions.insert(), forked_row(engine, seq=3))
 
 
 def test_an_edit_past_the_guard_is_found_by_verify(engine: Engine) -> None:
