@@ -10,7 +10,7 @@ conformity scores ``R_i = |Δ_i - μ_k(i)(x_i)| / σ_k(i)(x_i)``. For a new pati
 with ``α = 1 - level``. Guarantee (Barber et al. 2021, Theorem 4, K-fold CV+; dividing by a
 scale fitted within the fold keeps the argument): for exchangeable patients the coverage is at
 least ``1 - 2α - min{2(1 - 1/K)/(n/K + 1), (1 - K/n)/(K + 1)}``; in practice it is close to
-``1 - α`` (the simulation study measures it). The interval is wider where the fold models
+``1 - α`` (the simulation study measures it). The interval is wider where the fold estimators
 disagree and where baseline mRSS, and with it the spread of change, is larger. It is finally
 clipped to what mRSS allows: ``-baseline <= Δ <= 51 - baseline``.
 

@@ -26,7 +26,7 @@ from models.summary import TrainingSummary
 TRUSTED_TYPES: tuple[str, ...] = (
     "features.pipeline.ClinicalIndices",  # our indices transformer (stateless but names)
     "models.calibration.RecalibratedClassifier",  # the champion with its recalibration
-    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold models, scores)
+    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold estimators, scores)
     "models.delta.DeltaMrssClassifier",  # our mRSS-change classifier
     "models.probability_interval.ProbabilityInterval",  # bootstrap SE of the log-odds
     "numpy.dtype",  # dtypes recorded by fitted transformers
