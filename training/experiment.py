@@ -196,7 +196,7 @@ def fit_probability_interval(spec: ProcedureSpec, procedure: FittedProcedure, co
         fitted.append(member)
         if tick:
             tick("probability interval")
-    return ProbabilityInterval(fitted)
+    return ProbabilityInterval(fitted, feature_names=list(features.columns))
 
 
 def _member(spec: ProcedureSpec, features: pd.DataFrame, cohort: Cohort,

@@ -78,6 +78,11 @@ class Candidate:
     def scale(self) -> bool:
         return family(self.family).scale
 
+    @property
+    def reads_columns(self) -> bool:
+        """``True`` when the family reads an input by name (it must be fitted on a frame)."""
+        return family(self.family).reads_columns
+
     def estimator(self, seed: int, rule: ResponseRule) -> BaseEstimator:
         """An unfitted estimator of this family with these parameters (and the rule)."""
         made = family(self.family).make(seed)
@@ -336,7 +341,13 @@ def fit_on_features(spec: ProcedureSpec, features: pd.DataFrame, y: np.ndarray,
                     delta: np.ndarray, groups: np.ndarray) -> RecalibratedClassifier:
     """The procedure on already-encoded features: tune among ``spec.candidates`` on grouped
     inner folds, recalibrate on the winner's out-of-fold scores, refit. A bootstrap member of
-    the probability interval (``groups``: the original patient of each row)."""
+    the probability interval (``groups``: the original patient of each row).
+
+    The refit reads the features' float array unless its family reads a column by name: a
+    scikit-learn estimator fitted on a frame re-checks its names and dtypes at every call
+    (~0.6 ms, most of a member's serving cost), so :class:`models.probability_interval.
+    ProbabilityInterval` checks the names once for all members and hands them the array. The
+    numbers are the same either way (the same float64 values)."""
     folds = inner_folds(y, groups, spec.inner_splits, spec.seed)
     oof = out_of_fold(spec, MatrixFolds(features), y, delta, folds, with_delta=False)
     table = candidate_table(spec, oof, y)
@@ -345,4 +356,5 @@ def fit_on_features(spec: ProcedureSpec, features: pd.DataFrame, y: np.ndarray,
     intercept, slope = fit_recalibration(oof.raw[:, best], y)
     target = delta if chosen.target == "delta" else y
     member = RecalibratedClassifier(chosen.estimator(spec.seed, spec.rule), intercept, slope)
-    return member.fit(features, target)
+    inputs = features if chosen.reads_columns else features.to_numpy(dtype=float)
+    return member.fit(inputs, target)

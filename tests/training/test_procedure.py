@@ -21,6 +21,7 @@ from training.procedure import (
     RecordFolds,
     candidate_table,
     candidates_from,
+    fit_on_features,
     fit_procedure,
     inner_folds,
     out_of_fold,
@@ -155,3 +156,20 @@ def test_cv_plus_fold_estimators_are_fitted_on_the_delta_models_features(cohort)
         expected = (np.abs(delta[test] - estimator.predict_delta(held_out))
                     / estimator.residual_sd(held_out))
         np.testing.assert_allclose(conformal.scores_[test], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_bootstrap_members_read_the_array_unless_their_family_reads_columns(cohort) -> None:  # noqa: ANN001
+    features = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta).classifier.named_steps[
+        "preprocess"].transform(cohort.X)
+    y, delta = np.asarray(cohort.y), np.asarray(cohort.delta, dtype=float)
+    groups = np.arange(len(y))
+
+    logistic = fit_on_features(replace(SPEC, candidates=(L2,)), features, y, delta, groups)
+    change = fit_on_features(replace(SPEC, candidates=(DELTA,)), features, y, delta, groups)
+
+    assert not hasattr(logistic, "feature_names_in_")
+    assert list(change.feature_names_in_) == list(features.columns)
+    on_frame = RecalibratedClassifier(L2.estimator(SPEC.seed, SPEC.rule), logistic.intercept,
+                                      logistic.slope).fit(features, y)
+    np.testing.assert_allclose(logistic.decision_function(features.to_numpy()),
+                               on_frame.decision_function(features), rtol=1e-9, atol=1e-9)
