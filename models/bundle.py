@@ -3,14 +3,16 @@
 One :class:`ResponseModel` answers for a batch of validated patient records at once. Every number
 comes from the fitted scikit-learn objects themselves, called once per batch: the feature
 pipeline's ``indices`` step runs once, its remaining steps once, then the classifier, the
-probability interval's members and the explainer read that one feature matrix; the ΔmRSS model
-and the CV+ fold models read the same indices. There is no second implementation of any of them,
-so a new estimator family needs no serving code of its own.
+probability interval's members and the explainer read that one feature matrix. The ΔmRSS model
+and the CV+ fold estimators read one ΔmRSS feature matrix: the champion's features when the
+champion is the ΔmRSS model, else the ΔmRSS model's own encoding of the same indices, computed
+once. There is no second implementation of any of them, so a new estimator family needs no
+serving code of its own.
 
 :meth:`ResponseModel.predict` is a short sequence of named steps (transform, probability,
-probability interval, ΔmRSS, ΔmRSS interval, explanation, warnings); each step is one method that
-calls the fitted object it names, so changing what a step holds (a calibrated classifier, another
-interval method) means editing that one method.
+probability interval, ΔmRSS features, ΔmRSS, ΔmRSS interval, explanation, warnings); each step
+is one method that calls the fitted object it names, so changing what a step holds (a calibrated
+classifier, another interval method) means editing that one method.
 """
 
 from __future__ import annotations
@@ -66,8 +68,8 @@ class ResponseModel:
         Bootstrap refits of the champion's whole procedure, on the champion's features: the
         standard error of the log-odds.
     delta_cv_plus : ConformalDelta
-        The ΔmRSS model's fold models (after the ``indices`` step) and their held-out
-        conformity scores: the CV+ interval.
+        The ΔmRSS model's fold estimators (fitted on its features, which they read too) and
+        their held-out conformity scores: the CV+ interval.
     background : DataFrame
         Model features of up to 100 training patients (the explainer's background).
     summary : TrainingSummary
@@ -155,16 +157,23 @@ class ResponseModel:
         """``expit(logit ± z·SE)``: SE from the bootstrap refits of the whole procedure."""
         return self.probability_members.interval(features, logit, level=self.probability_level)
 
-    def delta_mrss(self, with_indices: pd.DataFrame, features: pd.DataFrame) -> np.ndarray:
-        """Predicted change in mRSS (points; negative = improvement)."""
-        if self.delta_model is not None:  # its own encoding (the champion's may scale)
-            features = self.delta_model.named_steps["preprocess"][1:].transform(with_indices)
-        return np.asarray(self.delta_estimator.predict_delta(features), dtype=float)
+    def delta_features(self, with_indices: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
+        """What the ΔmRSS model and its CV+ fold estimators read: the champion's ``features``
+        when the champion is the ΔmRSS model, else the ΔmRSS model's own encoding of the
+        indices (the champion's may scale)."""
+        if self.delta_model is None:
+            return features
+        return self.delta_model.named_steps["preprocess"][1:].transform(with_indices)
 
-    def delta_interval(self, with_indices: pd.DataFrame) -> Interval:
+    def delta_mrss(self, delta_features: pd.DataFrame) -> np.ndarray:
+        """Predicted change in mRSS (points; negative = improvement)."""
+        return np.asarray(self.delta_estimator.predict_delta(delta_features), dtype=float)
+
+    def delta_interval(self, delta_features: pd.DataFrame,
+                       with_indices: pd.DataFrame) -> Interval:
         """CV+ interval of the change, kept to what the baseline score allows."""
         baseline = with_indices["mrss_total"].to_numpy(dtype=float)
-        return self.delta_cv_plus.interval(with_indices, baseline, level=self.delta_level)
+        return self.delta_cv_plus.interval(delta_features, baseline, level=self.delta_level)
 
     def explanations(self, features: pd.DataFrame,
                      with_indices: pd.DataFrame) -> list[dict[str, Any]]:
@@ -182,8 +191,9 @@ class ResponseModel:
         logit = self.logit(features)
         probability = expit(logit)
         p_low, p_high = self.probability_interval(features, logit)
-        delta = self.delta_mrss(with_indices, features)
-        d_low, d_high = self.delta_interval(with_indices)
+        delta_features = self.delta_features(with_indices, features)
+        delta = self.delta_mrss(delta_features)
+        d_low, d_high = self.delta_interval(delta_features, with_indices)
         rows = zip(
             records["patient_id"],
             _intervals(probability, p_low, p_high, self.probability_level, "probability", 0, 1),
@@ -203,7 +213,7 @@ def _intervals(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, level: f
     """Per row: the estimate and an interval that contains it, clipped to [floor, ceiling].
 
     The probability interval is centred on the estimate; the CV+ interval of the change is built
-    from the fold models, not the full-data model, so for a patient at the edge it can miss the
+    from the fold estimators, not the full-data model, so for a patient at the edge it can miss the
     reported estimate by a little: it is then widened to the estimate rather than shown beside a
     point it excludes (which can only raise its coverage).
     """

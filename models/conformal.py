@@ -10,65 +10,83 @@ conformity scores ``R_i = |Δ_i - μ_k(i)(x_i)| / σ_k(i)(x_i)``. For a new pati
 with ``α = 1 - level``. Guarantee (Barber et al. 2021, Theorem 4, K-fold CV+; dividing by a
 scale fitted within the fold keeps the argument): for exchangeable patients the coverage is at
 least ``1 - 2α - min{2(1 - 1/K)/(n/K + 1), (1 - K/n)/(K + 1)}``; in practice it is close to
-``1 - α`` (the simulation study measures it). The interval is wider where the fold models
+``1 - α`` (the simulation study measures it). The interval is wider where the fold estimators
 disagree and where baseline mRSS, and with it the spread of change, is larger. It is finally
 clipped to what mRSS allows: ``-baseline <= Δ <= 51 - baseline``.
+
+**The fold estimators read the served preprocessing.** Every fold estimator is fitted on the
+output of the final ΔmRSS model's fitted preprocessing (imputation medians, scaling, category
+levels), not on an encoding fitted within its fold, so that a prediction transforms a patient
+once and every fold estimator reads that one feature matrix. That preprocessing was fitted on all
+calibration patients: it is label-free (it never sees an outcome, so a held-out patient's change
+cannot leak into the fold estimator that scores them), but it has seen the held-out patients'
+inputs. The patients are then no longer exactly exchangeable with a new patient as the theorem
+assumes, so :meth:`ConformalDelta.guaranteed_coverage` states the bound of the paper for the
+procedure it analyses, a close approximation here rather than a proof; the coverage is measured
+by the simulation study (``ssc-response study``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 MRSS_MAX = 51.0
 
 
 class ConformalDelta:
-    """CV+ interval for ΔmRSS from K fold models and their held-out conformity scores.
+    """CV+ interval for ΔmRSS from K fold estimators and their held-out conformity scores.
 
     Attributes
     ----------
-    fold_models_ : list of Pipeline
-        Preprocessing + :class:`models.delta.DeltaMrssClassifier`, one per fold, each fitted
-        without that fold's patients.
+    fold_estimators_ : list of DeltaMrssClassifier
+        One :class:`models.delta.DeltaMrssClassifier` per fold, each fitted without that fold's
+        patients, on the ΔmRSS model's features (its fitted preprocessing's output, see the
+        module docstring): they are given those features, not records.
     fold_of_ : ndarray of int, shape (n,)
         The fold each calibration patient was held out in.
     scores_ : ndarray, shape (n,)
-        Their conformity scores (absolute error over the fold model's residual SD).
+        Their conformity scores (absolute error over the fold estimator's residual SD).
     """
 
-    def __init__(self, fold_models: Sequence[Pipeline], fold_of: np.ndarray,
+    def __init__(self, fold_estimators: Sequence[Any], fold_of: np.ndarray,
                  scores: np.ndarray) -> None:
-        self.fold_models_ = list(fold_models)
+        self.fold_estimators_ = list(fold_estimators)
         self.fold_of_ = np.asarray(fold_of, dtype=int)
         self.scores_ = np.asarray(scores, dtype=float)
 
     @classmethod
-    def from_folds(cls, fold_models: Sequence[Pipeline],
-                   folds: Sequence[tuple[np.ndarray, np.ndarray]], X: pd.DataFrame,
+    def from_folds(cls, fold_estimators: Sequence[Any],
+                   folds: Sequence[tuple[np.ndarray, np.ndarray]], features: pd.DataFrame,
                    delta: np.ndarray) -> ConformalDelta:
-        """Score every patient with the model of the fold that held them out."""
+        """Score every patient with the estimator of the fold that held them out
+        (``features``: every patient's ΔmRSS features, the fold estimators' inputs)."""
         fold_of = np.full(len(delta), -1, dtype=int)
         scores = np.full(len(delta), np.nan)
-        for k, ((_, test), model) in enumerate(zip(folds, fold_models, strict=True)):
-            centre, spread = _centre_and_spread(model, X.iloc[test])
+        for k, ((_, test), estimator) in enumerate(zip(folds, fold_estimators, strict=True)):
+            centre, spread = _centre_and_spread(estimator, features.iloc[test])
             scores[test] = np.abs(np.asarray(delta, dtype=float)[test] - centre) / spread
             fold_of[test] = k
         if (fold_of < 0).any():
             raise ValueError("the folds must hold out every patient exactly once")
-        return cls(fold_models, fold_of, scores)
+        return cls(fold_estimators, fold_of, scores)
 
-    def interval(self, X: pd.DataFrame, baseline: np.ndarray,
+    @property
+    def n_folds(self) -> int:
+        return len(self.fold_estimators_)
+
+    def interval(self, features: pd.DataFrame, baseline: np.ndarray,
                  level: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-        """Per patient of ``X``: the CV+ interval at ``level``, clipped to what mRSS allows."""
+        """Per patient (a row of ``features``, the ΔmRSS model's features): the CV+ interval
+        at ``level``, clipped to what mRSS allows for the patient's ``baseline`` mRSS."""
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be strictly between 0 and 1; got {level!r}")
-        centres, spreads = zip(*(_centre_and_spread(m, X) for m in self.fold_models_),
-                               strict=True)
+        centres, spreads = zip(*(_centre_and_spread(e, features)
+                                 for e in self.fold_estimators_), strict=True)
         centre = np.column_stack(centres)[:, self.fold_of_]  # (patients, calibration points)
         spread = np.column_stack(spreads)[:, self.fold_of_] * self.scores_
         n = len(self.scores_)
@@ -80,16 +98,20 @@ class ConformalDelta:
                 np.clip(high, -baseline, MRSS_MAX - baseline))
 
     def guaranteed_coverage(self, level: float) -> float:
-        """The finite-sample lower bound on coverage of Barber et al. (2021) for K-fold CV+."""
-        n, k = len(self.scores_), len(self.fold_models_)
+        """The finite-sample lower bound on coverage of Barber et al. (2021) for K-fold CV+.
+
+        Caveat: the theorem assumes each fold's whole fit excludes its held-out patients; here
+        the shared preprocessing saw their inputs (never their outcomes), so this is the bound
+        of the procedure the paper analyses, not a proof for this one (module docstring).
+        """
+        n, k = len(self.scores_), self.n_folds
         slack = min(2 * (1 - 1 / k) / (n / k + 1), (1 - k / n) / (k + 1))
         return max(0.0, 1 - 2 * (1 - level) - slack)
 
 
-def _centre_and_spread(model: Pipeline, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """A fold model's predicted ΔmRSS and residual SD for the patients of ``X``."""
-    features = model[:-1].transform(X)
-    estimator = model[-1]
+def _centre_and_spread(estimator: Any,
+                       features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A fold estimator's predicted ΔmRSS and residual SD for the patients of ``features``."""
     return (np.asarray(estimator.predict_delta(features), dtype=float),
             np.asarray(estimator.residual_sd(features), dtype=float))
 

@@ -34,6 +34,9 @@ class Family:
     # little and Harrell's bootstrap, which scores each bootstrap model on patients it mostly
     # trained on, under-corrects them grossly: they are validated by cross-validation instead.
     memorises: bool = False
+    # Reads an input column by name (the ΔmRSS model: baseline mRSS), so it must be fitted on a
+    # frame; the others can be fitted on a plain array (models/probability_interval.py).
+    reads_columns: bool = False
 
 
 def _logistic(l1_ratio: float) -> Callable[[int], BaseEstimator]:
@@ -81,7 +84,7 @@ FAMILIES: dict[str, Family] = {
         Family(
             "delta_mrss_regression", _delta_regression, False, "delta",
             "ridge regression of the change in mRSS; P(response) from its residual distribution "
-            "(SD growing with baseline) at the rule's whole-point cut",
+            "(SD growing with baseline) at the rule's whole-point cut", reads_columns=True,
         ),
     )
 }

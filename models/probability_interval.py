@@ -34,13 +34,22 @@ class ProbabilityInterval:
     Attributes
     ----------
     members_ : list of fitted classifiers with ``decision_function`` (recalibrated log-odds)
-        Fitted on the champion's features (its fitted preprocessing's output).
+        Fitted on the champion's features (its fitted preprocessing's output): as a frame
+        (those with ``feature_names_in_``, which check the names themselves) or as its float
+        array (``training.procedure.fit_on_features``), which skips scikit-learn's per-call
+        checks of a frame's names and dtypes.
+    feature_names_ : list of str or None
+        The features' columns, in order: when given, the members without ``feature_names_in_``
+        get the float array of the features after one check of their columns; when ``None``,
+        every member gets the features as passed.
     """
 
-    def __init__(self, members: Sequence[Any]) -> None:
+    def __init__(self, members: Sequence[Any],
+                 feature_names: Sequence[str] | None = None) -> None:
         if len(members) < 2:
             raise ValueError(f"need at least 2 bootstrap members; got {len(members)}")
         self.members_ = list(members)
+        self.feature_names_ = None if feature_names is None else [str(n) for n in feature_names]
 
     @property
     def n_members(self) -> int:
@@ -48,8 +57,13 @@ class ProbabilityInterval:
 
     def standard_error(self, features: Any) -> np.ndarray:
         """Per patient: SD of the members' log-odds (ddof=1)."""
-        logits = np.column_stack([np.asarray(m.decision_function(features), dtype=float)
-                                  for m in self.members_])
+        array = features
+        names = getattr(self, "feature_names_", None)  # None in bundles saved before it existed
+        if names is not None and not all(_reads_frames(m) for m in self.members_):
+            array = self._checked_array(features, names)
+        logits = np.column_stack([
+            np.asarray(m.decision_function(features if _reads_frames(m) else array), dtype=float)
+            for m in self.members_])
         return np.asarray(np.std(logits, axis=1, ddof=1), dtype=float)
 
     def interval(self, features: Any, logit: np.ndarray,
@@ -61,6 +75,21 @@ class ProbabilityInterval:
         centre = np.asarray(logit, dtype=float)
         return expit(centre - half), expit(centre + half)
 
+    @staticmethod
+    def _checked_array(features: Any, names: list[str]) -> np.ndarray:
+        """``features`` as the float array the members were fitted on, after checking that its
+        columns are ``names``, in that order."""
+        columns = [str(c) for c in getattr(features, "columns", [])]
+        if columns != names:
+            raise ValueError(f"the features' columns {columns[:5]}... are not those the "
+                             f"members were fitted on {names[:5]}...")
+        return np.asarray(features.to_numpy(dtype=float), dtype=float)
+
     def relative_mc_error(self) -> float:
         """Monte-Carlo relative error of the standard error from this many members."""
         return float(1.0 / np.sqrt(2.0 * (self.n_members - 1)))
+
+
+def _reads_frames(member: Any) -> bool:
+    """Whether ``member`` was fitted on a frame (then it checks the names itself)."""
+    return hasattr(member, "feature_names_in_")

@@ -26,7 +26,7 @@ from models.summary import TrainingSummary
 TRUSTED_TYPES: tuple[str, ...] = (
     "features.pipeline.ClinicalIndices",  # our indices transformer (stateless but names)
     "models.calibration.RecalibratedClassifier",  # the champion with its recalibration
-    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold models, scores)
+    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold estimators, scores)
     "models.delta.DeltaMrssClassifier",  # our mRSS-change classifier
     "models.probability_interval.ProbabilityInterval",  # bootstrap SE of the log-odds
     "numpy.dtype",  # dtypes recorded by fitted transformers
@@ -46,6 +46,10 @@ _EXPECTED_TYPES = {"probability_members": ProbabilityInterval, "delta_cv_plus": 
 
 class UntrustedArtifactError(ValueError):
     """A model artifact holds types that are not on the trusted list."""
+
+
+class OutdatedArtifactError(ValueError):
+    """A model artifact was saved in a layout this code no longer serves: retrain it."""
 
 
 def save_bundle(model: ResponseModel, directory: str | Path) -> Path:
@@ -93,6 +97,10 @@ def load_bundle(directory: str | Path) -> ResponseModel:
         if not isinstance(parts[name], expected):
             raise UntrustedArtifactError(f"{name} is a {type(parts[name]).__name__}, "
                                          f"not a {expected.__name__}")
+    if not hasattr(parts["delta_cv_plus"], "fold_estimators_"):
+        raise OutdatedArtifactError(
+            "delta_cv_plus holds CV+ fold pipelines, saved before the fold estimators read the "
+            "ΔmRSS model's features: retrain the model to serve it")
     return ResponseModel(
         classifier=parts["classifier"],
         delta_model=parts["delta_model"],

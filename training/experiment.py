@@ -98,8 +98,9 @@ class FinalModel:
         conformal = self.procedure.conformal
         if conformal is None:
             raise ValueError("the final procedure was fitted without its CV+ interval")
-        baseline = self.procedure.delta_model[:-1].transform(X)["mrss_total"].to_numpy(float)
-        low, high = conformal.interval(X, baseline, level)
+        features = self.procedure.delta_model[:-1].transform(X)  # the fold estimators' inputs
+        baseline = features["mrss_total"].to_numpy(float)
+        low, high = conformal.interval(features, baseline, level)
         return self.procedure.predicted_delta(X), low, high
 
 
@@ -195,7 +196,7 @@ def fit_probability_interval(spec: ProcedureSpec, procedure: FittedProcedure, co
         fitted.append(member)
         if tick:
             tick("probability interval")
-    return ProbabilityInterval(fitted)
+    return ProbabilityInterval(fitted, feature_names=list(features.columns))
 
 
 def _member(spec: ProcedureSpec, features: pd.DataFrame, cohort: Cohort,

@@ -1,23 +1,17 @@
 """The final model packaged for serving: what :class:`models.bundle.ResponseModel` holds.
 
 Nothing is refitted here: the served objects are the fitted ones that validation repeated and
-the final fit produced (``training.experiment.FinalModel``). Two rearrangements only, so that a
-request runs the ``indices`` step once:
-
-* the CV+ fold models keep their fitted steps after ``indices`` (the bundle gives them the
-  indices it computed for the classifier);
-* when the champion is the ΔmRSS model, no second copy of it is stored: the bundle reads the
-  change from the champion itself.
+the final fit produced (``training.experiment.FinalModel``). One rearrangement only: when the
+champion is the ΔmRSS model, no second copy of it is stored, and the bundle reads the change from
+the champion itself. The CV+ interval is stored as fitted: its fold estimators read the ΔmRSS
+model's features, which the bundle computes once per request for the change and its interval.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sklearn.pipeline import Pipeline
-
 from models.bundle import ResponseModel
-from models.conformal import ConformalDelta
 from models.summary import TrainingSummary
 from training.config import ExperimentConfig
 from training.experiment import Cohort, FinalModel
@@ -39,7 +33,7 @@ def package(final: FinalModel, cohort: Cohort, config: ExperimentConfig,
         classifier=procedure.classifier,
         delta_model=None if one_model else procedure.delta_model,
         probability_members=final.probability_interval,
-        delta_cv_plus=after_indices(procedure.conformal),
+        delta_cv_plus=procedure.conformal,
         background=features.sample(n=min(BACKGROUND_ROWS, len(features)),
                                    random_state=config.validation.seed),
         summary=TrainingSummary.from_frame(cohort.X, list(spec.fields)),
@@ -58,11 +52,3 @@ def package(final: FinalModel, cohort: Cohort, config: ExperimentConfig,
                 config.uncertainty.delta_interval_level),
         },
     )
-
-
-def after_indices(conformal: ConformalDelta) -> ConformalDelta:
-    """The same CV+ interval, its fold models reading the output of the ``indices`` step."""
-    models = [Pipeline([("preprocess", model.named_steps["preprocess"][1:]),
-                        ("estimator", model.named_steps["estimator"])])
-              for model in conformal.fold_models_]
-    return ConformalDelta(models, conformal.fold_of_, conformal.scores_)

@@ -16,14 +16,15 @@ of the whole procedure, not of a winner picked outside the loop:
 
 The ΔmRSS model behind ``predicted_delta_mrss`` comes from the same folds: when the ΔmRSS
 family wins it *is* the champion (one fitted model gives both numbers); otherwise it is the
-ΔmRSS candidate with the smallest out-of-fold squared error. Its fold models and out-of-fold
-residuals give the CV+ interval (:class:`models.conformal.ConformalDelta`).
+ΔmRSS candidate with the smallest out-of-fold squared error. Refitted on the same folds, on the
+final ΔmRSS model's fitted preprocessing, its fold estimators and their held-out residuals give
+the CV+ interval (:class:`models.conformal.ConformalDelta`, :func:`cv_plus`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,11 @@ class Candidate:
     def scale(self) -> bool:
         return family(self.family).scale
 
+    @property
+    def reads_columns(self) -> bool:
+        """``True`` when the family reads an input by name (it must be fitted on a frame)."""
+        return family(self.family).reads_columns
+
     def estimator(self, seed: int, rule: ResponseRule) -> BaseEstimator:
         """An unfitted estimator of this family with these parameters (and the rule)."""
         made = family(self.family).make(seed)
@@ -120,7 +126,6 @@ class OutOfFold:
     folds: list[tuple[np.ndarray, np.ndarray]]
     raw: np.ndarray  # (n, classifier candidates): raw scores
     delta: np.ndarray  # (n, ΔmRSS candidates): predicted change in mRSS
-    delta_models: list[list[Pipeline]] = field(default_factory=list)  # [candidate][fold]
 
 
 @dataclass
@@ -168,7 +173,7 @@ def fit_procedure(spec: ProcedureSpec, X: pd.DataFrame, y: np.ndarray, delta: np
     y, delta = np.asarray(y, dtype=int), np.asarray(delta, dtype=float)
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
     folds = inner_folds(y, groups, spec.inner_splits, spec.seed)
-    oof = out_of_fold(spec, RecordFolds(spec, X), y, delta, folds, keep_delta_models=conformal)
+    oof = out_of_fold(spec, RecordFolds(spec, X), y, delta, folds)
     table = candidate_table(spec, oof, y)
     best = int(table["chosen"].to_numpy().argmax())
     chosen = spec.candidates[best]
@@ -184,9 +189,28 @@ def fit_procedure(spec: ProcedureSpec, X: pd.DataFrame, y: np.ndarray, delta: np
         delta_model = _fit_pipeline(spec, delta_candidate, X, delta)
     interval = None
     if conformal:
-        interval = ConformalDelta.from_folds(oof.delta_models[delta_index], folds, X, delta)
+        interval = cv_plus(spec, delta_candidate, delta_model, folds, X, delta)
     return FittedProcedure(classifier, delta_model, chosen, recalibration, delta_candidate,
                            table, interval)
+
+
+def cv_plus(spec: ProcedureSpec, candidate: Candidate, delta_model: Pipeline,
+            folds: Sequence[tuple[np.ndarray, np.ndarray]], X: pd.DataFrame,
+            delta: np.ndarray) -> ConformalDelta:
+    """The CV+ interval of ``delta_model`` (the final ΔmRSS model, ``candidate`` refitted on all
+    patients): ``candidate`` refitted on each fold's training part, on the output of
+    ``delta_model``'s fitted preprocessing, and scored on the fold's held-out part.
+
+    That preprocessing was fitted on every patient, so it has seen the held-out patients'
+    inputs - never their outcomes (it is label-free: imputation medians, scaling, category
+    levels). In exchange a prediction transforms a patient once for the ΔmRSS model and all its
+    fold estimators. The coverage guarantee is stated for fold fits that exclude the held-out
+    patients entirely (:mod:`models.conformal`); the simulation study measures the coverage.
+    """
+    features = delta_model[:-1].transform(X)
+    estimators = [candidate.estimator(spec.seed, spec.rule).fit(features.iloc[train], delta[train])
+                  for train, _ in folds]
+    return ConformalDelta.from_folds(estimators, folds, features, delta)
 
 
 FoldMatrices = dict[bool, tuple[Any, Any, Any]]  # scaled? -> (train rows, held-out rows, encoder)
@@ -217,11 +241,6 @@ class RecordFolds:
                                encoder.transform(self._prepared.iloc[test]), encoder)
         return matrices
 
-    def pipeline(self, encoder: Any, estimator: BaseEstimator) -> Pipeline:
-        """A fold model as a pipeline from records: the shared steps, its encoding, its fit."""
-        preprocess = Pipeline([*self.stateless.steps, ("encode", encoder)])
-        return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
-
 
 class MatrixFolds:
     """Fold matrices from features that are already encoded (a bootstrap member's data)."""
@@ -236,16 +255,15 @@ class MatrixFolds:
 
 def out_of_fold(spec: ProcedureSpec, source: RecordFolds | MatrixFolds, y: np.ndarray,
                 delta: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]],
-                with_delta: bool = True, keep_delta_models: bool = False) -> OutOfFold:
+                with_delta: bool = True) -> OutOfFold:
     """Every candidate fitted on each fold's training part and scored on its held-out part.
 
     ``with_delta`` also scores the ΔmRSS candidates' predicted change (reusing the fits of
-    those that are classifier candidates too); ``keep_delta_models`` keeps their fold models,
-    as pipelines from records (needs :class:`RecordFolds`).
+    those that are classifier candidates too).
     """
     deltas = spec.delta_candidates() if with_delta else ()
     result = OutOfFold(folds, np.full((len(y), len(spec.candidates)), np.nan),
-                       np.full((len(y), len(deltas)), np.nan), [[] for _ in deltas])
+                       np.full((len(y), len(deltas)), np.nan))
     for train, test in folds:
         matrices = source(train, test)
         fitted: dict[Candidate, BaseEstimator] = {}
@@ -254,13 +272,11 @@ def out_of_fold(spec: ProcedureSpec, source: RecordFolds | MatrixFolds, y: np.nd
             fitted[candidate] = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
             result.raw[test, j] = raw_score(fitted[candidate], x_test)
         for j, candidate in enumerate(deltas):
-            x_train, x_test, encoder = matrices[candidate.scale]
+            x_train, x_test, _ = matrices[candidate.scale]
             estimator = fitted.get(candidate)
             if estimator is None:
                 estimator = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
             result.delta[test, j] = estimator.predict_delta(x_test)
-            if keep_delta_models and isinstance(source, RecordFolds):
-                result.delta_models[j].append(source.pipeline(encoder, estimator))
     return result
 
 
@@ -325,7 +341,13 @@ def fit_on_features(spec: ProcedureSpec, features: pd.DataFrame, y: np.ndarray,
                     delta: np.ndarray, groups: np.ndarray) -> RecalibratedClassifier:
     """The procedure on already-encoded features: tune among ``spec.candidates`` on grouped
     inner folds, recalibrate on the winner's out-of-fold scores, refit. A bootstrap member of
-    the probability interval (``groups``: the original patient of each row)."""
+    the probability interval (``groups``: the original patient of each row).
+
+    The refit reads the features' float array unless its family reads a column by name: a
+    scikit-learn estimator fitted on a frame re-checks its names and dtypes at every call
+    (~0.6 ms, most of a member's serving cost), so :class:`models.probability_interval.
+    ProbabilityInterval` checks the names once for all members and hands them the array. The
+    numbers are the same either way (the same float64 values)."""
     folds = inner_folds(y, groups, spec.inner_splits, spec.seed)
     oof = out_of_fold(spec, MatrixFolds(features), y, delta, folds, with_delta=False)
     table = candidate_table(spec, oof, y)
@@ -334,4 +356,5 @@ def fit_on_features(spec: ProcedureSpec, features: pd.DataFrame, y: np.ndarray,
     intercept, slope = fit_recalibration(oof.raw[:, best], y)
     target = delta if chosen.target == "delta" else y
     member = RecalibratedClassifier(chosen.estimator(spec.seed, spec.rule), intercept, slope)
-    return member.fit(features, target)
+    inputs = features if chosen.reads_columns else features.to_numpy(dtype=float)
+    return member.fit(inputs, target)

@@ -107,7 +107,7 @@ def _validation_scheme(config: ExperimentConfig, validation: Validation,
 
 def _interval_scheme(config: ExperimentConfig, final: FinalModel) -> reports.IntervalScheme:
     u, conformal = config.uncertainty, final.procedure.conformal
-    folds = len(conformal.fold_models_) if conformal else 0
+    folds = conformal.n_folds if conformal else 0
     guarantee = conformal.guaranteed_coverage(u.delta_interval_level) if conformal else 0.0
     return reports.IntervalScheme(u.probability_interval_level,
                                   final.probability_interval.n_members,

@@ -153,6 +153,30 @@ def test_predictions_are_the_fitted_pipelines_own(models: dict[str, ResponseMode
         assert got["predicted_delta_mrss"]["estimate"] == pytest.approx(d, rel=1e-12)
 
 
+@pytest.mark.parametrize("name", FAMILIES_UNDER_TEST)
+def test_the_delta_interval_is_the_fold_estimators_on_the_delta_models_features(
+    models: dict[str, ResponseModel], name: str,
+) -> None:
+    """The CV+ fold estimators read the ΔmRSS model's features, computed from the records by
+    the full fitted pipeline here (the bundle computes them once per request)."""
+    model, frame = models[name], api_like()
+
+    predictions = model.predict(frame)
+
+    full = as_model_frame(frame)
+    delta_pipeline = model.delta_model or model.classifier
+    features = delta_pipeline.named_steps["preprocess"].transform(full)
+    baseline = features["mrss_total"].to_numpy(dtype=float)
+    low, high = model.delta_cv_plus.interval(features, baseline, level=model.delta_level)
+    delta = model.delta_estimator.predict_delta(features)
+    for got, lo, hi, d in zip(predictions, low, high, delta, strict=True):
+        interval = got["predicted_delta_mrss"]
+        assert interval["lower"] == pytest.approx(max(min(lo, d), -51.0), rel=1e-9, abs=1e-9)
+        assert interval["upper"] == pytest.approx(min(max(hi, d), 51.0), rel=1e-9, abs=1e-9)
+    assert all(list(e.feature_names_in_) == list(features.columns)
+               for e in model.delta_cv_plus.fold_estimators_)
+
+
 def test_the_delta_champion_gives_both_numbers_from_one_fitted_model(
     models: dict[str, ResponseModel],
 ) -> None:

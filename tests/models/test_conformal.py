@@ -6,8 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 from models.conformal import ConformalDelta
 from models.delta import DeltaMrssClassifier
@@ -27,11 +25,9 @@ def make(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
 
 def conformal_for(frame: pd.DataFrame, delta: np.ndarray, k: int = 5) -> ConformalDelta:
     folds = list(KFold(k, shuffle=True, random_state=0).split(frame))
-    models = []
-    for train, _ in folds:
-        estimator = DeltaMrssClassifier(alpha=1.0).fit(frame.iloc[train], delta[train])
-        models.append(Pipeline([("preprocess", FunctionTransformer()), ("estimator", estimator)]))
-    return ConformalDelta.from_folds(models, folds, frame, delta)
+    estimators = [DeltaMrssClassifier(alpha=1.0).fit(frame.iloc[train], delta[train])
+                  for train, _ in folds]
+    return ConformalDelta.from_folds(estimators, folds, frame, delta)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import expit
 from scipy.stats import norm
@@ -57,3 +60,38 @@ def test_needs_at_least_two_members() -> None:
 
 def test_monte_carlo_error_of_the_standard_error() -> None:
     assert ProbabilityInterval([Fixed(0.0)] * 51).relative_mc_error() == pytest.approx(0.1)
+
+
+def _frame_and_members(fit_on_array: bool) -> tuple[pd.DataFrame, list[LogisticRegression]]:
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    y = (rng.uniform(size=200) < expit(frame["a"] - frame["c"])).astype(int)
+    members = []
+    for _ in range(10):
+        rows = rng.integers(0, 200, 200)
+        sample = frame.iloc[rows]
+        members.append(LogisticRegression().fit(
+            sample.to_numpy() if fit_on_array else sample, y[rows]))
+    return frame, members
+
+
+def test_members_fitted_on_the_array_give_what_members_fitted_on_the_frame_give() -> None:
+    frame, on_frame = _frame_and_members(fit_on_array=False)
+    _, on_array = _frame_and_members(fit_on_array=True)
+    patients = frame.head(5)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        fast = ProbabilityInterval(on_array, feature_names=["a", "b", "c"]).standard_error(
+            patients)
+        checked = ProbabilityInterval(on_frame).standard_error(patients)
+
+    np.testing.assert_allclose(fast, checked, rtol=1e-10, atol=1e-12)
+
+
+def test_members_fitted_on_the_array_refuse_features_in_another_order() -> None:
+    frame, on_array = _frame_and_members(fit_on_array=True)
+    interval = ProbabilityInterval(on_array, feature_names=["a", "b", "c"])
+
+    with pytest.raises(ValueError, match="not those the members were fitted on"):
+        interval.standard_error(frame[["c", "b", "a"]].head(3))

@@ -15,9 +15,11 @@ import skops.io as sio
 
 from features.validation import validate_records
 from models.bundle import ResponseModel
+from models.conformal import ConformalDelta
 from models.estimators import FAMILIES
 from models.serialization import (
     TRUSTED_TYPES,
+    OutdatedArtifactError,
     UntrustedArtifactError,
     load_bundle,
     save_bundle,
@@ -104,6 +106,22 @@ def test_interval_artifact_of_the_wrong_type_is_refused(
 
     with pytest.raises(UntrustedArtifactError,
                        match="probability_members is a ConformalDelta, not a ProbabilityInterval"):
+        load_bundle(directory)
+
+
+def test_a_cv_plus_of_fold_pipelines_saved_before_is_refused(
+    saved: dict[str, tuple[ResponseModel, Path]], tmp_path: Path
+) -> None:
+    """Bundles saved when the CV+ interval held fold pipelines (``fold_models_``) cannot be
+    served by the code that gives the fold estimators the ΔmRSS features: a clear refusal."""
+    model = saved["logistic_l2"][0]
+    directory = save_bundle(model, tmp_path / "old")
+    old = ConformalDelta.__new__(ConformalDelta)
+    old.fold_models_ = model.delta_cv_plus.fold_estimators_  # type: ignore[attr-defined]
+    old.fold_of_, old.scores_ = model.delta_cv_plus.fold_of_, model.delta_cv_plus.scores_
+    sio.dump(old, directory / "delta_cv_plus.skops")
+
+    with pytest.raises(OutdatedArtifactError, match="retrain the model"):
         load_bundle(directory)
 
 

@@ -21,6 +21,7 @@ from training.procedure import (
     RecordFolds,
     candidate_table,
     candidates_from,
+    fit_on_features,
     fit_procedure,
     inner_folds,
     out_of_fold,
@@ -130,5 +131,45 @@ def test_conformal_interval_comes_from_the_inner_folds(cohort) -> None:  # noqa:
     fitted = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta, conformal=True)
 
     assert fitted.conformal is not None
-    assert len(fitted.conformal.fold_models_) == SPEC.inner_splits
+    assert fitted.conformal.n_folds == SPEC.inner_splits
     assert sorted(np.unique(fitted.conformal.fold_of_)) == list(range(SPEC.inner_splits))
+
+
+def test_cv_plus_fold_estimators_are_fitted_on_the_delta_models_features(cohort) -> None:  # noqa: ANN001
+    """Each fold estimator is the ΔmRSS candidate refitted without its fold's patients on the
+    final ΔmRSS model's features; each patient's score is from the fold that held them out."""
+    fitted = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta, conformal=True)
+    conformal = fitted.conformal
+    assert conformal is not None
+    features = fitted.delta_model[:-1].transform(cohort.X)
+    delta = np.asarray(cohort.delta, dtype=float)
+    folds = inner_folds(cohort.y, np.arange(len(cohort.y)), SPEC.inner_splits, SPEC.seed)
+
+    for k, (train, test) in enumerate(folds):
+        estimator = conformal.fold_estimators_[k]
+        refit = fitted.delta_candidate.estimator(SPEC.seed, SPEC.rule).fit(
+            features.iloc[train], delta[train])
+        np.testing.assert_allclose(estimator.predict_delta(features),
+                                   refit.predict_delta(features), rtol=1e-9, atol=1e-9)
+        np.testing.assert_array_equal(conformal.fold_of_[test], k)
+        held_out = features.iloc[test]
+        expected = (np.abs(delta[test] - estimator.predict_delta(held_out))
+                    / estimator.residual_sd(held_out))
+        np.testing.assert_allclose(conformal.scores_[test], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_bootstrap_members_read_the_array_unless_their_family_reads_columns(cohort) -> None:  # noqa: ANN001
+    features = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta).classifier.named_steps[
+        "preprocess"].transform(cohort.X)
+    y, delta = np.asarray(cohort.y), np.asarray(cohort.delta, dtype=float)
+    groups = np.arange(len(y))
+
+    logistic = fit_on_features(replace(SPEC, candidates=(L2,)), features, y, delta, groups)
+    change = fit_on_features(replace(SPEC, candidates=(DELTA,)), features, y, delta, groups)
+
+    assert not hasattr(logistic, "feature_names_in_")
+    assert list(change.feature_names_in_) == list(features.columns)
+    on_frame = RecalibratedClassifier(L2.estimator(SPEC.seed, SPEC.rule), logistic.intercept,
+                                      logistic.slope).fit(features, y)
+    np.testing.assert_allclose(logistic.decision_function(features.to_numpy()),
+                               on_frame.decision_function(features), rtol=1e-9, atol=1e-9)
