@@ -69,13 +69,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
-    from bench_serving import absolute_sqlite, train_quick_model
+    from bench_serving import model_environment
 
-    tracking = os.environ.get("MLFLOW_TRACKING_URI")
-    if args.train or not tracking:
-        tracking = train_quick_model(workdir)
-    return {**os.environ, "MLFLOW_TRACKING_URI": absolute_sqlite(tracking),
-            "PYTHONPATH": str(ROOT)}
+    return model_environment(args.train, workdir)
 
 
 def simulate(path: Path, n: int) -> Path:

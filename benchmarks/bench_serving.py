@@ -110,19 +110,21 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
-    """Server environment: the MLflow store (trained here if asked) and a fresh database."""
+def model_environment(train: bool, workdir: Path) -> dict[str, str]:
+    """The environment with an MLflow store holding a champion (trained here when asked or
+    when none is set), its SQLite path made absolute: the benchmarks' servers and jobs run in
+    temporary directories."""
     tracking = os.environ.get("MLFLOW_TRACKING_URI")
-    if args.train or not tracking:
+    if train or not tracking:
         tracking = train_quick_model(workdir)
-    tracking = absolute_sqlite(tracking)  # the server runs in a temporary directory
-    return {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking,
-        "SSC_MODEL_URI": args.model_uri,
-        "SSC_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}",
-        "PYTHONPATH": str(ROOT),
-    }
+    return {**os.environ, "MLFLOW_TRACKING_URI": absolute_sqlite(tracking),
+            "PYTHONPATH": str(ROOT)}
+
+
+def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
+    """Server environment: the model's store and URI, and a fresh database."""
+    return {**model_environment(args.train, workdir), "SSC_MODEL_URI": args.model_uri,
+            "SSC_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}"}
 
 
 def absolute_sqlite(uri: str) -> str:

@@ -28,12 +28,11 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench_serving import (  # noqa: E402
     Result,
-    absolute_sqlite,
     clinician_key,
     measured,
+    model_environment,
     python_load,
     start,
-    train_quick_model,
     wrk,
 )
 
@@ -75,11 +74,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
-    tracking = os.environ.get("MLFLOW_TRACKING_URI")
-    if args.train or not tracking:
-        tracking = train_quick_model(workdir)
-    return {**os.environ, "MLFLOW_TRACKING_URI": absolute_sqlite(tracking),
-            "SSC_MODEL_URI": args.model_uri, "PYTHONPATH": str(ROOT)}
+    return {**model_environment(args.train, workdir), "SSC_MODEL_URI": args.model_uri}
 
 
 def use_wrk(args: argparse.Namespace) -> bool:
