@@ -428,7 +428,7 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
     def run_once() -> None:
         parsed: Any = timed("JSON + envelope, per request (serving)",
                             lambda: request_model.model_validate_json(body))
-        records = parsed.patients
+        records = [patient.root for patient in parsed.patients]
         frames = timed(f"validate_patients x {batch} requests (features)",
                        lambda: [inference.validate_patients(records) for _ in range(batch)])
         outputs = timed("predict, one model call (models)",

@@ -26,9 +26,10 @@ import numpy as np
 import pandas as pd
 
 from features import indices, outcomes
+from features.columns import model_columns, numeric_block
 from features.schema import MRSS_SITE_FIELDS
 
-ArrayLike = Any  # pandas Series on the frame path, numpy arrays on the compiled path
+ArrayLike = Any  # numpy arrays (baseline indices) or pandas Series (outcomes)
 Column = Callable[[str], ArrayLike]  # field name -> its values (all-missing when absent)
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "OUTCOME_DERIVED_COLUMNS",
     "OutcomeThresholds",
     "add_baseline_indices",
+    "baseline_index_values",
     "add_derived_columns",
     "add_outcome_columns",
 ]
@@ -93,43 +95,31 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(np.nan, index=frame.index, dtype="float64", name=name)
 
 
-def _fill(frame: pd.DataFrame, name: str, computed: pd.Series) -> pd.Series:
-    """``frame[name]`` where given, ``computed`` where missing (or everywhere if absent)."""
-    if name not in frame.columns:
-        return computed
-    given = frame[name]
-    if given.dtype == "float64":
-        # Unvalidated or reindexed frames carry float64; keep it rather than force a dtype.
-        return given.fillna(computed.astype("float64"))
-    return given.astype(computed.dtype).fillna(computed)
+def _given_else(given: np.ndarray, computed: np.ndarray) -> np.ndarray:
+    """The given value where there is one, else the computed one."""
+    return np.where(np.isnan(given), computed, given)
 
 
-def _mrss_from_sites(frame: pd.DataFrame) -> pd.Series:
-    """Site sum as nullable ``Int64`` (the dictionary type); float if a site is fractional."""
-    total = indices.mrss_total_from_sites(frame.reindex(columns=list(MRSS_SITE_FIELDS)))
-    whole = total.isna() | (total == np.round(total))
-    return total.astype("Int64") if whole.all() else total
+def _flag_values(flags: ArrayLike) -> np.ndarray:
+    """A three-valued flag (True / False / <NA>) as 1.0 / 0.0 / NaN."""
+    return np.asarray(pd.array(flags, dtype="boolean").to_numpy(dtype="float64", na_value=np.nan))
+
+
+def _filled_mrss(col: Column) -> np.ndarray:
+    """Baseline mRSS: the given total, else the sum of the 17 site scores."""
+    sites = np.column_stack([col(name) for name in MRSS_SITE_FIELDS])
+    return _given_else(col("mrss_total"), indices.mrss_total_of_scores(sites))
 
 
 def _baseline_mrss(frame: pd.DataFrame) -> pd.Series:
-    return _fill(frame, "mrss_total", _mrss_from_sites(frame))
-
-
-def _hypocomplementemia(frame: pd.DataFrame) -> pd.Series:
-    computed = indices.hypocomplementemia_from_complement(
-        _column(frame, "c3_g_l"), _column(frame, "c4_g_l")
-    )
-    return _fill(frame, "hypocomplementemia", computed)
-
-
-def _abnormal_nailfold_capillaries(frame: pd.DataFrame) -> pd.Series:
-    pattern = _column(frame, "nvc_pattern")
-    return pd.Series(pattern.isin(SSC_NVC_PATTERNS).to_numpy(dtype=bool), index=frame.index)
+    """:func:`_filled_mrss` of a cohort frame, as float64 on its index (for the outcomes)."""
+    names = ["mrss_total", *MRSS_SITE_FIELDS]
+    values = dict(zip(names, numeric_block(frame, names).T, strict=True))
+    return pd.Series(_filled_mrss(values.__getitem__), index=frame.index, dtype="float64")
 
 
 def escsg_from(col: Column, mrss: ArrayLike, hypocomplementemia: ArrayLike) -> ArrayLike:
-    """EScSG index with the data dictionary's fields mapped to its items (one mapping for the
-    pandas path here and the numpy path of :mod:`features.fast_transform`)."""
+    """EScSG index with the data dictionary's fields mapped to its items."""
     return indices.escsg_activity_index(
         mrss_total=mrss,
         scleredema=col("scleredema"),
@@ -175,23 +165,59 @@ def acr_eular_from(col: Column, abnormal_nailfold_capillaries: ArrayLike) -> Arr
     )
 
 
-def add_baseline_indices(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with :data:`BASELINE_DERIVED_COLUMNS` filled or added.
+def baseline_index_values(col: Column) -> dict[str, np.ndarray]:
+    """:data:`BASELINE_DERIVED_COLUMNS` as float64 arrays: flags 1.0 / 0.0, NaN where unknown.
 
-    ``mrss_total`` is filled from the 17 site scores and ``hypocomplementemia`` from C3/C4
-    (default limits) only where missing; given values are kept. The indices then use the filled
-    values. Needs no follow-up column.
+    ``col(name)``: a field's values, float64 for numbers and booleans (1/0), an object array for
+    category fields, all-NaN when the field is absent. ``mrss_total`` is filled from the 17 site
+    scores and ``hypocomplementemia`` from C3/C4 (default limits) only where missing; given
+    values are kept and the indices use the filled values. The one definition behind both
+    :func:`add_baseline_indices` (cohort tables) and the model's ``indices`` step
+    (:class:`features.pipeline.ClinicalIndices`).
     """
+    mrss = _filled_mrss(col)
+    complement = indices.hypocomplementemia_from_complement(col("c3_g_l"), col("c4_g_l"))
+    hypocomplementemia = _given_else(col("hypocomplementemia"), _flag_values(complement))
+    escsg = np.asarray(escsg_from(col, mrss, hypocomplementemia), dtype="float64")
+    eustar = np.asarray(eustar_from(col, mrss), dtype="float64")
+    # Object comparison: an absent pattern is an all-NaN float column.
+    capillaries = np.isin(np.asarray(col("nvc_pattern"), dtype=object), SSC_NVC_PATTERNS)
+    return {
+        "mrss_total": mrss,
+        "hypocomplementemia": hypocomplementemia,
+        "escsg_activity_index": escsg,
+        "escsg_active": _flag_values(indices.escsg_active(escsg)),
+        "eustar_activity_index": eustar,
+        "eustar_active": _flag_values(indices.eustar_active(eustar)),
+        "acr_eular_2013_score": np.asarray(acr_eular_from(col, capillaries), dtype="float64"),
+    }
+
+
+def add_baseline_indices(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with :data:`BASELINE_DERIVED_COLUMNS` filled or added
+    (:func:`baseline_index_values`), in the dictionary's dtypes: ``mrss_total`` ``Int64`` (float64
+    if a total is fractional), the flags nullable ``boolean``, the indices float64. Needs no
+    follow-up column."""
+    columns = model_columns(frame)
+    absent = np.full(len(frame), np.nan)
+    values = baseline_index_values(lambda name: columns.get(name, absent))
+    # Unvalidated or reindexed frames carry a float64 total: it stays float64.
+    given_float = "mrss_total" in frame.columns and frame["mrss_total"].dtype == "float64"
     out = frame.copy()
-    out["mrss_total"] = _baseline_mrss(frame)
-    out["hypocomplementemia"] = _hypocomplementemia(frame)
-    col = partial(_column, frame)
-    out["escsg_activity_index"] = escsg_from(col, out["mrss_total"], out["hypocomplementemia"])
-    out["escsg_active"] = indices.escsg_active(out["escsg_activity_index"])
-    out["eustar_activity_index"] = eustar_from(col, out["mrss_total"])
-    out["eustar_active"] = indices.eustar_active(out["eustar_activity_index"])
-    out["acr_eular_2013_score"] = acr_eular_from(col, _abnormal_nailfold_capillaries(frame))
+    for name, array in values.items():
+        out[name] = pd.Series(_typed(name, array, given_float), index=frame.index)
     return out
+
+
+def _typed(name: str, values: np.ndarray, float_total: bool) -> ArrayLike:
+    """A derived column in its documented dtype."""
+    missing = np.isnan(values)
+    if name in ("hypocomplementemia", "escsg_active", "eustar_active"):
+        return pd.arrays.BooleanArray(np.where(missing, False, values == 1), missing)
+    whole = np.array_equal(values[~missing], np.round(values[~missing]))
+    if name == "mrss_total" and whole and not float_total:
+        return pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+    return values
 
 
 def _has(frame: pd.DataFrame, *names: str) -> bool:

@@ -39,6 +39,7 @@ __all__ = [
     "eustar_activity_index",
     "hypocomplementemia_from_complement",
     "mrss_total_from_sites",
+    "mrss_total_of_scores",
 ]
 
 # A scalar, sequence, numpy array or pandas Series (pandas has no type stubs here).
@@ -168,7 +169,14 @@ def mrss_total_from_sites(sites: pd.DataFrame) -> pd.Series:
     if absent:
         raise KeyError(f"mrss_total_from_sites needs all 17 site columns; missing {absent}")
     scores = np.column_stack([_as_float(sites[name]) for name in MRSS_SITE_FIELDS])
-    return pd.Series(scores.sum(axis=1), index=sites.index, name="mrss_total", dtype="float64")
+    return pd.Series(mrss_total_of_scores(scores), index=sites.index, name="mrss_total",
+                     dtype="float64")
+
+
+def mrss_total_of_scores(scores: np.ndarray) -> np.ndarray:
+    """The totals of a (patients x 17) array of site scores in
+    :data:`features.schema.MRSS_SITE_FIELDS` order: NaN where any site is missing."""
+    return np.asarray(scores, dtype="float64").sum(axis=1)
 
 
 # ---------------------------------------------------------------------------------------------

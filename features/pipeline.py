@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +21,8 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from features import schema
-from features.derive import BASELINE_DERIVED_COLUMNS, add_baseline_indices
+from features.columns import model_columns
+from features.derive import BASELINE_DERIVED_COLUMNS, baseline_index_values
 
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
 MISSING_PREFIX = "missingindicator_"
@@ -122,81 +122,6 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reindex(columns=schema.baseline_fields())
 
 
-Groups = dict[Any, tuple[list[int], list[int]]]
-
-
-def _dtype_groups(frame: pd.DataFrame, names: Sequence[str]) -> Groups:
-    """dtype -> (positions in ``frame``, positions in ``names``) of the columns ``frame`` has."""
-    position: dict[object, int] = {}
-    for i, name in enumerate(frame.columns):
-        position.setdefault(name, i)  # a repeated column: its first copy
-    dtypes = list(frame.dtypes)
-    groups: Groups = {}
-    for j, name in enumerate(names):
-        found = position.get(name)
-        if found is not None:
-            source, target = groups.setdefault(dtypes[found], ([], []))
-            source.append(found)
-            target.append(j)
-    return groups
-
-
-def _as_numbers(block: pd.DataFrame, dtype: Any) -> np.ndarray:
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        return block.to_numpy(dtype="float64", na_value=np.nan)  # float, Int64, boolean...
-    return np.column_stack([
-        pd.to_numeric(column.astype("Float64"), errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan)
-        for _, column in block.items()
-    ])
-
-
-def numeric_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """``frame[names]`` as one float64 array (NaN where missing or absent), one conversion per
-    dtype; booleans as 1/0."""
-    out = np.full((len(frame), len(names)), np.nan)
-    for dtype, (source, target) in _dtype_groups(frame, names).items():
-        out[:, target] = _as_numbers(frame.iloc[:, source], dtype)
-    return out
-
-
-def text_block(frame: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
-    """``frame[names]`` as one object array of Python values, NaN where missing or absent."""
-    out = np.full((len(frame), len(names)), np.nan, dtype=object)
-    for source, target in _dtype_groups(frame, names).values():
-        block = frame.iloc[:, source].to_numpy(dtype=object, copy=True)
-        block[pd.isna(block)] = np.nan  # <NA> and None too
-        out[:, target] = block
-    return out
-
-
-def _is_textual(name: object, dtype: Any) -> bool:
-    """The dictionary's type decides (an all-missing numeric column may arrive as object);
-    a column outside the dictionary goes by its dtype."""
-    field = schema.fields().get(str(name))
-    if field is not None:
-        return field.type in ("category", "string")
-    return isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype)
-
-
-def _to_model_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Nullable pandas dtypes -> float64 / object with NaN, which every sklearn step accepts.
-
-    Category and string fields of the dictionary become object even when the column is all
-    missing (float64 after :func:`as_model_frame`), so the categorical imputer never sees them as
-    numbers. Converted one dtype group at a time (column by column cost ~13 ms per call).
-    """
-    names = list(frame.columns)
-    textual = [_is_textual(n, d) for n, d in zip(names, frame.dtypes, strict=True)]
-    numeric = [n for n, text in zip(names, textual, strict=True) if not text]
-    texts = [n for n, text in zip(names, textual, strict=True) if text]
-    converted: dict[object, Any] = dict(zip(numeric, numeric_block(frame, numeric).T, strict=True))
-    for name, values in zip(texts, text_block(frame, texts).T, strict=True):
-        # A Series keeps object dtype (pandas would infer its string dtype from a bare array).
-        converted[name] = pd.Series(values, index=frame.index, dtype=object)
-    return pd.DataFrame({name: converted[name] for name in names}, index=frame.index)
-
-
 class ClinicalIndices(TransformerMixin, BaseEstimator):
     """Add the derived clinical indices (EScSG, revised EUSTAR, ACR/EULAR 2013) to the records.
 
@@ -227,10 +152,17 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
         """The records with the derived indices added (a new object; ``X`` is not modified)."""
         check_is_fitted(self, "n_features_in_")
         frame = self._validate(X, reset=False)
-        derived = _to_model_dtypes(add_baseline_indices(frame))
-        derived = derived[list(self.get_feature_names_out())]
-        # Plain arrays in, plain arrays out: keeps the transformer usable outside pandas pipelines.
-        return derived if isinstance(X, pd.DataFrame) else derived.to_numpy(dtype=float)
+        columns = model_columns(frame)
+        absent = np.full(len(frame), np.nan)
+        columns.update(baseline_index_values(lambda name: columns.get(name, absent)))
+        names = [str(n) for n in self.get_feature_names_out()]
+        if not isinstance(X, pd.DataFrame):
+            # Plain arrays in, plain arrays out: usable outside pandas pipelines.
+            return np.column_stack([columns[n] for n in names]).astype(float)
+        # A Series keeps object dtype (pandas would infer its string dtype from a bare array).
+        return pd.DataFrame({n: pd.Series(columns[n], index=frame.index, dtype=object)
+                             if columns[n].dtype == object else columns[n] for n in names},
+                            index=frame.index)
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         """Input column names, then the derived columns the input lacked."""
@@ -268,58 +200,50 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
 
 
 def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False) -> Pipeline:
-    """Indices, log scale for skewed labs, median imputation with missingness indicators,
-    one-hot encoding, optional scaling.
+    """Clinical indices, then one encoding: log scale for skewed labs, median imputation with
+    missingness indicators, one-hot categories, optional scaling.
 
     ``scale=True`` standardises numeric columns for penalised linear models, whose penalty
-    otherwise depends on each field's unit.
+    otherwise depends on each field's unit. Output columns: the other numeric fields, then the
+    log-scaled ones, each block's values before its missing indicators; then the one-hot columns.
+
+    The pipeline emits a pandas frame of named model features (the ``indices`` step a frame of
+    clinical fields); the blocks inside the encoding pass plain arrays between their steps, which
+    halves the encoding's cost per call and changes no number.
     """
-    numeric_steps: list[tuple[str, object]] = [
-        ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True))
-    ]
-    if scale:
-        numeric_steps.append(("scale", StandardScaler()))
-    categorical = Pipeline(
-        [
-            # Kept even when all missing in training, like the numeric fields: a fitted
-            # pipeline's output columns then depend on the feature set only, not on the cohort.
-            (
-                "impute",
-                SimpleImputer(strategy="constant", fill_value="missing", keep_empty_features=True),
-            ),
-            ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-        ]
-    )
-    encode = ColumnTransformer(
-        [
-            ("numeric", Pipeline(numeric_steps), numeric_fields(features)),
-            ("categorical", categorical, categorical_fields(features)),
-        ],
-        remainder="drop",
-        verbose_feature_names_out=False,
-    )
-    steps: list[tuple[str, object]] = [("indices", ClinicalIndices())]
-    logged = [name for name in LOG_SCALE_FIELDS if name in numeric_fields(features)]
+    spec = as_spec(features)
+    logged = [name for name in LOG_SCALE_FIELDS if name in spec.numeric]
+    blocks = [("numeric", _numeric_block(scale), [n for n in spec.numeric if n not in logged])]
     if logged:
-        steps.append(("log_scale", _log_scale(logged)))
-    preprocessor = Pipeline([*steps, ("encode", encode)])
-    return preprocessor.set_output(transform="pandas")
+        log = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
+        blocks.append(("log_scaled", _numeric_block(scale, first=log), logged))
+    blocks.append(("categorical", _categorical_block(), spec.categorical))
+    encode = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
+    preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
+    preprocessor.set_output(transform="pandas")
+    for _, block, _ in encode.transformers:
+        block.set_output(transform="default")  # after: set_output reaches every nested step
+    return preprocessor
 
 
-def _log_scale(names: Sequence[str]) -> ColumnTransformer:
-    """``log(1 + x)`` of the named columns; every other column passes through unchanged."""
-    log = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
-    return ColumnTransformer([("log", log, list(names))], remainder="passthrough",
-                             verbose_feature_names_out=False)
+def _numeric_block(scale: bool, first: FunctionTransformer | None = None) -> Pipeline:
+    """Median imputation with missing indicators (kept even when all missing in training, so a
+    fitted pipeline's columns depend on the feature set only), then optional scaling."""
+    steps: list[tuple[str, object]] = [("log", first)] if first is not None else []
+    steps.append(("impute", SimpleImputer(strategy="median", add_indicator=True,
+                                          keep_empty_features=True)))
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    return Pipeline(steps)
 
 
-def numeric_feature_names(preprocessor: Pipeline) -> list[str]:
-    """Output columns of a fitted preprocessor's numeric block: values, then missing indicators.
-
-    The columns ``build_preprocessor(scale=True)`` standardises (one-hot columns are not).
-    """
-    numeric = preprocessor.named_steps["encode"].named_transformers_["numeric"]
-    return [str(name) for name in numeric.get_feature_names_out()]
+def _categorical_block() -> Pipeline:
+    """A "missing" level for absent categories, then one-hot columns (unseen levels: all 0)."""
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="constant", fill_value="missing",
+                                 keep_empty_features=True)),
+        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+    ])
 
 
 def field_of_feature(feature: str, categorical: Sequence[str] | None = None) -> str:

@@ -99,7 +99,7 @@ class ResponseModel:
 
     @property
     def preprocessor(self) -> Pipeline:
-        """The fitted feature pipeline: clinical indices, log scale, then encoding."""
+        """The fitted feature pipeline: clinical indices, then the encoding."""
         return self.classifier.named_steps["preprocess"]
 
     @property
@@ -144,7 +144,7 @@ class ResponseModel:
 
         The fitted feature pipeline, once per batch: its ``indices`` step's output (what the
         explanation shows beside each field, in clinical units, and the reported indices), then
-        the steps after it (log scale of the inflammation markers, encoding).
+        the encoding (log scale of the inflammation markers, imputation, one-hot, scaling).
         """
         with_indices = self.preprocessor.named_steps["indices"].transform(as_model_frame(records))
         return with_indices, self.preprocessor[1:].transform(with_indices)

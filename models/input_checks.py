@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from features import schema
-from features.pipeline import field_units, numeric_block, text_block
+from features.columns import numeric_block, text_block
+from features.pipeline import field_units
 from models.summary import TrainingSummary
 
 

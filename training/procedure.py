@@ -219,8 +219,8 @@ FoldMatrices = dict[bool, tuple[Any, Any, Any]]  # scaled? -> (train rows, held-
 class RecordFolds:
     """Fold matrices from validated records: the encoding is fitted inside each fold.
 
-    The steps before the encoding (clinical indices, log scale) learn nothing from the data,
-    so they run once for all patients; the encoding (imputation medians, scaling, category
+    The step before the encoding (the clinical indices) learns nothing from the data, so it
+    runs once for all patients; the encoding (log scale, imputation medians, scaling, category
     levels) is fitted on each fold's training part only, once per scaling, and shared by every
     candidate that uses it.
     """

@@ -25,6 +25,7 @@ from models.serialization import (
     save_bundle,
     untrusted_types,
 )
+from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
 from tests.factories import make_patient
 from training.simulation import simulate_cohort
@@ -81,7 +82,8 @@ def test_round_trip_keeps_predictions(
 
     loaded = load_bundle(directory)
 
-    assert loaded.predict(records()) == model.predict(records())
+    # Within the stated tolerance: a reloaded frame's memory layout may change a sum's order.
+    assert_same_answer(model.predict(records()), loaded.predict(records()))
     assert loaded.metadata == model.metadata
     assert loaded.summary == model.summary
 
