@@ -389,7 +389,7 @@ def profile(env: dict[str, str], batch: int, count: int = 60) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [run_once() for _ in range(20)])
     print("\ncProfile of 20 batches (cumulative, top 25):")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
 
 def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], Any]:
@@ -429,10 +429,10 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
         parsed: Any = timed("JSON + envelope, per request (serving)",
                             lambda: request_model.model_validate_json(body))
         records = [patient.root for patient in parsed.patients]
-        frames = timed(f"validate_patients x {batch} requests (features)",
-                       lambda: [inference.validate_patients(records) for _ in range(batch)])
+        validated = timed(f"validate_requests, {batch} requests (features)",
+                          lambda: inference.validate_requests([records] * batch))
         outputs = timed("predict, one model call (models)",
-                        lambda: inference.predict(served, frames))[0] * batch
+                        lambda: inference.predict(served, [validated.records]))[0]
         entries = [AuditEntryIn(model_name="bench", model_version="0", input=records[0],
                                 output={k: v for k, v in out.items() if k != "explanation"},
                                 explanation=out["explanation"]) for out in outputs]

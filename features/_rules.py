@@ -209,15 +209,16 @@ def _missing_sites_rule(site_missing: np.ndarray) -> str:
     return f"{MRSS_REQUIRED_RULE}; missing site scores: {', '.join(names)}"
 
 
-def duplicate_id_problems(ids: np.ndarray) -> list[Problem]:
-    """Each row whose patient_id appears more than once, naming all rows with that ID."""
+def duplicate_id_problems(ids: np.ndarray, first_row: int = 1) -> list[Problem]:
+    """Each row whose patient_id appears more than once, naming all rows with that ID
+    (``ids[0]`` is row ``first_row``)."""
     if len(ids) < 2:
         return []
     codes, _ = pd.factorize(ids)  # missing IDs get -1: never duplicates
     duplicated = (codes >= 0) & (np.bincount(codes + 1)[codes + 1] > 1)
     rows_by_id: dict[str, list[int]] = {}
     for row in np.flatnonzero(duplicated):
-        rows_by_id.setdefault(str(ids[row]), []).append(int(row) + 1)
+        rows_by_id.setdefault(str(ids[row]), []).append(int(row) + first_row)
     return [
         Problem(row, "patient_id", pid, f"must be unique in the file; also in {_rows(rows, row)}")
         for pid, rows in rows_by_id.items()

@@ -2,8 +2,10 @@
 
 No HTTP here, so any front end (the JSON API's batcher, a web page's form) calls the same steps:
 
-1. :func:`validate_patients`: one request's records through the data contract
-   (:func:`features.validation.validate_records`; raises ``ContractError``, the caller's 422);
+1. :func:`validate_patients` (one request) or :func:`validate_requests` (the requests of a
+   coalesced batch): records through the data contract
+   (:func:`features.validation.validate_records`; a broken rule is the request's
+   ``ContractError``, the caller's 422);
 2. :func:`predict`: one vectorised model call (:meth:`models.bundle.ResponseModel.predict`) for
    the validated records of one or many requests, answers split back per request;
 3. :func:`answer_entries`: each answer with its new ``prediction_id`` and the audit entry that
@@ -15,6 +17,7 @@ No HTTP here, so any front end (the JSON API's batcher, a web page's form) calls
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
@@ -29,11 +32,59 @@ Prediction = dict[str, Any]
 
 
 def validate_patients(records: Records) -> pd.DataFrame:
-    """One request's records, validated and typed; follow-up (outcome) fields are refused.
+    """One request's records, validated, in the dtypes the model reads
+    (:func:`features.validation.model_frame`); follow-up (outcome) fields are refused.
 
     Raises ``ContractError`` naming every broken rule (rows numbered within the request).
     """
-    return validate_records(records, outcomes=False)
+    return validate_records(records, outcomes=False, model_dtypes=True)
+
+
+@dataclass(frozen=True)
+class ValidatedRequests:
+    """The requests of a batch after the data contract.
+
+    ``records``: the valid requests' records in one typed frame, request after request (``None``
+    when no request is valid); ``sizes``: how many rows of it each valid request owns, in order;
+    ``refused``: per request, ``None`` if valid, else why not (its ``ContractError``, or the
+    exception of a server fault).
+    """
+
+    records: pd.DataFrame | None
+    sizes: list[int]
+    refused: list[Exception | None]
+
+
+def validate_requests(requests: Sequence[Records]) -> ValidatedRequests:
+    """Each request's records through the data contract, as :func:`validate_patients` would.
+
+    All requests go through the rules in one pass (the rules' cost is per call, not per record,
+    so a batch of eight one-patient requests costs about what one does); ``patient_id`` must be
+    unique within each request, not across them. The contract's rules are local to a record or
+    a request, so the batch passes exactly when every request does. Only when something is
+    refused are the requests validated one by one, so each gets its own problems, numbered
+    within it.
+    """
+    sizes = [len(records) for records in requests]
+    try:
+        joined = [record for records in requests for record in records]
+        frame = validate_records(joined, outcomes=False, id_groups=sizes, model_dtypes=True)
+        return ValidatedRequests(frame, sizes, [None] * len(requests))
+    except Exception:  # noqa: BLE001 - found again, request by request, below
+        return _one_by_one(requests)
+
+
+def _one_by_one(requests: Sequence[Records]) -> ValidatedRequests:
+    frames: list[pd.DataFrame] = []
+    refused: list[Exception | None] = []
+    for records in requests:
+        try:
+            frames.append(validate_patients(records))
+            refused.append(None)
+        except Exception as error:  # noqa: BLE001 - the request's outcome, not the batch's
+            refused.append(error)
+    joined = pd.concat(frames, ignore_index=True) if frames else None
+    return ValidatedRequests(joined, [len(f) for f in frames], refused)
 
 
 def predict(served: ServedModel, requests: Sequence[pd.DataFrame]) -> list[list[Prediction]]:

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from fastapi import APIRouter, HTTPException, Response, status
 
 from features.validation import ContractError
@@ -82,13 +81,13 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
     ``HTTPException`` of a failure. When there is something to record, the outcomes come as a
     :class:`Staged` result whose ``finish`` commits the entries and only then returns them.
     """
-    outcomes: list[object] = [_validated(pending) for pending in batch]
-    valid = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, pd.DataFrame)]
-    if not valid:
+    validated = inference.validate_requests([pending.records for pending in batch])
+    outcomes: list[object] = [_refusal(error) for error in validated.refused]
+    valid = [i for i, error in enumerate(validated.refused) if error is None]
+    if validated.records is None:
         return outcomes
     try:
-        answers, entries = _answer(served, [batch[i] for i in valid],
-                                   [outcomes[i] for i in valid])
+        answers, entries = _answer(served, [batch[i] for i in valid], validated)
     except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
         return _counted(metrics, served, _merged(outcomes, valid, [error] * len(valid)))
 
@@ -103,26 +102,26 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
     return Staged(finish)
 
 
-def _validated(pending: Pending) -> pd.DataFrame | ContractError | HTTPException:
-    """The request's validated records, its ``ContractError``, or a 503 for a server fault."""
-    try:
-        return inference.validate_patients(pending.records)
-    except ContractError as error:
+def _refusal(error: Exception | None) -> object:
+    """A refused request's outcome: its ``ContractError`` (a 422), or a 503 for a server fault."""
+    if error is None or isinstance(error, ContractError):
         return error
-    except Exception as error:  # a server fault, not the client's
-        return _unavailable(error, "validation", DETAIL_PREDICTION_UNAVAILABLE)
+    return _unavailable(error, "validation", DETAIL_PREDICTION_UNAVAILABLE)
 
 
-def _answer(served: ServedModel, requests: Sequence[Pending], frames: Sequence[Any],
+def _answer(served: ServedModel, requests: Sequence[Pending],
+            validated: inference.ValidatedRequests,
             ) -> tuple[list[Answer | HTTPException], list[AuditEntryIn]]:
-    """One model call for the requests' records: each request's answer and the audit entries."""
+    """One model call for the valid requests' records: each one's answer and the audit entries."""
     try:
-        outputs = inference.predict(served, frames)
+        outputs = inference.predict(served, [validated.records])[0]
     except Exception as error:
         raise _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE) from None
     answers: list[Answer | HTTPException] = []
     entries: list[AuditEntryIn] = []
-    for pending, output in zip(requests, outputs, strict=True):
+    start = 0
+    for pending, size in zip(requests, validated.sizes, strict=True):
+        output, start = outputs[start:start + size], start + size
         try:
             predictions, request_entries = inference.answer_entries(
                 served, pending.key.key_id, pending.records, output)

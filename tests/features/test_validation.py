@@ -262,6 +262,36 @@ def test_a_file_with_many_problems_lists_them_all_in_row_order() -> None:
     assert "row 3, field 'age_years', value 'old': must be a finite number" in str(caught.value)
 
 
+def test_model_dtypes_hold_the_typed_values_as_floats_and_objects() -> None:
+    """The frame the feature pipeline reads: the same values, float64 (booleans 1/0) and object
+    (text), NaN wherever missing."""
+    records = [make_patient(), make_patient(patient_id="P2", pah=None, crp_mg_l=None, esr_mm_h=None,
+                                            nvc_pattern=None)]
+    typed = validate_records(records)
+    floats = validate_records(records, model_dtypes=True)
+    assert list(floats.columns) == list(typed.columns)
+    for name in typed.columns:
+        text = fields()[name].type in ("category", "string")
+        assert floats[name].dtype == (object if text else np.float64), name
+        expected = typed[name].astype(object if text else "Float64")
+        expected = expected.to_numpy(dtype=object if text else float,
+                                     na_value=np.nan)
+        assert [str(v) for v in floats[name]] == [str(v) for v in expected], name
+
+
+def test_ids_are_unique_within_each_id_group_and_rows_count_across_the_batch() -> None:
+    """Requests of a served batch: "A" in two groups is no duplicate, "A" twice in one is."""
+    records = [make_patient(patient_id=pid) for pid in ["A", "A", "A"]]
+    with pytest.raises(ContractError) as caught:
+        validate_records(records, id_groups=[1, 2])
+    found = {(p.row, p.rule) for p in caught.value.problems}
+    assert found == {(2, "must be unique in the file; also in row 3"),
+                     (3, "must be unique in the file; also in row 2")}
+    assert len(validate_records(records, id_groups=[1, 1, 1])) == 3
+    with pytest.raises(ValueError, match="add up"):
+        validate_records(records, id_groups=[1, 1])
+
+
 def test_duplicate_ids_name_every_row_with_that_id() -> None:
     raw = frame_of(*(make_patient(patient_id=pid) for pid in ["A", "B", "A", "C", "A", "B"]))
     with pytest.raises(ContractError) as caught:

@@ -69,6 +69,9 @@ def test_the_same_patient_in_two_requests_is_not_a_duplicate(
     [make_patient(patient_id="B-1"), make_patient(patient_id="B-2", mrss_total=30)],
     [{k: v for k, v in make_patient().items() if not k.startswith("mrss_")}],  # row-less problem
     [make_patient(mrss_total_followup=10)],  # a follow-up field: never a model input
+    # A required field absent from this request only: in the batch it is one row's gap.
+    [{k: v for k, v in make_patient().items() if k != "sex"}],
+    [make_patient(patient_id="B-1", age_years=250)],
 ])
 def test_a_bad_request_gets_exactly_its_own_error_and_spares_the_others(
     engine: Engine, served: ServedModel, bad: list[dict[str, Any]],
@@ -83,6 +86,27 @@ def test_a_bad_request_gets_exactly_its_own_error_and_spares_the_others(
     ids = [json.loads(r.body)["predictions"][0]["patient_id"] for r in results
            if isinstance(r, Answer)]
     assert ids == ["G-0", "G-1", "G-2"]
+
+
+def test_a_batch_validated_in_one_pass_equals_its_requests_validated_alone() -> None:
+    """Requests giving different fields (the 17 sites or the total, an optional field or
+    not): the joined frame is each request's own frame, row for row and in its dtypes."""
+    sites_only = {k: v for k, v in make_patient(patient_id="S").items() if k != "mrss_total"}
+    requests = [[make_patient(patient_id="A")],
+                [sites_only, make_patient(patient_id="B", crp_mg_l=None)],
+                [{k: v for k, v in make_patient().items() if k != "esr_mm_h"}]]
+
+    validated = inference.validate_requests(requests)
+
+    assert validated.refused == [None, None, None] and validated.sizes == [1, 2, 1]
+    assert validated.records is not None
+    start = 0
+    for request in requests:
+        alone = inference.validate_patients(request)
+        part = validated.records.iloc[start:start + len(alone)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part[alone.columns], alone)
+        assert part.drop(columns=alone.columns).isna().all().all()  # fields others gave
+        start += len(alone)
 
 
 def test_answers_come_with_the_audit_entries_that_record_them(served: ServedModel) -> None:
