@@ -1,7 +1,14 @@
-"""``/v1/audit``: read, verify and replay the audit trail (auditor role)."""
+"""``/v1/audit``: read, verify and replay the audit trail (auditor role).
+
+Every read is itself recorded in ``audit_access`` (:class:`serving.audit.access.AccessLog`),
+as the web pages record theirs: a listing as an ``export`` with its filters and page (it returns
+the entries' inputs, outputs and explanations), one entry as a ``view``, a replay and a chain
+verification under their names. The access is committed before the answer is sent.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -11,9 +18,10 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from features.validation import ID_MAX_LENGTH
 from serving.audit import AuditRecord
+from serving.audit.access import AccessLog
 from serving.audit.filters import KEY_ID_PATTERN, PATIENT_PATTERN, VERSION_PATTERN
 from serving.audit.replay import ReplayError, replay_prediction
-from serving.deps import AuditDep, AuditorKey, ServicesDep
+from serving.deps import AuditorKey, ServicesDep
 from serving.schemas import DETAIL_AUDIT_NOT_FOUND, MessageOut, ModelRef, ValidationErrorOut
 
 
@@ -106,36 +114,44 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 @router.get("/predictions", response_model=AuditPage)
 def list_predictions(
-    _key: AuditorKey, audit: AuditDep, since: Since = None, until: Until = None,
+    key: AuditorKey, services: ServicesDep, since: Since = None, until: Until = None,
     patient_id: PatientFilter = None, model_version: VersionFilter = None,
     key_id: KeyFilter = None, limit: Limit = 100, offset: Offset = 0,
 ) -> AuditPage:
     """List recorded predictions by sequence, filtered and paged (auditor)."""
-    records, total = audit.list(
+    records, total = services.audit.list(
         since=since, until=until, patient_id=patient_id, model_version=model_version,
         key_id=key_id, limit=limit, offset=offset,
     )
+    query = {"since": since, "until": until, "patient_id": patient_id,
+             "model_version": model_version, "key_id": key_id, "limit": limit, "offset": offset}
+    detail = json.dumps({k: str(v) for k, v in query.items() if v is not None}, sort_keys=True)
+    AccessLog(services.engine).record(key.key_id, "export", detail=detail)
     return AuditPage(items=[_entry(r) for r in records], total=total, limit=limit, offset=offset)
 
 
 @router.get("/predictions/{prediction_id}", response_model=AuditEntryOut,
             responses={404: {"model": MessageOut}})
-def get_prediction(prediction_id: UUID, _key: AuditorKey, audit: AuditDep) -> AuditEntryOut:
+def get_prediction(prediction_id: UUID, key: AuditorKey, services: ServicesDep) -> AuditEntryOut:
     """One recorded prediction (auditor)."""
-    return _entry(_found(audit.get(prediction_id)))
+    record = _found(services.audit.get(prediction_id))
+    AccessLog(services.engine).record(key.key_id, "view", record.prediction_id)
+    return _entry(record)
 
 
 @router.get("/verify", response_model=VerifyOut)
-def verify(_key: AuditorKey, audit: AuditDep) -> VerifyOut:
+def verify(key: AuditorKey, services: ServicesDep) -> VerifyOut:
     """Recompute the whole hash chain and report the first broken entry (auditor)."""
-    return VerifyOut.model_validate(audit.verify().model_dump())
+    AccessLog(services.engine).record(key.key_id, "verify")
+    return VerifyOut.model_validate(services.audit.verify().model_dump())
 
 
 @router.post("/predictions/{prediction_id}/replay", response_model=ReplayOut,
              responses={404: {"model": MessageOut}, 409: {"model": MessageOut}})
-def replay(prediction_id: UUID, _key: AuditorKey, services: ServicesDep) -> ReplayOut:
+def replay(prediction_id: UUID, key: AuditorKey, services: ServicesDep) -> ReplayOut:
     """Recompute a recorded prediction with its logged model version and compare (auditor)."""
     record = _found(services.audit.get(prediction_id))
+    AccessLog(services.engine).record(key.key_id, "replay", record.prediction_id)
     try:
         result = replay_prediction(record, services.versions)
     except ReplayError as error:

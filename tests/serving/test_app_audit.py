@@ -156,6 +156,35 @@ def test_replay_unknown_is_404(service: Service) -> None:
     assert response.status_code == 404
 
 
+def accesses(service: Service) -> list[tuple[str, str, str | None, str | None]]:
+    """Every recorded auditor access: (key id, action, prediction id, detail), oldest first."""
+    with closing(sqlite3.connect(service.db_path)) as raw:
+        return raw.execute("SELECT key_id, action, prediction_id, detail FROM audit_access "
+                           "ORDER BY id").fetchall()
+
+
+def test_every_read_through_the_api_is_recorded_as_an_auditor_access(service: Service) -> None:
+    before = len(accesses(service))
+    auditor = service.key_id(Role.AUDITOR)
+    entry = listing(service, patient_id="A", limit=1)["items"][0]
+    pid = entry["prediction_id"]
+    assert audit_get(service, f"/v1/audit/predictions/{pid}").status_code == 200
+    assert audit_get(service, "/v1/audit/verify").status_code == 200
+    assert service.client.post(f"/v1/audit/predictions/{pid}/replay",
+                               headers=service.headers(Role.AUDITOR)).status_code == 200
+    assert audit_get(service, f"/v1/audit/predictions/{uuid4()}").status_code == 404
+
+    recorded = accesses(service)[before:]
+
+    assert recorded == [
+        (auditor, "export", None, json.dumps({"limit": "1", "offset": "0", "patient_id": "A"},
+                                              sort_keys=True)),
+        (auditor, "view", pid, None),
+        (auditor, "verify", None, None),
+        (auditor, "replay", pid, None),
+    ]  # the unknown id read nothing, so nothing is recorded for it
+
+
 # --- tampering: a service of its own, since it breaks the chain ---------------------------------
 
 
