@@ -389,7 +389,7 @@ def profile(env: dict[str, str], batch: int, count: int = 60) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(lambda: [run_once() for _ in range(20)])
     print("\ncProfile of 20 batches (cumulative, top 25):")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], Any]:
