@@ -22,7 +22,8 @@ def _fail(message: str) -> None:
 
 
 def predict(
-    data: Annotated[Path, typer.Option(help="Patients CSV or Parquet (baseline columns).")],
+    data: Annotated[Path, typer.Option(help="Patients CSV or Parquet (baseline columns).",
+                                       exists=True, dir_okay=False, readable=True)],
     output: Annotated[Path, typer.Option(
         help="Predictions CSV or Parquet (with --engine spark: a folder of part files).")],
     model: Annotated[str, typer.Option(help="Registry URI of the model.")] = DEFAULT_MODEL_URI,
@@ -56,8 +57,6 @@ def _predict_pandas(data: Path, output: Path, model: str, chunk_rows: int) -> tu
     from models.registry import load_served_model
 
     table_format(output)  # an unsupported output type fails before the model is loaded
-    if not data.is_file():
-        raise FileNotFoundError(f"no such file: {data}")
     served = load_served_model(model)
     try:
         count = score_file(served.model, data, output, served.ref.version, chunk_rows)

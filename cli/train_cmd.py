@@ -36,7 +36,8 @@ def run_with_progress(experiment: str, data: Path):  # noqa: ANN201 - RunSummary
 
 
 def train(
-    data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).")],
+    data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).",
+                                       exists=True, dir_okay=False, readable=True)],
     experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
 ) -> None:
     """Train, validate the whole procedure, log to MLflow and register a model version."""

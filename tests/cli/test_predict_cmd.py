@@ -109,6 +109,19 @@ def test_problems_in_later_chunks_are_numbered_over_the_file(
     assert not output.exists() and list(tmp_path.glob(".predictions*")) == []
 
 
+def test_a_missing_data_file_is_a_usage_error_that_names_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    output = tmp_path / "predictions.csv"
+
+    result = predict(app, tmp_path / "absent.csv", output, "models:/ssc-skin-response@champion")
+
+    assert result.exit_code == 2
+    assert "'--data'" in result.stderr and "absent.csv" in result.stderr
+    assert "does not exist" in result.stderr
+    assert not output.exists()
+
+
 @pytest.mark.parametrize("uri", ["models:/no-such-model@champion", "not-a-registry-uri"])
 def test_predict_with_unknown_model_fails_clearly(
     app: typer.Typer, trained_model_uri: str, tmp_path: Path, uri: str

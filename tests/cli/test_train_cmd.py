@@ -69,6 +69,7 @@ def test_train_progress_goes_to_stderr(
     monkeypatch.setattr(run_module, "run_experiment", fake_run)
     monkeypatch.setenv("TTY_COMPATIBLE", "1")  # let rich draw although stderr is captured
     monkeypatch.setattr(train_cmd, "print_summary", lambda summary: None)
+    (tmp_path / "c.csv").touch()  # --data must name a file; the stub never reads it
 
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "c.csv")])
 
@@ -80,12 +81,24 @@ def test_train_progress_goes_to_stderr(
 def test_train_with_invalid_experiment_fails_clearly(app: typer.Typer, tmp_path: Path) -> None:
     experiment = tmp_path / "bad.yaml"
     experiment.write_text(yaml.safe_dump(CHEAP | {"estimators": {"svm": {}}}), encoding="utf-8")
+    write_table(simulate_cohort(20, 1), tmp_path / "c.csv")
 
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "c.csv"),
                                  "--experiment", str(experiment)])
 
     assert result.exit_code == 2
     assert "unknown estimator families ['svm']" in result.stderr
+
+
+def test_a_missing_data_file_is_a_usage_error_that_names_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "absent.csv")])
+
+    assert result.exit_code == 2
+    assert "'--data'" in result.stderr and "absent.csv" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_runs_without_runs_says_so(app: typer.Typer, tmp_mlflow: str, tmp_path: Path) -> None:
