@@ -55,7 +55,7 @@ __all__ = [
 
 TOLERANCE = 1e-9
 
-# Published defaults, shared with features.derive.
+# Published defaults, shared with features.derive (the outcome columns).
 SKIN_ABS_THRESHOLD_POINTS = 5.0  # EUSTAR "> 5 points" [S12], [S14]
 SKIN_REL_THRESHOLD = 0.25  # EUSTAR ">= 25 %"
 SKIN_MCID_POINTS = 5.0  # dcSSc MCID, SLS-I/II [S1]

@@ -11,7 +11,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from cli import features_cmd
-from features.derive import BASELINE_DERIVED_COLUMNS, OUTCOME_DERIVED_COLUMNS
+from features.baseline_indices import BASELINE_DERIVED_COLUMNS
+from features.derive import OUTCOME_DERIVED_COLUMNS
 from features.io import read_table
 from tests.factories import make_followup, make_patient
 

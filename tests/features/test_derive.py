@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import derive, outcomes, schema
+from features import baseline_indices, derive, outcomes, schema
 
 DTYPES = {
     "float": "float64",
@@ -94,7 +94,7 @@ def minimal_frame() -> pd.DataFrame:
 
 
 def escsg(frame: pd.DataFrame) -> list[float]:
-    return derive.add_baseline_indices(frame)["escsg_activity_index"].tolist()
+    return baseline_indices.add_baseline_indices(frame)["escsg_activity_index"].tolist()
 
 
 # --- baseline indices -------------------------------------------------------------------------
@@ -102,15 +102,15 @@ def escsg(frame: pd.DataFrame) -> list[float]:
 
 def test_reference_patient_indices() -> None:
     """EScSG §2.3 case A = 5.5; EUSTAR §3 case A = 8.5; ACR/EULAR 9 + 3 + 3 + 2 (NFC) = 17."""
-    out = derive.add_baseline_indices(make_frame()).iloc[0]
+    out = baseline_indices.add_baseline_indices(make_frame()).iloc[0]
     assert out["escsg_activity_index"] == 5.5 and out["escsg_active"]
     assert out["eustar_activity_index"] == 8.5 and out["eustar_active"]
     assert out["acr_eular_2013_score"] == 17.0
 
 
 def test_all_baseline_columns_added_with_stable_dtypes() -> None:
-    out = derive.add_baseline_indices(make_frame())
-    assert set(derive.BASELINE_DERIVED_COLUMNS) <= set(out.columns)
+    out = baseline_indices.add_baseline_indices(make_frame())
+    assert set(baseline_indices.BASELINE_DERIVED_COLUMNS) <= set(out.columns)
     expected = {
         "mrss_total": "Int64",
         "hypocomplementemia": "boolean",
@@ -138,7 +138,7 @@ def test_index_is_preserved() -> None:
 def test_mrss_total_filled_from_sites_only_where_missing() -> None:
     sites = {name: 1 for name in schema.MRSS_SITE_FIELDS}
     frame = make_frame(make_patient(mrss_total=None, **sites), make_patient(mrss_total=10, **sites))
-    out = derive.add_baseline_indices(frame)
+    out = baseline_indices.add_baseline_indices(frame)
     assert out["mrss_total"].tolist() == [17, 10]
     assert out["mrss_total"].dtype == "Int64"
     # mRSS 17 > 14 scores 1 point in EScSG; the given 10 does not.
@@ -147,7 +147,7 @@ def test_mrss_total_filled_from_sites_only_where_missing() -> None:
 
 def test_mrss_total_stays_missing_when_a_site_is_missing() -> None:
     sites = {name: 1 for name in schema.MRSS_SITE_FIELDS} | {"mrss_face": None}
-    out = derive.add_baseline_indices(make_frame(make_patient(mrss_total=None, **sites)))
+    out = baseline_indices.add_baseline_indices(make_frame(make_patient(mrss_total=None, **sites)))
     assert out["mrss_total"].isna().all()
 
 
@@ -158,7 +158,7 @@ def test_hypocomplementemia_filled_from_complement_only_where_missing() -> None:
         make_patient(hypocomplementemia=False, c3_g_l=0.5, c4_g_l=0.2),
         make_patient(hypocomplementemia=None, c3_g_l=1.0, c4_g_l=None),
     )
-    out = derive.add_baseline_indices(frame)
+    out = baseline_indices.add_baseline_indices(frame)
     assert out["hypocomplementemia"].tolist() == [True, False, pd.NA]
     assert out["escsg_activity_index"].tolist() == [6.5, 5.5, 5.5]
 
@@ -177,13 +177,14 @@ def test_hypocomplementemia_filled_from_complement_only_where_missing() -> None:
 def test_nailfold_pattern_mapping(pattern: str | None, points: float) -> None:
     """Cutolo SSc patterns (§7.2) count as abnormal nailfold capillaries (§4: 2 points)."""
     frame = make_frame(make_patient(nvc_pattern=pattern))
-    assert derive.add_baseline_indices(frame)["acr_eular_2013_score"].iloc[0] == 15.0 + points
+    out = baseline_indices.add_baseline_indices(frame)
+    assert out["acr_eular_2013_score"].iloc[0] == 15.0 + points
 
 
 def test_digital_ulcers_feed_three_indices() -> None:
     """digital_ulcers_active: EScSG necrosis 0.5, EUSTAR 1.5, ACR/EULAR tip ulcers 2."""
     frame = make_frame(make_patient(), make_patient(digital_ulcers_active=True))
-    out = derive.add_baseline_indices(frame)
+    out = baseline_indices.add_baseline_indices(frame)
     assert out["escsg_activity_index"].diff().iloc[1] == 0.5
     assert out["eustar_activity_index"].diff().iloc[1] == 1.5
     assert out["acr_eular_2013_score"].diff().iloc[1] == 2.0
@@ -197,11 +198,12 @@ def test_pitting_scars_and_ild_mapping() -> None:
         nvc_pattern=None,
     )
     frame = make_frame(base, base | {"digital_pitting_scars": True}, base | {"ild_on_hrct": True})
-    assert derive.add_baseline_indices(frame)["acr_eular_2013_score"].tolist() == [0.0, 3.0, 2.0]
+    out = baseline_indices.add_baseline_indices(frame)
+    assert out["acr_eular_2013_score"].tolist() == [0.0, 3.0, 2.0]
 
 
 def test_absent_optional_columns_count_as_missing() -> None:
-    out = derive.add_baseline_indices(minimal_frame()).iloc[0]
+    out = baseline_indices.add_baseline_indices(minimal_frame()).iloc[0]
     assert out["escsg_activity_index"] == 0.0 and out["eustar_activity_index"] == 0.0
     assert out["acr_eular_2013_score"] == 0.0 and not out["escsg_active"]
     assert out["mrss_total"] is pd.NA and out["hypocomplementemia"] is pd.NA
@@ -211,7 +213,7 @@ def test_reindexed_unvalidated_frame() -> None:
     """As the sklearn pipeline passes it: every baseline field, absent ones all-NaN float64."""
     frame = make_frame().reindex(columns=schema.baseline_fields())
     frame["mrss_total"] = frame["mrss_total"].astype("float64")
-    out = derive.add_baseline_indices(frame)
+    out = baseline_indices.add_baseline_indices(frame)
     assert out["escsg_activity_index"].iloc[0] == 5.5
     assert out["mrss_total"].dtype == "float64"
 
@@ -287,7 +289,7 @@ def test_threshold_defaults_are_the_published_ones() -> None:
 
 def test_derived_is_baseline_then_outcomes() -> None:
     frame = make_frame(make_patient() | make_followup())
-    expected = derive.add_outcome_columns(derive.add_baseline_indices(frame))
+    expected = derive.add_outcome_columns(baseline_indices.add_baseline_indices(frame))
     pd.testing.assert_frame_equal(derive.add_derived_columns(frame), expected)
 
 
