@@ -102,24 +102,24 @@ class DeltaMrssClassifier(ClassifierMixin, BaseEstimator):
     def predict_delta(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Predicted change in mRSS (points; negative = improvement)."""
         check_is_fitted(self, "coef_")
-        return np.asarray(np.asarray(X, dtype=float) @ self.coef_ + self.intercept_, dtype=float)
+        return np.asarray(self._inputs(X) @ self.coef_ + self.intercept_, dtype=float)
 
     def residual_sd(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """The residual SD at each patient's baseline mRSS (points)."""
         check_is_fitted(self, "sd_floor_")
-        baseline = np.asarray(X, dtype=float)[:, self.baseline_index_]
+        baseline = self._inputs(X)[:, self.baseline_index_]
         return np.maximum(self.sd_intercept_ + self.sd_slope_ * baseline, self.sd_floor_)
 
     def minimal_decrease(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Per patient, the smallest whole-point decrease the response rule counts."""
-        baseline = np.asarray(X, dtype=float)[:, self.baseline_index_]
+        baseline = self._inputs(X)[:, self.baseline_index_]
         return np.asarray(minimal_responder_decrease(
             baseline, self.abs_threshold, self.rel_threshold, self.strict), dtype=float)
 
     def decision_function(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Log-odds of response: ``(0.5 - m(b) - μ(x)) / σ(b)`` on the logistic scale."""
         check_is_fitted(self, "sd_floor_")
-        array = np.asarray(X, dtype=float)
+        array = self._inputs(X)
         needed = self.minimal_decrease(array)
         z = (0.5 - needed - self.predict_delta(array)) / self.residual_sd(array)
         possible = needed <= array[:, self.baseline_index_]
@@ -144,7 +144,7 @@ class DeltaMrssClassifier(ClassifierMixin, BaseEstimator):
         across inputs, because σ depends on baseline; this split is exact and keeps every other
         input's share equal to its effect on the predicted change.)
         """
-        array = np.asarray(X, dtype=float)
+        array = self._inputs(X)
         reference = np.asarray(background, dtype=float)
         base = float(np.mean(self.decision_function(reference)))
         per_sd = LOGIT_PER_SD / self.residual_sd(array)
@@ -153,6 +153,18 @@ class DeltaMrssClassifier(ClassifierMixin, BaseEstimator):
         values[:, b] = 0.0
         values[:, b] = self.decision_function(array) - base - values.sum(axis=1)
         return base, values
+
+    def _inputs(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """``X`` as a float array; a frame must have the columns of ``fit``, in their order
+        (the coefficients are positional: another order would silently mis-predict)."""
+        if isinstance(X, pd.DataFrame):
+            columns = X.columns.tolist()
+            if columns != self.feature_names_in_.tolist():
+                raise ValueError(
+                    "the columns of X are not those the model was fitted on, in that order: "
+                    f"expected {self.feature_names_in_.tolist()}, got {columns}")
+            return X.to_numpy(dtype=float)
+        return np.asarray(X, dtype=float)
 
     def _baseline_index(self) -> int:
         names = list(self.feature_names_in_)

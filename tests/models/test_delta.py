@@ -159,3 +159,21 @@ def test_missing_baseline_feature_is_named() -> None:
 def test_unfitted_model_refuses_to_predict() -> None:
     with pytest.raises(NotFittedError):
         DeltaMrssClassifier().predict_proba(X)
+
+
+@pytest.mark.parametrize("method", ["decision_function", "predict_delta", "residual_sd"])
+def test_a_frame_with_its_columns_in_another_order_is_refused(
+    fitted: DeltaMrssClassifier, method: str
+) -> None:
+    """The coefficients are positional: reordered columns would silently mis-predict."""
+    reordered = X[["noise", "mrss_total", "inflammation"]]
+
+    with pytest.raises(ValueError, match="not those the model was fitted on"):
+        getattr(fitted, method)(reordered)
+
+
+def test_the_fitted_columns_as_a_frame_or_an_array_give_the_same_answer(
+    fitted: DeltaMrssClassifier,
+) -> None:
+    np.testing.assert_allclose(fitted.decision_function(X.to_numpy()),
+                               fitted.decision_function(X), rtol=1e-12)
