@@ -8,7 +8,7 @@ LOCK := requirements.lock
 LOCK_FLAGS := --extra dev --extra postgres --extra spark --generate-hashes --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28
 
-.PHONY: setup demo stack test lint bench bench-scale lock
+.PHONY: setup demo stack test typecheck lint bench bench-scale lock
 
 $(BIN)/ssc-response: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,15 @@ demo: setup
 stack: setup
 	$(BIN)/ssc-response stack
 
-test: setup
-	$(BIN)/ruff check .
+# mypy reads the folders by their installed names (ssc_response.features, ...) through links.
+TYPECHECK := build/typecheck/ssc_response
+typecheck: setup
+	mkdir -p $(TYPECHECK)
+	for p in features models training serving cli experiments; do ln -sfn ../../../$$p $(TYPECHECK)/$$p; done
 	$(BIN)/mypy
+
+test: setup typecheck
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/pytest
 

@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from sqlalchemy import Connection, Engine, insert, select  # noqa: E402
 
-from serving.audit import AuditEntryIn, AuditRecord, AuditStore, canonical_json  # noqa: E402
-from serving.audit.hashing import GENESIS_HASH, HASHED_FIELDS, compute_entry_hash  # noqa: E402
-from serving.database import (  # noqa: E402
+from ssc_response.serving.audit import AuditEntryIn, AuditRecord, AuditStore, canonical_json  # noqa: E402
+from ssc_response.serving.audit.hashing import GENESIS_HASH, HASHED_FIELDS, compute_entry_hash  # noqa: E402
+from ssc_response.serving.database import (  # noqa: E402
     audit_predictions,
     make_engine,
     utc_now_iso,
@@ -125,8 +125,8 @@ def synthetic_entry(seed: int = 7) -> dict[str, Any]:
 
 def real_entry(model_uri: str) -> dict[str, Any]:
     """The entry the service records for ``make_patient()`` with the model at ``model_uri``."""
-    from models.registry import load_served_model
-    from serving import inference
+    from ssc_response.models.registry import load_served_model
+    from ssc_response.serving import inference
 
     served = load_served_model(model_uri)
     record = make_patient()

@@ -76,9 +76,9 @@ def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
 
 def simulate(path: Path, n: int) -> Path:
     """``n`` simulated patients' baseline columns, written block by block (unique IDs)."""
-    from features.io import TableWriter
-    from features.schema import baseline_fields
-    from training.simulation import simulate_cohort
+    from ssc_response.features.io import TableWriter
+    from ssc_response.features.schema import baseline_fields
+    from ssc_response.training.simulation import simulate_cohort
 
     with TableWriter(path) as writer:
         for block, start in enumerate(range(0, n, BLOCK)):
@@ -166,7 +166,7 @@ def compare(pandas_path: Path, spark_path: Path) -> None:
     import numpy as np
     import pandas as pd
 
-    from models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
+    from ssc_response.models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
 
     first, second = pd.read_parquet(pandas_path), pd.read_parquet(spark_path)
     same_rows = len(first) == len(second) and (first["patient_id"] == second["patient_id"]).all()

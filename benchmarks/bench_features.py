@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from features.derive import add_derived_columns
-from features.io import read_cohort, write_table
-from features.pipeline import as_model_frame, build_preprocessor
-from training.simulation import simulate_cohort
+from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.io import read_cohort, write_table
+from ssc_response.features.pipeline import as_model_frame, build_preprocessor
+from ssc_response.training.simulation import simulate_cohort
 
 N_PATIENTS = 100_000
 SEED = 2024

@@ -28,14 +28,14 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from features import schema  # noqa: E402
-from features.validation import validate_frame  # noqa: E402
-from models.bundle import ResponseModel  # noqa: E402
-from serving.inference import validate_patients  # noqa: E402
-from training.config import load_experiment  # noqa: E402
-from training.experiment import fit_final, prepare_cohort  # noqa: E402
-from training.packaging import package  # noqa: E402
-from training.simulation import simulate_cohort  # noqa: E402
+from ssc_response.features import schema  # noqa: E402
+from ssc_response.features.validation import validate_frame  # noqa: E402
+from ssc_response.models.bundle import ResponseModel  # noqa: E402
+from ssc_response.serving.inference import validate_patients  # noqa: E402
+from ssc_response.training.config import load_experiment  # noqa: E402
+from ssc_response.training.experiment import fit_final, prepare_cohort  # noqa: E402
+from ssc_response.training.packaging import package  # noqa: E402
+from ssc_response.training.simulation import simulate_cohort  # noqa: E402
 
 TRAINING_PATIENTS, TRAINING_SEED, SCORING_SEED = 200, 7, 99
 BATCHES = (1, 1000)

@@ -59,8 +59,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def create_key(database_url: str, role: str) -> str:
-    from serving.database import make_engine
-    from serving.keys import KeyStore
+    from ssc_response.serving.database import make_engine
+    from ssc_response.serving.keys import KeyStore
 
     engine = make_engine(database_url)
     try:

@@ -139,9 +139,9 @@ def train_quick_model(workdir: Path) -> str:
     """The tests' recipe: 150 simulated patients, the quick experiment, registered as champion."""
     import mlflow
 
-    from features.io import write_table
-    from training.run import run_experiment
-    from training.simulation import simulate_cohort
+    from ssc_response.features.io import write_table
+    from ssc_response.training.run import run_experiment
+    from ssc_response.training.simulation import simulate_cohort
 
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     os.environ["MLFLOW_TRACKING_URI"] = uri
@@ -153,8 +153,8 @@ def train_quick_model(workdir: Path) -> str:
 
 
 def clinician_key(database_url: str) -> str:
-    from serving.database import make_engine
-    from serving.keys import KeyStore
+    from ssc_response.serving.database import make_engine
+    from ssc_response.serving.keys import KeyStore
 
     engine = make_engine(database_url)
     try:
@@ -400,15 +400,15 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
     """
     from datetime import UTC, datetime
 
-    from models.registry import load_served_model
-    from serving import inference
-    from serving.audit import AuditEntryIn, AuditStore
-    from serving.batcher import Pending, Staged
-    from serving.database import make_engine
-    from serving.keys import ApiKey, Role
-    from serving.metrics import ServiceMetrics
-    from serving.routers.predictions import predict_batch
-    from serving.schemas import prediction_request_model
+    from ssc_response.models.registry import load_served_model
+    from ssc_response.serving import inference
+    from ssc_response.serving.audit import AuditEntryIn, AuditStore
+    from ssc_response.serving.batcher import Pending, Staged
+    from ssc_response.serving.database import make_engine
+    from ssc_response.serving.keys import ApiKey, Role
+    from ssc_response.serving.metrics import ServiceMetrics
+    from ssc_response.serving.routers.predictions import predict_batch
+    from ssc_response.serving.schemas import prediction_request_model
 
     served = load_served_model(env["SSC_MODEL_URI"])
     served.model.explainer  # noqa: B018 - built once, as the service does at start-up

@@ -74,9 +74,9 @@ def report(clock: StageClock, wall: float, cpu: float, summary: object) -> None:
 def main() -> None:
     args = arguments()
     sys.path.insert(0, str(REPO))
-    from features.io import write_table
-    from training.run import run_experiment
-    from training.simulation import simulate_cohort
+    from ssc_response.features.io import write_table
+    from ssc_response.training.run import run_experiment
+    from ssc_response.training.simulation import simulate_cohort
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(tmp) / 'mlflow.db'}"

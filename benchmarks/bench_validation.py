@@ -18,7 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.factories
 
-from features.validation import validate_frame, validate_record, validate_records  # noqa: E402
+from ssc_response.features.validation import validate_frame, validate_record, validate_records  # noqa: E402
 from tests.factories import make_followup, make_patient  # noqa: E402
 
 

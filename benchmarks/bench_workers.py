@@ -43,7 +43,7 @@ POSTGRES_PORT = 55439
 
 def main() -> None:
     args = parse_args()
-    from cli.local_postgres import throwaway_server
+    from ssc_response.cli.local_postgres import throwaway_server
 
     with tempfile.TemporaryDirectory(prefix="ssc-bench-workers-") as tmp:
         workdir = Path(tmp)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.options import DatabaseUrl
+from ssc_response.cli.options import DatabaseUrl
 
 EXIT_OK, EXIT_BROKEN, EXIT_UNUSABLE = 0, 1, 2
 
@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
 
 def verify(database_url: DatabaseUrl = None) -> None:
     """Recompute the hash chain; exit 0 if intact, 1 at the first broken entry, 2 if no trail."""
-    from serving.audit import AuditStore
-    from serving.database import make_engine, resolve_database_url, schema_exists
+    from ssc_response.serving.audit import AuditStore
+    from ssc_response.serving.database import make_engine, resolve_database_url, schema_exists
 
     url = resolve_database_url(database_url)
     # Read-only: never create a database here, or a mistyped path would "verify" an empty trail.
@@ -53,11 +53,11 @@ def replay(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Recompute a stored prediction with its logged model version; exit 1 if it differs."""
-    from models.registry import load_served_model
-    from serving.audit import AuditStore
-    from serving.audit.replay import ReplayError, replay_prediction
-    from serving.database import make_engine, resolve_database_url, schema_exists
-    from training.tracking import configure_tracking
+    from ssc_response.models.registry import load_served_model
+    from ssc_response.serving.audit import AuditStore
+    from ssc_response.serving.audit.replay import ReplayError, replay_prediction
+    from ssc_response.serving.database import make_engine, resolve_database_url, schema_exists
+    from ssc_response.training.tracking import configure_tracking
 
     engine = make_engine(resolve_database_url(database_url), create_tables=False)
     record = AuditStore(engine).get(prediction_id) if schema_exists(engine) else None

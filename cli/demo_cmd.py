@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.train_cmd import DEFAULT_EXPERIMENT, EXPERIMENT_HELP
+from ssc_response.cli.train_cmd import DEFAULT_EXPERIMENT, EXPERIMENT_HELP
 
 ROLES = ("clinician", "auditor", "researcher")
 REQUEST_FILE = "prediction_request.json"
@@ -26,8 +26,8 @@ def _configure_environment(workdir: Path) -> dict[str, str]:
 
 
 def _simulate(workdir: Path, n: int, seed: int, scenario: str) -> Path:
-    from features.io import write_table
-    from training.simulation import simulate_cohort
+    from ssc_response.features.io import write_table
+    from ssc_response.training.simulation import simulate_cohort
 
     path = workdir / "cohort.csv"
     cohort = simulate_cohort(n, seed, scenario)
@@ -39,7 +39,7 @@ def _simulate(workdir: Path, n: int, seed: int, scenario: str) -> Path:
 
 def _write_request(patients: Any, path: Path) -> None:
     """A ready-to-send prediction request: the first simulated patient's baseline fields."""
-    from features.schema import baseline_fields
+    from ssc_response.features.schema import baseline_fields
 
     columns = ["patient_id", *(name for name in baseline_fields() if name in patients)]
     records = json.loads(patients[columns].to_json(orient="records"))  # NaN/<NA> -> null
@@ -50,8 +50,8 @@ def _write_request(patients: Any, path: Path) -> None:
 
 def _train(cohort: Path, experiment: str) -> str:
     """Train and register; returns the registry URI the server should load."""
-    from cli.train_cmd import print_summary, run_with_progress
-    from training.config import ExperimentConfigError
+    from ssc_response.cli.train_cmd import print_summary, run_with_progress
+    from ssc_response.training.config import ExperimentConfigError
 
     typer.echo(f"2/4 training {experiment} (optimism-corrected validation; a few minutes)")
     try:
@@ -69,8 +69,8 @@ def _train(cohort: Path, experiment: str) -> str:
 
 
 def _create_keys(database_url: str) -> dict[str, str]:
-    from serving.database import make_engine
-    from serving.keys import KeyStore, parse_role
+    from ssc_response.serving.database import make_engine
+    from ssc_response.serving.keys import KeyStore, parse_role
 
     store = KeyStore(make_engine(database_url))
     keys = {role: store.create(parse_role(role), label="demo")[1] for role in ROLES}
@@ -117,7 +117,7 @@ def demo(
         typer.echo(f"  a prediction request to send: {workdir / REQUEST_FILE}")
         return
     _print_access(host, port, keys, workdir / REQUEST_FILE)
-    from cli.serve_cmd import serve as run_server
+    from ssc_response.cli.serve_cmd import serve as run_server
 
     run_server(host=host, port=port, model_uri=model_uri,
                database_url=settings["SSC_DATABASE_URL"], workers=1, log_level="info")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from features.validation import ContractError
+    from ssc_response.features.validation import ContractError
 
 # Exit code for input that breaks the data contract (Click's own code for bad usage).
 EXIT_BAD_INPUT = 2
@@ -39,9 +39,9 @@ def features(
     Nothing is written when the input breaks the data contract: every problem is listed on
     stderr and the exit code is 2.
     """
-    from features.derive import add_derived_columns
-    from features.io import read_cohort, table_format, write_table
-    from features.validation import ContractError
+    from ssc_response.features.derive import add_derived_columns
+    from ssc_response.features.io import read_cohort, table_format, write_table
+    from ssc_response.features.validation import ContractError
 
     try:
         table_format(output)  # refuse a bad output name before the (possibly long) work

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.options import DatabaseUrl
+from ssc_response.cli.options import DatabaseUrl
 
 if TYPE_CHECKING:
-    from serving.keys import KeyStore
+    from ssc_response.serving.keys import KeyStore
 
 
 
@@ -30,7 +30,7 @@ def create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a key and print it once, as the last line (it cannot be shown again)."""
-    from serving.keys import parse_role
+    from ssc_response.serving.keys import parse_role
 
     try:
         parsed_role = parse_role(role)
@@ -58,7 +58,7 @@ def revoke(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a key; running servers refuse it within SSC_KEY_CACHE_SECONDS (default 2 s)."""
-    from serving.keys import UnknownKeyError
+    from ssc_response.serving.keys import UnknownKeyError
 
     try:
         key = _store(database_url).revoke(key_id)
@@ -71,7 +71,7 @@ def revoke(
 
 def _store(database_url: str | None) -> KeyStore:
     """A KeyStore on the resolved database (imports SQLAlchemy only when a command runs)."""
-    from serving.database import make_engine, resolve_database_url
-    from serving.keys import KeyStore
+    from ssc_response.serving.database import make_engine, resolve_database_url
+    from ssc_response.serving.keys import KeyStore
 
     return KeyStore(make_engine(resolve_database_url(database_url)))

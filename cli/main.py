@@ -14,16 +14,16 @@ import warnings
 import typer
 
 COMMAND_MODULES: tuple[str, ...] = (
-    "cli.simulate_cmd",
-    "cli.features_cmd",
-    "cli.train_cmd",
-    "cli.predict_cmd",
-    "cli.serve_cmd",
-    "cli.keys_cmd",
-    "cli.audit_cmd",
-    "cli.demo_cmd",
-    "cli.stack_cmd",
-    "cli.study_cmd",
+    "ssc_response.cli.simulate_cmd",
+    "ssc_response.cli.features_cmd",
+    "ssc_response.cli.train_cmd",
+    "ssc_response.cli.predict_cmd",
+    "ssc_response.cli.serve_cmd",
+    "ssc_response.cli.keys_cmd",
+    "ssc_response.cli.audit_cmd",
+    "ssc_response.cli.demo_cmd",
+    "ssc_response.cli.stack_cmd",
+    "ssc_response.cli.study_cmd",
 )
 
 

@@ -36,8 +36,8 @@ def predict(
         help="Spark master URL (spark engine), e.g. spark://host:7077.")] = "local[*]",
 ) -> None:
     """Predict skin response for every patient in a file with a registered model."""
-    from models.registry import ModelNotFoundError
-    from training.tracking import configure_tracking
+    from ssc_response.models.registry import ModelNotFoundError
+    from ssc_response.training.tracking import configure_tracking
 
     configure_tracking()
     try:
@@ -51,10 +51,10 @@ def predict(
 
 
 def _predict_pandas(data: Path, output: Path, model: str, chunk_rows: int) -> tuple[int, str]:
-    from features.io import table_format
-    from features.validation import ContractError
-    from models.batch import score_file
-    from models.registry import load_served_model
+    from ssc_response.features.io import table_format
+    from ssc_response.features.validation import ContractError
+    from ssc_response.models.batch import score_file
+    from ssc_response.models.registry import load_served_model
 
     table_format(output)  # an unsupported output type fails before the model is loaded
     served = load_served_model(model)
@@ -68,8 +68,8 @@ def _predict_pandas(data: Path, output: Path, model: str, chunk_rows: int) -> tu
 
 
 def _predict_spark(data: Path, output: Path, model: str, master: str) -> tuple[int, str]:
-    from models import spark_batch
-    from models.registry import resolve
+    from ssc_response.models import spark_batch
+    from ssc_response.models.registry import resolve
 
     if not spark_batch.java_available():
         _fail("the spark engine needs a Java runtime (17 or later): install one "

@@ -11,7 +11,7 @@ import typer
 if TYPE_CHECKING:
     import uvicorn
 
-APP_FACTORY = "serving.app:create_app"
+APP_FACTORY = "ssc_response.serving.app:create_app"
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from serving.settings import Settings
+    from ssc_response.serving.settings import Settings
 
     # Options travel as environment variables: every worker process builds its own app from them.
     for name, value in (("SSC_MODEL_URI", model_uri), ("SSC_DATABASE_URL", database_url)):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from training.simulation.scenarios import SCENARIOS, UnknownScenarioError, get_scenario
+from ssc_response.training.simulation.scenarios import SCENARIOS, UnknownScenarioError, get_scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,8 +65,8 @@ def simulate(
         raise typer.BadParameter(
             "nothing to do: give --output FILE, --report, or both", param_hint="'--output'"
         )
-    from features.io import write_table
-    from training.simulation import compare_with_targets, simulate_cohort
+    from ssc_response.features.io import write_table
+    from ssc_response.training.simulation import compare_with_targets, simulate_cohort
 
     frame = simulate_cohort(n, seed, scenario)
     if output is not None:

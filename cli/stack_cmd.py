@@ -26,7 +26,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from cli.demo_cmd import ROLES
+from ssc_response.cli.demo_cmd import ROLES
 
 MODEL_URI = "models:/ssc-skin-response@champion"
 START_TIMEOUT_S = 120.0
@@ -48,7 +48,7 @@ def stack(
         help="Train the quick experiment when the registry has no champion yet.")] = True,
 ) -> None:
     """Start PostgreSQL, an MLflow tracking server on it and the service with N workers."""
-    from cli.local_postgres import Unavailable, running_server
+    from ssc_response.cli.local_postgres import Unavailable, running_server
 
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -142,11 +142,11 @@ def _wait_for(url: str, what: str, log: Path) -> None:
 
 
 def _ensure_champion(workdir: Path, train: bool) -> None:
-    from cli.train_cmd import print_summary, run_with_progress
-    from features.io import write_table
-    from models.registry import ModelNotFoundError, resolve
-    from training.simulation import simulate_cohort
-    from training.tracking import configure_tracking
+    from ssc_response.cli.train_cmd import print_summary, run_with_progress
+    from ssc_response.features.io import write_table
+    from ssc_response.models.registry import ModelNotFoundError, resolve
+    from ssc_response.training.simulation import simulate_cohort
+    from ssc_response.training.tracking import configure_tracking
 
     configure_tracking()
     try:
@@ -166,8 +166,8 @@ def _ensure_champion(workdir: Path, train: bool) -> None:
 
 
 def _create_keys(database_url: str) -> dict[str, str]:
-    from serving.database import make_engine
-    from serving.keys import KeyStore, parse_role
+    from ssc_response.serving.database import make_engine
+    from ssc_response.serving.keys import KeyStore, parse_role
 
     engine = make_engine(database_url)
     try:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from training.simulation.scenarios import SCENARIOS
+from ssc_response.training.simulation.scenarios import SCENARIOS
 
 
 def register(app: typer.Typer) -> None:
@@ -57,9 +57,9 @@ def study(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from training.config import ExperimentConfigError, load_experiment
-    from training.study import run_study, summarise, summary_markdown
-    from training.study_report import log_study, write_study
+    from ssc_response.training.config import ExperimentConfigError, load_experiment
+    from ssc_response.training.study import run_study, summarise, summary_markdown
+    from ssc_response.training.study_report import log_study, write_study
 
     try:
         config = load_experiment(experiment)

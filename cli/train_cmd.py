@@ -22,7 +22,7 @@ def run_with_progress(experiment: str, data: Path):  # noqa: ANN201 - RunSummary
     """Run an experiment with a spinner and a count of model fits on stderr."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from training.run import run_experiment
+    from ssc_response.training.run import run_experiment
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"),
                TextColumn("{task.completed} fits"), TimeElapsedColumn())
@@ -41,8 +41,8 @@ def train(
     experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
 ) -> None:
     """Train, validate the whole procedure, log to MLflow and register a model version."""
-    from features.validation import ContractError
-    from training.config import ExperimentConfigError
+    from ssc_response.features.validation import ContractError
+    from ssc_response.training.config import ExperimentConfigError
 
     try:
         summary = run_with_progress(experiment, data)
@@ -138,8 +138,8 @@ def runs(
     """Leaderboard of an experiment's runs, best validated AUROC first."""
     import mlflow
 
-    from training.config import ExperimentConfigError, load_experiment
-    from training.tracking import configure_tracking
+    from ssc_response.training.config import ExperimentConfigError, load_experiment
+    from ssc_response.training.tracking import configure_tracking
 
     try:
         config = load_experiment(experiment)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype, is_bool_dtype, is_complex_dtype, is_numeric_dtype
 
-from features.schema import Field
+from ssc_response.features.schema import Field
 
 BOOLEAN_TOKENS: dict[str, bool] = {
     **dict.fromkeys(("true", "yes", "1"), True),

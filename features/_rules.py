@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_scalar
 
-from features._parsers import Raw
-from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, fields
+from ssc_response.features._parsers import Raw
+from ssc_response.features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, fields
 
 UNKNOWN_FIELD_RULE = "unknown field; allowed fields are in the data dictionary"
 OUTCOME_FIELD_RULE = "follow-up (outcome) field; not accepted for prediction"

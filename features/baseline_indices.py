@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import indices
-from features.columns import model_columns, numeric_block
-from features.schema import MRSS_SITE_FIELDS
+from ssc_response.features import indices
+from ssc_response.features.columns import model_columns, numeric_block
+from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 ArrayLike = Any  # numpy arrays or pandas arrays
 Column = Callable[[str], ArrayLike]  # field name -> its values (all-missing when absent)

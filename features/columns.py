@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import schema
+from ssc_response.features import schema
 
 Groups = dict[Any, tuple[list[int], list[int]]]
 

@@ -17,8 +17,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from features import outcomes
-from features.baseline_indices import add_baseline_indices, baseline_mrss
+from ssc_response.features import outcomes
+from ssc_response.features.baseline_indices import add_baseline_indices, baseline_mrss
 
 __all__ = [
     "OUTCOME_DERIVED_COLUMNS",

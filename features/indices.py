@@ -25,7 +25,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from features.schema import MRSS_SITE_FIELDS
+from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 __all__ = [
     "ACR_EULAR_2013_WEIGHTS",

@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from features.indices import (
+from ssc_response.features.indices import (
     ArrayInput,
     BoolResult,
     FloatResult,

@@ -20,9 +20,9 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from features import schema
-from features.baseline_indices import BASELINE_DERIVED_COLUMNS, baseline_index_values
-from features.columns import model_columns
+from ssc_response.features import schema
+from ssc_response.features.baseline_indices import BASELINE_DERIVED_COLUMNS, baseline_index_values
+from ssc_response.features.columns import model_columns
 
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
 MISSING_PREFIX = "missingindicator_"

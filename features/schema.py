@@ -73,7 +73,8 @@ def _parse_row(row: dict[str, str]) -> Field:
 
 def dictionary_text() -> str:
     """The raw text of the project's copy of the data dictionary."""
-    return resources.files("features").joinpath("data_dictionary.csv").read_text(encoding="utf-8")
+    dictionary = resources.files("ssc_response.features").joinpath("data_dictionary.csv")
+    return dictionary.read_text(encoding="utf-8")
 
 
 @cache

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features._parsers import BOOLEAN_TOKENS, PARSERS, Raw, blank_out, prepare
-from features._rules import (
+from ssc_response.features._parsers import BOOLEAN_TOKENS, PARSERS, Raw, blank_out, prepare
+from ssc_response.features._rules import (
     BOOLEAN_RULE,
     ID_MAX_LENGTH,
     ID_PATTERN,
@@ -52,7 +52,7 @@ from features._rules import (
     type_rule,
     value_flags,
 )
-from features.schema import REQUIRED_FIELDS, Field, fields
+from ssc_response.features.schema import REQUIRED_FIELDS, Field, fields
 
 __all__ = [
     "BOOLEAN_RULE",

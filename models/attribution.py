@@ -52,7 +52,7 @@ from sklearn.linear_model import (
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from models.calibration import RecalibratedClassifier, raw_space
+from ssc_response.models.calibration import RecalibratedClassifier, raw_space
 
 LOGIT = "logit"
 PROBABILITY = "probability"

@@ -19,10 +19,10 @@ from dataclasses import replace
 
 import pandas as pd
 
-from features.io import TableWriter, iter_table
-from features.validation import ContractError, Problem, validate_frame
-from models.bundle import ResponseModel
-from models.tabular import PREDICTION_COLUMNS, score_frame
+from ssc_response.features.io import TableWriter, iter_table
+from ssc_response.features.validation import ContractError, Problem, validate_frame
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.tabular import PREDICTION_COLUMNS, score_frame
 
 DEFAULT_CHUNK_ROWS = 10_000
 

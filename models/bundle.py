@@ -27,12 +27,17 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.pipeline import Pipeline
 
-from features.pipeline import FeatureSpec, as_model_frame, field_of_feature, field_units
-from models.conformal import ConformalDelta
-from models.explain import GroupedExplainer
-from models.input_checks import InputChecks
-from models.probability_interval import ProbabilityInterval
-from models.summary import TrainingSummary
+from ssc_response.features.pipeline import (
+    FeatureSpec,
+    as_model_frame,
+    field_of_feature,
+    field_units,
+)
+from ssc_response.models.conformal import ConformalDelta
+from ssc_response.models.explain import GroupedExplainer
+from ssc_response.models.input_checks import InputChecks
+from ssc_response.models.probability_interval import ProbabilityInterval
+from ssc_response.models.summary import TrainingSummary
 
 INDEX_COLUMNS: tuple[str, ...] = (
     "mrss_total",

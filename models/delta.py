@@ -33,7 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
-from features.outcomes import minimal_responder_decrease
+from ssc_response.features.outcomes import minimal_responder_decrease
 
 # The logistic distribution with scale s has SD s * pi / sqrt(3).
 LOGIT_PER_SD = np.pi / np.sqrt(3.0)

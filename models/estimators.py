@@ -15,8 +15,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from features.pipeline import FeatureSpec, build_preprocessor
-from models.delta import DeltaMrssClassifier
+from ssc_response.features.pipeline import FeatureSpec, build_preprocessor
+from ssc_response.models.delta import DeltaMrssClassifier
 
 DELTA_ALPHAS: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)  # ridge penalties of the ΔmRSS model
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.attribution import make_attributor
+from ssc_response.models.attribution import make_attributor
 
 
 @dataclass

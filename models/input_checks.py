@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features import schema
-from features.columns import numeric_block, text_block
-from features.pipeline import field_units
-from models.summary import TrainingSummary
+from ssc_response.features import schema
+from ssc_response.features.columns import numeric_block, text_block
+from ssc_response.features.pipeline import field_units
+from ssc_response.models.summary import TrainingSummary
 
 
 def is_text_field(name: str) -> bool:

@@ -24,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from features.schema import REQUIRED_FIELDS, fields
-from features.validation import validate_records
-from models.bundle import ResponseModel
-from models.summary import TrainingSummary
-from models.tolerance import Distance, close, is_number
+from ssc_response.features.schema import REQUIRED_FIELDS, fields
+from ssc_response.features.validation import validate_records
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.summary import TrainingSummary
+from ssc_response.models.tolerance import Distance, close, is_number
 
 PROBE_LEVELS = 3  # low (10th percentile), middle (median), high (90th percentile)
 DEFAULT_MRSS_TOTAL = 20  # for a feature set that does not read it (histology): still required

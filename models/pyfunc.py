@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from models.serialization import load_bundle
-from models.tabular import score_frame
+from ssc_response.models.serialization import load_bundle
+from ssc_response.models.tabular import score_frame
 
 
 class SkinResponsePyfunc(PythonModel):

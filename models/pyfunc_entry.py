@@ -2,6 +2,6 @@
 
 import mlflow.models
 
-from models.pyfunc import SkinResponsePyfunc
+from ssc_response.models.pyfunc import SkinResponsePyfunc
 
 mlflow.models.set_model(SkinResponsePyfunc())

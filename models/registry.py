@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from models.bundle import ResponseModel
-from models.parity import check_probes
-from models.serialization import load_bundle
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.parity import check_probes
+from ssc_response.models.serialization import load_bundle
 
 DEFAULT_MODEL_NAME = "ssc-skin-response"
 DEFAULT_ALIAS = "champion"

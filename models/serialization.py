@@ -15,20 +15,25 @@ from typing import Any
 import pandas as pd
 import skops.io as sio
 
-from models.bundle import ResponseModel
-from models.conformal import ConformalDelta
-from models.probability_interval import ProbabilityInterval
-from models.summary import TrainingSummary
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.conformal import ConformalDelta
+from ssc_response.models.probability_interval import ProbabilityInterval
+from ssc_response.models.summary import TrainingSummary
 
 # Exactly the non-builtin types our pipelines contain (tests/models/test_serialization.py fails
 # when a new type appears, so the list is reviewed rather than widened blindly).
 # skops already trusts plain sklearn/numpy containers; these are the rest, each one reviewed.
 TRUSTED_TYPES: tuple[str, ...] = (
-    "features.pipeline.ClinicalIndices",  # our indices transformer (stateless but names)
-    "models.calibration.RecalibratedClassifier",  # the champion with its recalibration
-    "models.conformal.ConformalDelta",  # the ΔmRSS CV+ interval (fold estimators, scores)
-    "models.delta.DeltaMrssClassifier",  # our mRSS-change classifier
-    "models.probability_interval.ProbabilityInterval",  # bootstrap SE of the log-odds
+    # our indices transformer (stateless but names)
+    "ssc_response.features.pipeline.ClinicalIndices",
+    # the champion with its recalibration
+    "ssc_response.models.calibration.RecalibratedClassifier",
+    # the ΔmRSS CV+ interval (fold estimators, scores)
+    "ssc_response.models.conformal.ConformalDelta",
+    # our mRSS-change classifier
+    "ssc_response.models.delta.DeltaMrssClassifier",
+    # bootstrap SE of the log-odds
+    "ssc_response.models.probability_interval.ProbabilityInterval",
     "numpy.dtype",  # dtypes recorded by fitted transformers
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
@@ -77,8 +82,17 @@ def untrusted_types(directory: str | Path) -> set[str]:
     return found - set(TRUSTED_TYPES)
 
 
+# Models registered before the code moved under the ``ssc_response`` namespace name their own
+# classes by the old top-level names; those modules no longer exist, so they cannot be served.
+_PRE_NAMESPACE_PREFIXES = ("features.", "models.")
+
+
 def _load_trusted(path: Path) -> Any:
     unknown = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+    if any(name.startswith(_PRE_NAMESPACE_PREFIXES) for name in unknown):
+        raise OutdatedArtifactError(
+            f"{path.name} was saved before the code moved to the ssc_response namespace "
+            "(it names features.* / models.* classes): retrain the model to serve it")
     if unknown:
         raise UntrustedArtifactError(
             f"{path.name} contains types that are not trusted: {sorted(unknown)}"

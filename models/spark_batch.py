@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from features import schema
-from features.io import table_format
-from models.tabular import PREDICTION_COLUMNS
+from ssc_response.features import schema
+from ssc_response.features.io import table_format
+from ssc_response.models.tabular import PREDICTION_COLUMNS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession

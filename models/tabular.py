@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from features.validation import validate_frame
+from ssc_response.features.validation import validate_frame
 
 if TYPE_CHECKING:
-    from models.bundle import ResponseModel
+    from ssc_response.models.bundle import ResponseModel
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
     "patient_id", "probability_response", "probability_response_lower",

@@ -31,9 +31,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.registry import ServedModel
-from serving.keys import ApiKey
-from serving.metrics import ServiceMetrics, log_failure
+from ssc_response.models.registry import ServedModel
+from ssc_response.serving.keys import ApiKey
+from ssc_response.serving.metrics import ServiceMetrics, log_failure
 
 log = logging.getLogger(__name__)
 

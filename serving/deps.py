@@ -18,16 +18,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from models.registry import ServedModel
-from serving.audit import AuditStore
-from serving.audit.replay import VersionCache
-from serving.batcher import PredictionBatcher
-from serving.key_cache import KeyCache
-from serving.keys import ApiKey, Role
-from serving.metrics import ServiceMetrics
-from serving.model_holder import ModelHolder
-from serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
-from serving.settings import Settings, get_settings
+from ssc_response.models.registry import ServedModel
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.audit.replay import VersionCache
+from ssc_response.serving.batcher import PredictionBatcher
+from ssc_response.serving.key_cache import KeyCache
+from ssc_response.serving.keys import ApiKey, Role
+from ssc_response.serving.metrics import ServiceMetrics
+from ssc_response.serving.model_holder import ModelHolder
+from ssc_response.serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
+from ssc_response.serving.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from uuid import uuid4
 
 import pandas as pd
 
-from features.validation import validate_records
-from models.registry import ServedModel
-from serving.audit import AuditEntryIn, AuditStore
+from ssc_response.features.validation import validate_records
+from ssc_response.models.registry import ServedModel
+from ssc_response.serving.audit import AuditEntryIn, AuditStore
 
 Records = Sequence[Mapping[str, Any]]
 Prediction = dict[str, Any]

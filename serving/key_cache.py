@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from serving.keys import ApiKey, KeyStore
+from ssc_response.serving.keys import ApiKey, KeyStore
 
 DEFAULT_TTL_SECONDS = 2.0
 MAX_REMEMBERED = 4096  # distinct keys; beyond it the memory starts over (keys are few in practice)

@@ -16,8 +16,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.registry import ModelVersionRef
-from serving.schemas import DETAIL_SERVICE_UNAVAILABLE
+from ssc_response.models.registry import ModelVersionRef
+from ssc_response.serving.schemas import DETAIL_SERVICE_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

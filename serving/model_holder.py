@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from models.parity import ParityError
-from models.registry import ModelVersionRef, ServedModel, load_served_model, resolve
+from ssc_response.models.parity import ParityError
+from ssc_response.models.registry import ModelVersionRef, ServedModel, load_served_model, resolve
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler, RootMod
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from features.schema import REQUIRED_FIELDS, baseline_fields, fields
-from features.schema import Field as DictionaryField
-from features.validation import ID_MAX_LENGTH, ID_PATTERN
+from ssc_response.features.schema import REQUIRED_FIELDS, baseline_fields, fields
+from ssc_response.features.schema import Field as DictionaryField
+from ssc_response.features.validation import ID_MAX_LENGTH, ID_PATTERN
 
 # Stable ``detail`` strings: clients and tests match on them, so change them only deliberately.
 DETAIL_UNAUTHENTICATED = "missing or invalid API key"

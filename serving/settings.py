@@ -15,8 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from serving.database import DEFAULT_DATABASE_URL, SUPPORTED_DIALECTS
-from serving.key_cache import DEFAULT_TTL_SECONDS
+from ssc_response.serving.database import DEFAULT_DATABASE_URL, SUPPORTED_DIALECTS
+from ssc_response.serving.key_cache import DEFAULT_TTL_SECONDS
 
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 # The same embedded store the training side defaults to, so a laptop set-up needs no variables.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.tolerance import close
+from ssc_response.models.tolerance import close
 
 
 def assert_same_answer(expected: Any, got: Any, path: str = "") -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from models.bundle import ResponseModel
-from training.config import ExperimentConfig, UncertaintyConfig, ValidationConfig
-from training.experiment import fit_final, prepare_cohort
-from training.packaging import package
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.training.config import ExperimentConfig, UncertaintyConfig, ValidationConfig
+from ssc_response.training.experiment import fit_final, prepare_cohort
+from ssc_response.training.packaging import package
 
 
 def fit_bundle(frame: pd.DataFrame, family_name: str, metadata: dict[str, Any] | None = None,

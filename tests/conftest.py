@@ -49,9 +49,9 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     """
     import mlflow
 
-    from features.io import write_table
-    from training.run import run_experiment
-    from training.simulation import simulate_cohort
+    from ssc_response.features.io import write_table
+    from ssc_response.training.run import run_experiment
+    from ssc_response.training.simulation import simulate_cohort
 
     root = tmp_path_factory.mktemp("trained_store")
     uri = f"sqlite:///{root / 'mlflow.db'}"
@@ -81,7 +81,7 @@ def spark() -> Iterator[object]:
 
     Skipped (with the reason) where no Java runtime is installed (`.ci/run` installs one).
     """
-    from models import spark_batch
+    from ssc_response.models import spark_batch
 
     if not spark_batch.java_available():
         pytest.skip("Spark needs a Java runtime: no JAVA_HOME and no `java` on PATH")

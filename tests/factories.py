@@ -8,7 +8,7 @@ follow-up (outcome) fields only; merge the two for a record with outcomes:
 
 from __future__ import annotations
 
-from features.schema import MRSS_SITE_FIELDS
+from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 # Site scores of a typical diffuse patient (hands and forearms worst); they add up to 22.
 SITE_SCORES: dict[str, int] = dict(

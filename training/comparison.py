@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from training.assessment import Assessment
-from training.metrics import auroc, brier, delong_placements, net_benefit
+from ssc_response.training.assessment import Assessment
+from ssc_response.training.metrics import auroc, brier, delong_placements, net_benefit
 
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
 REPORTED_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)  # logged as metrics; the full curve as a table

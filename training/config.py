@@ -17,9 +17,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from features.derive import OutcomeThresholds
-from features.pipeline import FEATURE_SETS, FeatureSpec
-from models.estimators import FAMILIES
+from ssc_response.features.derive import OutcomeThresholds
+from ssc_response.features.pipeline import FEATURE_SETS, FeatureSpec
+from ssc_response.models.estimators import FAMILIES
 
 BINARY_OUTCOMES: tuple[str, ...] = (
     "skin_responder",
@@ -208,7 +208,7 @@ def feature_spec(value: FeatureSetValue, derived_indices: bool = False) -> Featu
 
 def builtin_experiments() -> list[str]:
     """Names of the experiments that ship with the package, sorted."""
-    folder = resources.files("experiments")
+    folder = resources.files("ssc_response.experiments")
     return sorted(item.name.removesuffix(".yaml") for item in folder.iterdir()
                   if item.name.endswith(".yaml"))
 
@@ -228,7 +228,7 @@ def experiment_path(name_or_path: str | Path) -> Path:
             f"{', '.join(builtin_experiments())} (or give the path of a YAML file)"
         )
     # The package is installed as files (editable or from a wheel), never zipped.
-    return Path(str(resources.files("experiments").joinpath(f"{name_or_path}.yaml")))
+    return Path(str(resources.files("ssc_response.experiments").joinpath(f"{name_or_path}.yaml")))
 
 
 def load_experiment(name_or_path: str | Path) -> ExperimentConfig:

@@ -24,14 +24,14 @@ import pandas as pd
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from features.derive import add_derived_columns
-from features.pipeline import FeatureSpec, as_model_frame
-from models.calibration import RecalibratedClassifier
-from models.probability_interval import ProbabilityInterval
-from training.assessment import Assessment, bootstrap_optimism, nested_cross_validation
-from training.comparison import compare_feature_sets
-from training.config import ExperimentConfig
-from training.procedure import (
+from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.pipeline import FeatureSpec, as_model_frame
+from ssc_response.models.calibration import RecalibratedClassifier
+from ssc_response.models.probability_interval import ProbabilityInterval
+from ssc_response.training.assessment import Assessment, bootstrap_optimism, nested_cross_validation
+from ssc_response.training.comparison import compare_feature_sets
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.procedure import (
     FittedProcedure,
     ProcedureSpec,
     ResponseRule,

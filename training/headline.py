@@ -11,9 +11,9 @@ is the share of the analysed cohort with the outcome (the base rate).
 
 from __future__ import annotations
 
-from training.assessment import BINARY, score
-from training.config import ExperimentConfig
-from training.experiment import Cohort, FinalModel, Validation
+from ssc_response.training.assessment import BINARY, score
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import Cohort, FinalModel, Validation
 
 
 def validation_description(config: ExperimentConfig) -> str:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.bundle import ResponseModel
-from models.summary import TrainingSummary
-from training.config import ExperimentConfig
-from training.experiment import Cohort, FinalModel
-from training.procedure import DELTA_FAMILY
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.summary import TrainingSummary
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import Cohort, FinalModel
+from ssc_response.training.procedure import DELTA_FAMILY
 
 BACKGROUND_ROWS = 100  # the explainer's background: enough for a stable mean, small to store
 

@@ -34,11 +34,11 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import ParameterGrid, StratifiedGroupKFold
 from sklearn.pipeline import Pipeline
 
-from features.pipeline import FeatureSpec, build_preprocessor
-from models.calibration import RecalibratedClassifier, fit_recalibration, raw_score
-from models.conformal import ConformalDelta
-from models.estimators import DELTA_ALPHAS, family
-from training.metrics import auroc, brier
+from ssc_response.features.pipeline import FeatureSpec, build_preprocessor
+from ssc_response.models.calibration import RecalibratedClassifier, fit_recalibration, raw_score
+from ssc_response.models.conformal import ConformalDelta
+from ssc_response.models.estimators import DELTA_ALPHAS, family
+from ssc_response.training.metrics import auroc, brier
 
 DELTA_FAMILY = "delta_mrss_regression"
 SELECTION_METRICS = {"brier": (brier, min), "auroc": (auroc, max)}

@@ -8,7 +8,7 @@ probabilities.
 
 from __future__ import annotations
 
-from training.config import ExperimentConfig
+from ssc_response.training.config import ExperimentConfig
 
 
 def _promotion_rules(metrics: dict[str, float]) -> list[tuple[str, str, float | None, str]]:

@@ -7,15 +7,15 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from features import schema
-from features.pipeline import build_preprocessor, field_units
-from models.bundle import ResponseModel
-from training import reports, tracking
-from training.config import ExperimentConfig
-from training.experiment import Cohort, FinalModel, Validation
-from training.metrics import net_benefit
-from training.sample_size import RileyResult, riley_binary_min_n
-from training.sample_size_continuous import riley_continuous_min_n
+from ssc_response.features import schema
+from ssc_response.features.pipeline import build_preprocessor, field_units
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.training import reports, tracking
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import Cohort, FinalModel, Validation
+from ssc_response.training.metrics import net_benefit
+from ssc_response.training.sample_size import RileyResult, riley_binary_min_n
+from ssc_response.training.sample_size_continuous import riley_continuous_min_n
 
 OUTCOME_TEXT = {
     "skin_responder": "EUSTAR skin response at follow-up: mRSS decrease > {abs} points and "
@@ -77,7 +77,7 @@ def _predictors(cohort: Cohort, model: ResponseModel,
 
 def _subgroups(cohort: Cohort, validation: Validation) -> list[reports.SubgroupResult]:
     """Cross-validated performance by sex (nested CV only: it has out-of-fold predictions)."""
-    from training.metrics import auroc, brier
+    from ssc_response.training.metrics import auroc, brier
 
     oof = validation.assessment.mean_oof_probability()
     if oof is None:

@@ -18,7 +18,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from training.model_card import (
+from ssc_response.training.model_card import (
     DataSource,
     IntervalScheme,
     Metric,
@@ -30,7 +30,7 @@ from training.model_card import (
     ValidationScheme,
     model_card_markdown,
 )
-from training.plots import (
+from ssc_response.training.plots import (
     calibration_figure,
     comparison_figure,
     decision_curve_figure,
@@ -220,7 +220,7 @@ def _group_by_field(
 
 
 def _dictionary_units() -> dict[str, str]:
-    from features.schema import fields
+    from ssc_response.features.schema import fields
 
     return {name: field.unit for name, field in fields().items()}
 

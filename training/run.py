@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.io import read_cohort
-from models.parity import with_probes
-from models.registry import DEFAULT_MODEL_NAME
-from training import reporting, tracking
-from training.config import ExperimentConfig, experiment_path, load_experiment
-from training.experiment import Tick, fit_final, prepare_cohort, validate
-from training.headline import headline_metrics, validation_description
-from training.packaging import package
-from training.promotion import promotion_failures
+from ssc_response.features.io import read_cohort
+from ssc_response.models.parity import with_probes
+from ssc_response.models.registry import DEFAULT_MODEL_NAME
+from ssc_response.training import reporting, tracking
+from ssc_response.training.config import ExperimentConfig, experiment_path, load_experiment
+from ssc_response.training.experiment import Tick, fit_final, prepare_cohort, validate
+from ssc_response.training.headline import headline_metrics, validation_description
+from ssc_response.training.packaging import package
+from ssc_response.training.promotion import promotion_failures
 
 log = logging.getLogger(__name__)
 

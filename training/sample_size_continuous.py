@@ -14,7 +14,7 @@ import math
 from scipy.stats import chi2
 from scipy.stats import t as student_t
 
-from training.sample_size import RileyResult, ceil_n, smallest_n, with_warning
+from ssc_response.training.sample_size import RileyResult, ceil_n, smallest_n, with_warning
 
 
 def _shrinkage_continuous(n: int, n_parameters: int, r2_adj: float) -> float:

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.config import ExperimentConfig
-from training.experiment import FinalModel, fit_final, prepare_cohort, validate
-from training.headline import headline_metrics
-from training.metrics import auroc, brier, calibration_slope_intercept
-from training.promotion import promotion_failures
-from training.simulation import complete_baseline, simulate_cohort
-from training.simulation.outcome import true_response_probability
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import FinalModel, fit_final, prepare_cohort, validate
+from ssc_response.training.headline import headline_metrics
+from ssc_response.training.metrics import auroc, brier, calibration_slope_intercept
+from ssc_response.training.promotion import promotion_failures
+from ssc_response.training.simulation import complete_baseline, simulate_cohort
+from ssc_response.training.simulation.outcome import true_response_probability
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.config import ExperimentConfig
-from training.study import COVERAGE_LEVEL, summary_markdown
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.study import COVERAGE_LEVEL, summary_markdown
 
 STUDY_EXPERIMENT = "ssc-response-study"
 
@@ -70,7 +70,7 @@ def log_study(config: ExperimentConfig, results: pd.DataFrame, summary: pd.DataF
     """One MLflow run holding the study's settings, summary metrics and files."""
     import mlflow
 
-    from training import tracking
+    from ssc_response.training import tracking
 
     tracking.configure_tracking()
     tracking.use_experiment(STUDY_EXPERIMENT)

@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import schema
-from models.parity import serving_parity
-from models.registry import BUNDLE_ARTIFACT, DEFAULT_ALIAS
-from models.serialization import load_bundle, save_bundle
+from ssc_response.features import schema
+from ssc_response.models.parity import serving_parity
+from ssc_response.models.registry import BUNDLE_ARTIFACT, DEFAULT_ALIAS
+from ssc_response.models.serialization import load_bundle, save_bundle
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 PYFUNC_ENTRY = Path(__file__).resolve().parent.parent / "models" / "pyfunc_entry.py"

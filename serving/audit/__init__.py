@@ -11,9 +11,14 @@ chain alone cannot reveal entries removed from its very end, so operators should
 ``VerifyResult.head_seq``/``head_hash`` outside the database from time to time.
 """
 
-from serving.audit.hashing import GENESIS_HASH, HASHED_FIELDS, canonical_json, compute_entry_hash
-from serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
-from serving.audit.store import AUDIT_LOCK_KEY, AuditStore
+from ssc_response.serving.audit.hashing import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_json,
+    compute_entry_hash,
+)
+from ssc_response.serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
+from ssc_response.serving.audit.store import AUDIT_LOCK_KEY, AuditStore
 
 __all__ = [
     "AUDIT_LOCK_KEY",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select
 
-from serving.database import audit_access, utc_now_iso
+from ssc_response.serving.database import audit_access, utc_now_iso
 
 ACTIONS = ("view", "replay", "export", "verify")
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from features.validation import ID_MAX_LENGTH, ID_PATTERN
+from ssc_response.features.validation import ID_MAX_LENGTH, ID_PATTERN
 
 VERSION_PATTERN = r"^\d{1,18}$"
 KEY_ID_PATTERN = r"^[0-9a-f]{16}$"

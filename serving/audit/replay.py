@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from features.validation import ContractError
-from models.registry import ModelNotFoundError, ServedModel, load_served_model
-from models.tolerance import Distance, close, is_number
-from serving.audit.models import AuditRecord
-from serving.inference import predict, validate_patients
+from ssc_response.features.validation import ContractError
+from ssc_response.models.registry import ModelNotFoundError, ServedModel, load_served_model
+from ssc_response.models.tolerance import Distance, close, is_number
+from ssc_response.serving.audit.models import AuditRecord
+from ssc_response.serving.inference import predict, validate_patients
 
 _INTERVALS = ("probability_response", "predicted_delta_mrss")
 _INTERVAL_PARTS = ("estimate", "lower", "upper")

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from serving.audit.hashing import GENESIS_HASH, compute_entry_hash
-from serving.audit.models import VerifyResult
-from serving.database import audit_predictions
+from ssc_response.serving.audit.hashing import GENESIS_HASH, compute_entry_hash
+from ssc_response.serving.audit.models import VerifyResult
+from ssc_response.serving.database import audit_predictions
 
 _Problem = tuple[int, str | None, str]  # (first broken seq, its prediction_id if stored, reason)
 

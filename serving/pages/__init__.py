@@ -18,12 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from features.schema import MRSS_SITE_FIELDS
-from serving.pages.deps import PageDenied, Pages, SignInRequired
-from serving.pages.routers import auditor, auth, clinician, docs, model
-from serving.pages.session import CSRF_FIELD, SessionSigner
-from serving.pages.views import DISCLAIMER, percent
-from serving.settings import Settings
+from ssc_response.features.schema import MRSS_SITE_FIELDS
+from ssc_response.serving.pages.deps import PageDenied, Pages, SignInRequired
+from ssc_response.serving.pages.routers import auditor, auth, clinician, docs, model
+from ssc_response.serving.pages.session import CSRF_FIELD, SessionSigner
+from ssc_response.serving.pages.views import DISCLAIMER, percent
+from ssc_response.serving.settings import Settings
 
 __all__ = ["include_pages"]
 
@@ -34,7 +34,8 @@ def include_pages(app: FastAPI, settings: Settings) -> None:
     ``app`` must be built with ``docs_url=None, redoc_url=None`` (these replace them).
     """
     app.state.pages = Pages(_templates(), _signer(settings))
-    app.mount("/static", StaticFiles(packages=[("serving.pages", "static")]), name="static")
+    static = StaticFiles(packages=[("ssc_response.serving.pages", "static")])
+    app.mount("/static", static, name="static")
     for module in (auth, clinician, auditor, model, docs):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _to_sign_in)
@@ -49,7 +50,7 @@ def _signer(settings: Settings) -> SessionSigner:
 
 
 def _templates() -> Jinja2Templates:
-    environment = Environment(loader=PackageLoader("serving.pages", "templates"),
+    environment = Environment(loader=PackageLoader("ssc_response.serving.pages", "templates"),
                               autoescape=select_autoescape(default=True))
     environment.filters["percent"] = percent
     environment.globals |= {"CSRF_FIELD": CSRF_FIELD, "DISCLAIMER": DISCLAIMER,

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from serving.audit import AuditStore, VerifyResult
+from ssc_response.serving.audit import AuditStore, VerifyResult
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,21 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from serving.deps import (
+from ssc_response.serving.deps import (
     AUDIT_ROLES,
     MODEL_READ_ROLES,
     PREDICT_ROLES,
     ServicesDep,
 )
-from serving.keys import ApiKey, Role
-from serving.pages.chain import ChainStatus
-from serving.pages.session import CSRF_FIELD, SESSION_COOKIE, Session, SessionSigner, tokens_match
+from ssc_response.serving.keys import ApiKey, Role
+from ssc_response.serving.pages.chain import ChainStatus
+from ssc_response.serving.pages.session import (
+    CSRF_FIELD,
+    SESSION_COOKIE,
+    Session,
+    SessionSigner,
+    tokens_match,
+)
 
 HOME = {Role.CLINICIAN: "/patient", Role.AUDITOR: "/audit", Role.RESEARCHER: "/model"}
 

@@ -15,9 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, Field, baseline_fields, fields
-from features.validation import Problem
-from serving.pages.labels import label, unit
+from ssc_response.features.schema import (
+    MRSS_SITE_FIELDS,
+    REQUIRED_FIELDS,
+    Field,
+    baseline_fields,
+    fields,
+)
+from ssc_response.features.validation import Problem
+from ssc_response.serving.pages.labels import label, unit
 
 # (section id, heading, dictionary groups in it); the mRSS fields have their own section.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from features.schema import MRSS_SITE_FIELDS, fields
+from ssc_response.features.schema import MRSS_SITE_FIELDS, fields
 
 _SHORT = {
     "patient_id": "Patient ID (pseudonymous)",

@@ -13,9 +13,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from features.indices import acr_eular_2013_classified
-from models.registry import ServedModel
-from serving.pages.waterfall import SCALES, waterfall_svg
+from ssc_response.features.indices import acr_eular_2013_classified
+from ssc_response.models.registry import ServedModel
+from ssc_response.serving.pages.waterfall import SCALES, waterfall_svg
 
 DISCLAIMER = ("Research use only. Trained on simulated data by default; skin also improves "
               "without treatment. Not for clinical decisions.")

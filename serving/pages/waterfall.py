@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from serving.pages.labels import is_flag, label
+from ssc_response.serving.pages.labels import is_flag, label
 
 SCALES = {
     "logit": "log-odds of skin response (0 = even odds)",

@@ -16,13 +16,18 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AfterValidator, BaseModel, Field
 
-from features.validation import ID_MAX_LENGTH
-from serving.audit import AuditRecord
-from serving.audit.access import AccessLog
-from serving.audit.filters import KEY_ID_PATTERN, PATIENT_PATTERN, VERSION_PATTERN
-from serving.audit.replay import ReplayError, replay_prediction
-from serving.deps import AuditorKey, ServicesDep
-from serving.schemas import DETAIL_AUDIT_NOT_FOUND, MessageOut, ModelRef, ValidationErrorOut
+from ssc_response.features.validation import ID_MAX_LENGTH
+from ssc_response.serving.audit import AuditRecord
+from ssc_response.serving.audit.access import AccessLog
+from ssc_response.serving.audit.filters import KEY_ID_PATTERN, PATIENT_PATTERN, VERSION_PATTERN
+from ssc_response.serving.audit.replay import ReplayError, replay_prediction
+from ssc_response.serving.deps import AuditorKey, ServicesDep
+from ssc_response.serving.schemas import (
+    DETAIL_AUDIT_NOT_FOUND,
+    MessageOut,
+    ModelRef,
+    ValidationErrorOut,
+)
 
 
 class AuditEntryOut(BaseModel):

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from serving.deps import ServicesDep
-from serving.schemas import DETAIL_NOT_READY
+from ssc_response.serving.deps import ServicesDep
+from ssc_response.serving.schemas import DETAIL_NOT_READY
 
 router = APIRouter(tags=["operations"])
 

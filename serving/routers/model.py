@@ -9,18 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Body, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.registry import ModelNotFoundError, ModelVersionRef
-from serving.deps import HolderDep, ModelReaderKey, ResearcherKey, SettingsDep
-from serving.metrics import log_failure
-from serving.model_holder import LoadedModel
-from serving.schemas import (
+from ssc_response.models.registry import ModelNotFoundError, ModelVersionRef
+from ssc_response.serving.deps import HolderDep, ModelReaderKey, ResearcherKey, SettingsDep
+from ssc_response.serving.metrics import log_failure
+from ssc_response.serving.model_holder import LoadedModel
+from ssc_response.serving.schemas import (
     DETAIL_MODEL_LOAD_FAILED,
     DETAIL_MODEL_NOT_FOUND,
     MessageOut,
     ModelRef,
     ValidationErrorOut,
 )
-from serving.settings import Settings
+from ssc_response.serving.settings import Settings
 
 
 class Estimate(BaseModel):

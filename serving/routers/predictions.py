@@ -17,14 +17,14 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
-from features.validation import ContractError
-from models.registry import ServedModel
-from serving import inference
-from serving.audit import AuditEntryIn, AuditStore
-from serving.batcher import BatcherClosed, Pending, Staged
-from serving.deps import BatcherDep, ClinicianKey, ModelDep
-from serving.metrics import ServiceMetrics, log_failure
-from serving.schemas import (
+from ssc_response.features.validation import ContractError
+from ssc_response.models.registry import ServedModel
+from ssc_response.serving import inference
+from ssc_response.serving.audit import AuditEntryIn, AuditStore
+from ssc_response.serving.batcher import BatcherClosed, Pending, Staged
+from ssc_response.serving.deps import BatcherDep, ClinicianKey, ModelDep
+from ssc_response.serving.metrics import ServiceMetrics, log_failure
+from ssc_response.serving.schemas import (
     DETAIL_AUDIT_UNAVAILABLE,
     DETAIL_PREDICTION_UNAVAILABLE,
     MessageOut,

@@ -8,9 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import audit_cmd
-from serving.audit import AuditStore
-from serving.database import make_engine
+from ssc_response.cli import audit_cmd
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.database import make_engine
 from tests.serving.test_audit import fill, tamper
 
 runner = CliRunner()

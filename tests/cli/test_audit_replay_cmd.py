@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import build_app
-from models.registry import load_served_model
-from serving import inference
-from serving.audit import AuditEntryIn, AuditStore
-from serving.database import make_engine
+from ssc_response.cli.main import build_app
+from ssc_response.models.registry import load_served_model
+from ssc_response.serving import inference
+from ssc_response.serving.audit import AuditEntryIn, AuditStore
+from ssc_response.serving.database import make_engine
 from tests.factories import make_patient
 
 RUNNER = CliRunner()

@@ -10,10 +10,10 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
-from cli import features_cmd
-from features.baseline_indices import BASELINE_DERIVED_COLUMNS
-from features.derive import OUTCOME_DERIVED_COLUMNS
-from features.io import read_table
+from ssc_response.cli import features_cmd
+from ssc_response.features.baseline_indices import BASELINE_DERIVED_COLUMNS
+from ssc_response.features.derive import OUTCOME_DERIVED_COLUMNS
+from ssc_response.features.io import read_table
 from tests.factories import make_followup, make_patient
 
 runner = CliRunner()
@@ -96,7 +96,7 @@ def test_missing_input_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_the_program_registers_the_command() -> None:
-    from cli.main import build_app
+    from ssc_response.cli.main import build_app
 
     result = runner.invoke(build_app(), ["features", "--help"])
     assert result.exit_code == 0 and "--data" in result.stdout and "--output" in result.stdout

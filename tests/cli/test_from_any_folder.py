@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from features.validation import validate_records
-from training.config import builtin_experiments
+from ssc_response.features.validation import validate_records
+from ssc_response.training.config import builtin_experiments
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import keys_cmd
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
+from ssc_response.cli import keys_cmd
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
 
 runner = CliRunner()
 

@@ -10,12 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import predict_cmd
-from features.io import write_table
-from features.schema import baseline_fields
-from models.tabular import PREDICTION_COLUMNS
+from ssc_response.cli import predict_cmd
+from ssc_response.features.io import write_table
+from ssc_response.features.schema import baseline_fields
+from ssc_response.models.tabular import PREDICTION_COLUMNS
+from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_table
-from training.simulation import simulate_cohort
 
 runner = CliRunner()
 

@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from cli import simulate_cmd
-from features.io import read_cohort
-from features.schema import field_names
+from ssc_response.cli import simulate_cmd
+from ssc_response.features.io import read_cohort
+from ssc_response.features.schema import field_names
 
 runner = CliRunner()
 

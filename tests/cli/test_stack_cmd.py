@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.local_postgres import Unavailable, binaries
+from ssc_response.cli.local_postgres import Unavailable, binaries
 from tests.factories import make_patient
 from tests.serving.test_e2e_server import free_port
 

@@ -10,9 +10,9 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from cli import train_cmd
-from features.io import write_table
-from training.simulation import simulate_cohort
+from ssc_response.cli import train_cmd
+from ssc_response.features.io import write_table
+from ssc_response.training.simulation import simulate_cohort
 
 runner = CliRunner()
 CHEAP = {
@@ -60,7 +60,7 @@ def test_train_progress_goes_to_stderr(
     app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The spinner counts model fits on stderr (the run itself is replaced by a stub)."""
-    from training import run as run_module
+    from ssc_response.training import run as run_module
 
     def fake_run(config: Path, data: Path, tick: Any = None) -> None:
         for label in ("logistic_l2", "bootstrap"):

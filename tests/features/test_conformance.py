@@ -5,7 +5,7 @@ from __future__ import annotations
 from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from features.pipeline import ClinicalIndices
+from ssc_response.features.pipeline import ClinicalIndices
 
 # Check name -> why it cannot apply, per estimator. Every check passes today, so nothing is listed;
 # an entry needs a reason (strict xfail flags an entry once its check starts passing).

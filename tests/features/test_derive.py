@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import baseline_indices, derive, outcomes, schema
+from ssc_response.features import baseline_indices, derive, outcomes, schema
 
 DTYPES = {
     "float": "float64",

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import indices
-from features.schema import MRSS_SITE_FIELDS
+from ssc_response.features import indices
+from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 DATA = Path(__file__).parents[1] / "data"
 

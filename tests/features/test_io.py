@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features import io
-from features.validation import ContractError, validate_frame
+from ssc_response.features import io
+from ssc_response.features.validation import ContractError, validate_frame
 from tests.factories import make_followup, make_patient
 
 pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import outcomes
+from ssc_response.features import outcomes
 
 DATA = Path(__file__).parents[1] / "data"
 DELTAS = [

@@ -11,8 +11,8 @@ import pytest
 import skops.io as sio
 from sklearn.pipeline import Pipeline
 
-from features import schema
-from features.pipeline import (
+from ssc_response.features import schema
+from ssc_response.features.pipeline import (
     DERIVED_MODEL_FEATURES,
     FEATURE_SETS,
     MISSING_PREFIX,
@@ -23,11 +23,11 @@ from features.pipeline import (
     field_of_feature,
     numeric_fields,
 )
-from features.validation import validate_frame, validate_records
-from models.serialization import TRUSTED_TYPES
-from models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
+from ssc_response.features.validation import validate_frame, validate_records
+from ssc_response.models.serialization import TRUSTED_TYPES
+from ssc_response.models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
+from ssc_response.training.simulation import simulate_cohort
 from tests.factories import SITE_SCORES, make_patient
-from training.simulation import simulate_cohort
 
 COHORT_SIZE = 300
 COHORT_SEED = 7

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from features import schema
+from ssc_response.features import schema
 
 pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
 

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, fields
-from features.validation import (
+from ssc_response.features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, fields
+from ssc_response.features.validation import (
     UNKNOWN_FIELD_RULE,
     ContractError,
     Problem,

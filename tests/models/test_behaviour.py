@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.schema import MRSS_SITE_FIELDS
-from models.bundle import ResponseModel
+from ssc_response.features.schema import MRSS_SITE_FIELDS
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
-from training.simulation import simulate_cohort
 
 pytestmark = pytest.mark.model
 

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.pipeline import as_model_frame
-from features.schema import baseline_fields
-from features.validation import validate_frame
-from models.bundle import ResponseModel
+from ssc_response.features.pipeline import as_model_frame
+from ssc_response.features.schema import baseline_fields
+from ssc_response.features.validation import validate_frame
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
-from training.simulation import simulate_cohort
 
 FAMILIES_UNDER_TEST = ("logistic_l2", "random_forest", "delta_mrss_regression")
 TRAINING = simulate_cohort(90, 4)
@@ -193,7 +193,7 @@ def test_the_delta_champion_gives_both_numbers_from_one_fitted_model(
 
 
 def test_other_champions_carry_the_chosen_delta_model(models: dict[str, ResponseModel]) -> None:
-    from models.delta import DeltaMrssClassifier
+    from ssc_response.models.delta import DeltaMrssClassifier
 
     model = models["logistic_l2"]
 

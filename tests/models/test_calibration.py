@@ -9,7 +9,12 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
-from models.calibration import RecalibratedClassifier, fit_recalibration, raw_score, raw_space
+from ssc_response.models.calibration import (
+    RecalibratedClassifier,
+    fit_recalibration,
+    raw_score,
+    raw_space,
+)
 
 pytestmark = pytest.mark.model
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.model_selection import KFold
 
-from models.conformal import ConformalDelta
-from models.delta import DeltaMrssClassifier
+from ssc_response.models.conformal import ConformalDelta
+from ssc_response.models.delta import DeltaMrssClassifier
 
 pytestmark = pytest.mark.model
 

@@ -14,8 +14,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import Ridge
 from sklearn.preprocessing import StandardScaler
 
-from features.outcomes import minimal_responder_decrease
-from models.delta import IMPOSSIBLE_LOGIT, LOGIT_PER_SD, DeltaMrssClassifier
+from ssc_response.features.outcomes import minimal_responder_decrease
+from ssc_response.models.delta import IMPOSSIBLE_LOGIT, LOGIT_PER_SD, DeltaMrssClassifier
 
 pytestmark = pytest.mark.model
 

@@ -10,10 +10,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from features.derive import add_derived_columns
-from features.pipeline import as_model_frame
-from models.estimators import FAMILIES, family, make_pipeline
-from training.simulation import simulate_cohort
+from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.pipeline import as_model_frame
+from ssc_response.models.estimators import FAMILIES, family, make_pipeline
+from ssc_response.training.simulation import simulate_cohort
 
 
 def small_cohort(n: int = 90, seed: int = 4) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

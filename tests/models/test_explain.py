@@ -23,7 +23,7 @@ from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegressio
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier
 
-from models.explain import Contribution, Explanation, GroupedExplainer
+from ssc_response.models.explain import Contribution, Explanation, GroupedExplainer
 
 CATEGORICAL = ("sex", "nvc_pattern")
 UNITS = {
@@ -327,7 +327,7 @@ def test_rejects_estimator_without_predictions() -> None:
 
 def test_project_delta_classifier_is_explained_exactly_in_logit_space() -> None:
     """DeltaMrssClassifier's logit is additive per feature, so its SHAP values are exact."""
-    from models.delta import DeltaMrssClassifier
+    from ssc_response.models.delta import DeltaMrssClassifier
 
     model = DeltaMrssClassifier().fit(X, DELTA)
     explanations = GroupedExplainer(model, X, field_of, UNITS).explain(NEW_X, NEW_RAW)

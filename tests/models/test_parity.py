@@ -13,21 +13,21 @@ from typing import Any
 
 import pytest
 
-from features.validation import validate_records
-from models import registry
-from models.bundle import ResponseModel
-from models.parity import (
+from ssc_response.features.validation import validate_records
+from ssc_response.models import registry
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.parity import (
     ParityError,
     check_probes,
     probe_records,
     serving_parity,
     with_probes,
 )
-from models.serialization import PROBES_FILE, load_bundle, save_bundle
+from ssc_response.models.serialization import PROBES_FILE, load_bundle, save_bundle
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import prepare_cohort
+from ssc_response.training.simulation import simulate_cohort
 from tests.bundles import fit_bundle
-from training.config import ExperimentConfig
-from training.experiment import prepare_cohort
-from training.simulation import simulate_cohort
 
 TRAINING = simulate_cohort(90, 4)
 

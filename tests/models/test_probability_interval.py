@@ -11,7 +11,7 @@ from scipy.special import expit
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
-from models.probability_interval import ProbabilityInterval
+from ssc_response.models.probability_interval import ProbabilityInterval
 
 pytestmark = pytest.mark.model
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import skops.io as sio
 
-from features.validation import validate_records
-from models.bundle import ResponseModel
-from models.conformal import ConformalDelta
-from models.estimators import FAMILIES
-from models.serialization import (
+from ssc_response.features.validation import validate_records
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.models.conformal import ConformalDelta
+from ssc_response.models.estimators import FAMILIES
+from ssc_response.models.serialization import (
     TRUSTED_TYPES,
     OutdatedArtifactError,
     UntrustedArtifactError,
@@ -25,10 +25,10 @@ from models.serialization import (
     save_bundle,
     untrusted_types,
 )
+from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
 from tests.factories import make_patient
-from training.simulation import simulate_cohort
 
 
 class NotAnEstimator:

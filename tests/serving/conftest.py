@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from serving.database import make_engine
+from ssc_response.serving.database import make_engine
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from cli.local_postgres import Unavailable, throwaway_server
+from ssc_response.cli.local_postgres import Unavailable, throwaway_server
 
 PORT = 55433
 

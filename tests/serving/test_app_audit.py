@@ -13,8 +13,8 @@ from uuid import uuid4
 
 import pytest
 
-from serving.keys import Role
-from serving.schemas import DETAIL_AUDIT_NOT_FOUND
+from ssc_response.serving.keys import Role
+from ssc_response.serving.schemas import DETAIL_AUDIT_NOT_FOUND
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, running_service, tamper
 

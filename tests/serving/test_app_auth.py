@@ -11,9 +11,9 @@ from uuid import uuid4
 import pytest
 from httpx import Response
 
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
-from serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
+from ssc_response.serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, running_service
 

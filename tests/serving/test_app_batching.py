@@ -20,15 +20,15 @@ from httpx import Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from serving import inference
-from serving.app import create_app
-from serving.audit import AuditStore
-from serving.audit.replay import compare_outputs
-from serving.batcher import BatcherClosed, PredictionBatcher
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
-from serving.schemas import DETAIL_AUDIT_UNAVAILABLE, DETAIL_PREDICTION_UNAVAILABLE
-from serving.settings import Settings
+from ssc_response.serving import inference
+from ssc_response.serving.app import create_app
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.audit.replay import compare_outputs
+from ssc_response.serving.batcher import BatcherClosed, PredictionBatcher
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
+from ssc_response.serving.schemas import DETAIL_AUDIT_UNAVAILABLE, DETAIL_PREDICTION_UNAVAILABLE
+from ssc_response.serving.settings import Settings
 from tests.factories import make_patient
 from tests.serving.test_app_support import (
     Service,
@@ -71,7 +71,7 @@ class GatedModel:
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> GatedModel:
     gated = GatedModel()
-    monkeypatch.setattr("serving.inference.predict", gated)
+    monkeypatch.setattr("ssc_response.serving.inference.predict", gated)
     return gated
 
 
@@ -216,7 +216,7 @@ def test_a_model_failure_in_a_batch_is_503_for_all_of_it_and_records_nothing(
         raise RuntimeError("model down")
 
     gate = GatedModel(crash)
-    monkeypatch.setattr("serving.inference.predict", gate)
+    monkeypatch.setattr("ssc_response.serving.inference.predict", gate)
     before = service.audit_total()
     requests = [(clinician(service), [make_patient(patient_id=f"F-{i}")]) for i in range(4)]
     responses = coalesced(service, gate, requests)
@@ -324,7 +324,7 @@ def test_the_next_batch_is_predicted_while_the_previous_one_commits_and_answers_
         return real_predict(served, frames)
 
     monkeypatch.setattr(AuditStore, "append_many", held)
-    monkeypatch.setattr("serving.inference.predict", counted)
+    monkeypatch.setattr("ssc_response.serving.inference.predict", counted)
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, service, clinician(service), make_batch(1))
         assert committing.wait(WAIT_S)

@@ -11,10 +11,10 @@ from uuid import uuid4
 
 import pytest
 
-from models.registry import ModelNotFoundError, ModelVersionRef, ServedModel
-from serving.keys import Role
-from serving.model_holder import ModelHolder
-from serving.schemas import DETAIL_MODEL_NOT_FOUND
+from ssc_response.models.registry import ModelNotFoundError, ModelVersionRef, ServedModel
+from ssc_response.serving.keys import Role
+from ssc_response.serving.model_holder import ModelHolder
+from ssc_response.serving.schemas import DETAIL_MODEL_NOT_FOUND
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, running_service
 

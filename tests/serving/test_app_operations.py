@@ -14,16 +14,16 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from features.schema import outcome_fields
-from serving.app import create_app
-from serving.audit import AuditStore
-from serving.keys import Role
-from serving.schemas import (
+from ssc_response.features.schema import outcome_fields
+from ssc_response.serving.app import create_app
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.keys import Role
+from ssc_response.serving.schemas import (
     DETAIL_AUDIT_UNAVAILABLE,
     DETAIL_PREDICTION_UNAVAILABLE,
     DETAIL_SERVICE_UNAVAILABLE,
 )
-from serving.settings import Settings, get_settings
+from ssc_response.serving.settings import Settings, get_settings
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, make_settings, running_service
 
@@ -166,7 +166,7 @@ def test_model_failure_is_503_and_logged_without_patient_data(
     def crash(*_args: Any) -> Any:
         raise RuntimeError("cannot predict for PRIVATE-7 aged 45")
 
-    monkeypatch.setattr("serving.inference.predict", crash)
+    monkeypatch.setattr("ssc_response.serving.inference.predict", crash)
     before = service.audit_total()
     with caplog.at_level(logging.ERROR):
         response = service.predict(make_patient(patient_id="PRIVATE-7"))

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from serving.keys import Role
+from ssc_response.serving.keys import Role
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, running_service
 

@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from serving.app import create_app
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
-from serving.settings import Settings
+from ssc_response.serving.app import create_app
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
+from ssc_response.serving.settings import Settings
 from tests.factories import make_patient
 
 

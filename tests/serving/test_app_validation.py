@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from features.validation import ID_RULE, OUTCOME_FIELD_RULE, UNKNOWN_FIELD_RULE
-from serving.keys import Role
+from ssc_response.features.validation import ID_RULE, OUTCOME_FIELD_RULE, UNKNOWN_FIELD_RULE
+from ssc_response.serving.keys import Role
 from tests.factories import make_patient
 from tests.serving.test_app_support import Service, make_batch, running_service
 

@@ -18,14 +18,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.schema import CreateTable
 
-from serving.audit import (
+from ssc_response.serving.audit import (
     GENESIS_HASH,
     AuditEntryIn,
     AuditRecord,
     AuditStore,
     compute_entry_hash,
 )
-from serving.database import audit_predictions, make_engine, schema_exists
+from ssc_response.serving.database import audit_predictions, make_engine, schema_exists
 
 # --- factories and helpers ---------------------------------------------------------------------
 

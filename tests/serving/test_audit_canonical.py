@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serving.audit import HASHED_FIELDS, canonical_json, compute_entry_hash
+from ssc_response.serving.audit import HASHED_FIELDS, canonical_json, compute_entry_hash
 
 
 def reference_json(value: Any) -> str:

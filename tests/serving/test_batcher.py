@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from models.registry import ModelVersionRef, ServedModel
-from serving.batcher import BatcherClosed, Pending, PredictionBatcher, Staged
-from serving.keys import ApiKey, Role
-from serving.metrics import ServiceMetrics
+from ssc_response.models.registry import ModelVersionRef, ServedModel
+from ssc_response.serving.batcher import BatcherClosed, Pending, PredictionBatcher, Staged
+from ssc_response.serving.keys import ApiKey, Role
+from ssc_response.serving.metrics import ServiceMetrics
 
 WAIT_S = 10.0
 

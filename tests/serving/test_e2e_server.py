@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from serving.keys import Role
+from ssc_response.serving.keys import Role
 from tests.factories import make_patient
 from tests.serving.test_app_support import champion_uri, create_keys
 

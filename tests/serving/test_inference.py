@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from features.validation import ContractError
-from models.registry import ServedModel, load_served_model
-from serving import inference
-from serving.audit import AuditStore
-from serving.audit.replay import compare_outputs
-from serving.batcher import Pending, Staged
-from serving.keys import ApiKey, Role
-from serving.metrics import ServiceMetrics
-from serving.routers.predictions import Answer, predict_batch
+from ssc_response.features.validation import ContractError
+from ssc_response.models.registry import ServedModel, load_served_model
+from ssc_response.serving import inference
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.audit.replay import compare_outputs
+from ssc_response.serving.batcher import Pending, Staged
+from ssc_response.serving.keys import ApiKey, Role
+from ssc_response.serving.metrics import ServiceMetrics
+from ssc_response.serving.routers.predictions import Answer, predict_batch
 from tests.factories import make_patient
 
 KEY = ApiKey(key_id="k-test", role=Role.CLINICIAN, label=None, created_at=datetime.now(UTC),

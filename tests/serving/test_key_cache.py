@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from serving.database import make_engine
-from serving.key_cache import KeyCache
-from serving.keys import ApiKey, KeyStore, Role
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.key_cache import KeyCache
+from ssc_response.serving.keys import ApiKey, KeyStore, Role
 
 
 class FakeClock:

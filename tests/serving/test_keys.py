@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from serving.database import make_engine
-from serving.keys import ApiKey, KeyStore, Role, UnknownKeyError, parse_role
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import ApiKey, KeyStore, Role, UnknownKeyError, parse_role
 
 
 @pytest.fixture

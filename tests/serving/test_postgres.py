@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from serving.audit import AuditEntryIn, AuditStore
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
+from ssc_response.serving.audit import AuditEntryIn, AuditStore
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
 from tests.factories import make_patient
 from tests.serving.pg_cluster import create_database
 from tests.serving.test_app_support import running_service
@@ -62,8 +62,8 @@ def test_keys_are_created_authenticated_and_revoked(engine: Engine) -> None:
 
 APPEND_IN_ANOTHER_PROCESS = """
 import sys
-from serving.audit import AuditEntryIn, AuditStore
-from serving.database import make_engine
+from ssc_response.serving.audit import AuditEntryIn, AuditStore
+from ssc_response.serving.database import make_engine
 store = AuditStore(make_engine(sys.argv[1]))
 for n in range(30):
     store.append_many([AuditEntryIn(model_name="ssc", model_version="1", input={"n": n},
@@ -107,7 +107,7 @@ def test_the_audit_table_refuses_edits(engine: Engine, statement: str) -> None:
 def test_a_forked_chain_is_refused(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from serving.database import audit_predictions
+    from ssc_response.serving.database import audit_predictions
     from tests.serving.test_audit import forked_row
 
     AuditStore(engine).append_many([entry(1), entry(2)])

@@ -23,9 +23,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 
-from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, baseline_fields, fields
-from serving.app import create_app
-from serving.keys import Role
+from ssc_response.features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, baseline_fields, fields
+from ssc_response.serving.app import create_app
+from ssc_response.serving.keys import Role
 from tests.serving.test_app_support import create_keys, make_settings
 
 MAX_EXAMPLES = 40

@@ -29,9 +29,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from serving.audit import AuditStore
-from serving.database import audit_predictions, make_engine
-from serving.keys import Role
+from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.database import audit_predictions, make_engine
+from ssc_response.serving.keys import Role
 from tests.factories import make_patient
 from tests.serving.pg_cluster import create_database
 from tests.serving.test_app_support import champion_uri, create_keys

@@ -6,19 +6,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.pipeline import FeatureSpec
-from training.assessment import (
+from ssc_response.features.pipeline import FeatureSpec
+from ssc_response.training.assessment import (
     _location_shifted_ci,
     bootstrap_optimism,
     nested_cross_validation,
     score,
 )
-from training.config import ExperimentConfig, load_experiment
-from training.experiment import prepare_cohort
-from training.metrics import auroc, delong_variance
-from training.procedure import Candidate, ProcedureSpec
-from training.promotion import promotion_failures
-from training.simulation import simulate_cohort
+from ssc_response.training.config import ExperimentConfig, load_experiment
+from ssc_response.training.experiment import prepare_cohort
+from ssc_response.training.metrics import auroc, delong_variance
+from ssc_response.training.procedure import Candidate, ProcedureSpec
+from ssc_response.training.promotion import promotion_failures
+from ssc_response.training.simulation import simulate_cohort
 
 pytestmark = pytest.mark.model
 

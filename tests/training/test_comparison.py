@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.assessment import Assessment
-from training.comparison import _auroc_difference, compare_feature_sets, decision_curves
-from training.metrics import auroc, delong_variance
+from ssc_response.training.assessment import Assessment
+from ssc_response.training.comparison import (
+    _auroc_difference,
+    compare_feature_sets,
+    decision_curves,
+)
+from ssc_response.training.metrics import auroc, delong_variance
 
 pytestmark = pytest.mark.code
 

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import yaml
 
-from features.io import write_table
-from training.config import (
+from ssc_response.features.io import write_table
+from ssc_response.training.config import (
     ExperimentConfig,
     ExperimentConfigError,
     builtin_experiments,
     experiment_path,
     load_experiment,
 )
-from training.simulation import simulate_cohort
+from ssc_response.training.simulation import simulate_cohort
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -41,7 +41,7 @@ def test_shipped_experiments_load(name: str) -> None:
 
 
 def test_flexible_experiment_compares_every_family() -> None:
-    from models.estimators import FAMILIES
+    from ssc_response.models.estimators import FAMILIES
 
     assert set(load_experiment(EXPERIMENTS / "flexible.yaml").estimators) == set(FAMILIES)
 
@@ -67,8 +67,8 @@ def test_derived_indices_are_read_only_when_asked(tmp_path: Path) -> None:
 @pytest.mark.parametrize("abs_threshold, rel_threshold", [(3.0, 0.25), (5.0, 0.10), (8.0, 0.4)])
 def test_outcome_thresholds_of_the_experiment_reach_the_labels(
         tmp_path: Path, abs_threshold: float, rel_threshold: float) -> None:
-    from features.outcomes import skin_responder
-    from training.experiment import prepare_cohort
+    from ssc_response.features.outcomes import skin_responder
+    from ssc_response.training.experiment import prepare_cohort
 
     cohort_frame = simulate_cohort(300, 4)
     eustar = load_experiment(write_experiment(tmp_path))
@@ -86,7 +86,7 @@ def test_outcome_thresholds_of_the_experiment_reach_the_labels(
 
 
 def test_mcid_outcome_labels_use_its_threshold(tmp_path: Path) -> None:
-    from training.experiment import prepare_cohort
+    from ssc_response.training.experiment import prepare_cohort
 
     frame = simulate_cohort(300, 4)
     four = prepare_cohort(frame, load_experiment(write_experiment(
@@ -209,7 +209,7 @@ def test_continuous_outcome_runs_end_to_end(tmp_mlflow: str, tmp_path: Path) -> 
     """ΔmRSS experiments log MAE and R2; the binary metrics are against skin_responder."""
     from mlflow.tracking import MlflowClient
 
-    from training.run import run_experiment
+    from ssc_response.training.run import run_experiment
 
     data = tmp_path / "cohort.csv"
     write_table(simulate_cohort(100, 5), data)

@@ -8,7 +8,7 @@ from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, mean_absolute_error, r2_score, roc_auc_score
 
-from training.metrics import (
+from ssc_response.training.metrics import (
     BINARY_METRICS,
     auroc,
     brier,

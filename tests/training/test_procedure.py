@@ -10,12 +10,12 @@ import pytest
 from scipy.special import expit
 from sklearn.model_selection import StratifiedKFold
 
-from features.pipeline import FeatureSpec
-from models.calibration import RecalibratedClassifier, raw_score
-from training.config import ExperimentConfig
-from training.experiment import prepare_cohort
-from training.metrics import auroc, brier
-from training.procedure import (
+from ssc_response.features.pipeline import FeatureSpec
+from ssc_response.models.calibration import RecalibratedClassifier, raw_score
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.experiment import prepare_cohort
+from ssc_response.training.metrics import auroc, brier
+from ssc_response.training.procedure import (
     Candidate,
     ProcedureSpec,
     RecordFolds,
@@ -27,7 +27,7 @@ from training.procedure import (
     out_of_fold,
     recalibrated,
 )
-from training.simulation import simulate_cohort
+from ssc_response.training.simulation import simulate_cohort
 
 pytestmark = pytest.mark.model
 

@@ -33,14 +33,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.io import write_table
-from features.pipeline import as_model_frame
-from models.bundle import ResponseModel
-from training.config import ExperimentConfig, load_experiment
-from training.experiment import prepare_cohort, procedure_spec, validate
-from training.metrics import auroc
-from training.procedure import fit_procedure
-from training.simulation import simulate_cohort, true_drivers
+from ssc_response.features.io import write_table
+from ssc_response.features.pipeline import as_model_frame
+from ssc_response.models.bundle import ResponseModel
+from ssc_response.training.config import ExperimentConfig, load_experiment
+from ssc_response.training.experiment import prepare_cohort, procedure_spec, validate
+from ssc_response.training.metrics import auroc
+from ssc_response.training.procedure import fit_procedure
+from ssc_response.training.simulation import simulate_cohort, true_drivers
 
 pytestmark = pytest.mark.model
 
@@ -66,8 +66,8 @@ def recovered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     """The run's summary, registered model, importance table and training cohort."""
     import mlflow
 
-    from models.registry import load_served_model
-    from training.run import run_experiment
+    from ssc_response.models.registry import load_served_model
+    from ssc_response.training.run import run_experiment
 
     root = tmp_path_factory.mktemp("recovery")
     uri = f"sqlite:///{root / 'mlflow.db'}"

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from training.model_card import SECTION_HEADINGS, TEAM
-from training.plots import lowess, wilson_interval
-from training.reports import (
+from ssc_response.training.model_card import SECTION_HEADINGS, TEAM
+from ssc_response.training.plots import lowess, wilson_interval
+from ssc_response.training.reports import (
     IMPORTANCE_COLUMNS,
     DataSource,
     IntervalScheme,

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from features.io import write_table
-from features.schema import baseline_fields
-from training.config import load_experiment
-from training.simulation import simulate_cohort
-from training.tracking import flat_params
+from ssc_response.features.io import write_table
+from ssc_response.features.schema import baseline_fields
+from ssc_response.training.config import load_experiment
+from ssc_response.training.simulation import simulate_cohort
+from ssc_response.training.tracking import flat_params
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "experiments" / "quick.yaml"
@@ -193,7 +193,7 @@ def test_logged_model_is_a_plain_pyfunc(trained_model_uri: str,
 
 def test_served_model_loads_from_the_registry(trained_model_uri: str,
                                               trained_store: dict[str, Any]) -> None:
-    from models.registry import load_served_model
+    from ssc_response.models.registry import load_served_model
 
     served = load_served_model(trained_model_uri)
     patients = simulate_cohort(3, 123)
@@ -216,7 +216,7 @@ def gate_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     """Three runs of a cheap experiment: passing, the same again, then impossible thresholds."""
     import mlflow
 
-    from training.run import run_experiment
+    from ssc_response.training.run import run_experiment
 
     root = tmp_path_factory.mktemp("gate_store")
     uri = f"sqlite:///{root / 'mlflow.db'}"

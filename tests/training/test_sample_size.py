@@ -16,8 +16,12 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 from sklearn.linear_model import LogisticRegression
 
-from training.sample_size import cox_snell_r2_from_auroc, max_cox_snell_r2, riley_binary_min_n
-from training.sample_size_continuous import riley_continuous_min_n
+from ssc_response.training.sample_size import (
+    cox_snell_r2_from_auroc,
+    max_cox_snell_r2,
+    riley_binary_min_n,
+)
+from ssc_response.training.sample_size_continuous import riley_continuous_min_n
 
 # parameters, R2cs, prevalence -> criteria 1, 2, 3, final, EPP at final (pmsampsize test_bin.R)
 BINARY_CASES = [

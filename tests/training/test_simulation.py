@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features import outcomes
-from features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, field_names, fields
-from features.validation import validate_frame
-from training.simulation import (
+from ssc_response.features import outcomes
+from ssc_response.features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, field_names, fields
+from ssc_response.features.validation import validate_frame
+from ssc_response.training.simulation import (
     SCENARIOS,
     Scenario,
     UnknownScenarioError,
@@ -445,7 +445,7 @@ def test_nonlinear_scenario_curves_baseline_and_adds_an_interaction() -> None:
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 @pytest.mark.parametrize("seed", [7, 8])
 def test_true_probability_matches_the_observed_response_rate(scenario: str, seed: int) -> None:
-    from training.simulation.outcome import true_response_probability
+    from ssc_response.training.simulation.outcome import true_response_probability
 
     sc = replace(SCENARIOS[scenario], lost_to_followup=0.0)
     frame = simulate_cohort(LARGE_N, seed, sc)

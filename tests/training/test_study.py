@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from training.config import ExperimentConfig
-from training.study import (
+from ssc_response.training.config import ExperimentConfig
+from ssc_response.training.study import (
     COVERAGE_LEVEL,
     fresh_cohort,
     study_one,
@@ -84,7 +84,7 @@ def test_study_command_runs_end_to_end(tmp_mlflow: str, tmp_path: Path) -> None:
     """What CI runs: two sizes, three seeds, the quick experiment; tables, plots, MLflow run."""
     from mlflow.tracking import MlflowClient
 
-    from cli.main import build_app
+    from ssc_response.cli.main import build_app
 
     output = tmp_path / "study"
     result = CliRunner().invoke(build_app(), [

@@ -30,18 +30,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from training.simulation.scenarios import SCENARIOS, Scenario, UnknownScenarioError, get_scenario
+from ssc_response.training.simulation.scenarios import (
+    SCENARIOS,
+    Scenario,
+    UnknownScenarioError,
+    get_scenario,
+)
 
 if TYPE_CHECKING:
-    from training.simulation.cohort import (
+    from ssc_response.training.simulation.cohort import (
         complete_baseline,
         driver_effects,
         simulate_cohort,
         true_drivers,
     )
-    from training.simulation.outcome import delta_terms, expected_delta_mrss
-    from training.simulation.report import cohort_summary
-    from training.simulation.targets import compare_with_targets, literature_targets
+    from ssc_response.training.simulation.outcome import delta_terms, expected_delta_mrss
+    from ssc_response.training.simulation.report import cohort_summary
+    from ssc_response.training.simulation.targets import compare_with_targets, literature_targets
 
 # Public names served lazily (PEP 562), so that importing ``scenarios`` (the CLI does, to build
 # its --help) does not load numpy, pandas and scipy.

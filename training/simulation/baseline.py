@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.schema import MRSS_SITE_FIELDS
-from training.simulation.sampling import (
+from ssc_response.features.schema import MRSS_SITE_FIELDS
+from ssc_response.training.simulation.sampling import (
     FloatArray,
     binary,
     categorical,
@@ -25,8 +25,8 @@ from training.simulation.sampling import (
     standardise,
     truncated_normal,
 )
-from training.simulation.scenarios import ANTIBODY_PROFILES, NVC_PATTERNS, Scenario
-from training.simulation.sites import allocate_sites
+from ssc_response.training.simulation.scenarios import ANTIBODY_PROFILES, NVC_PATTERNS, Scenario
+from ssc_response.training.simulation.sites import allocate_sites
 
 Columns = dict[str, np.ndarray]
 

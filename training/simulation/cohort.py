@@ -7,14 +7,14 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from features.schema import fields
-from training.simulation import baseline
-from training.simulation.baseline import Columns
-from training.simulation.followup import simulate_followup
-from training.simulation.histology import histology
-from training.simulation.missingness import apply_missingness
-from training.simulation.outcome import TERM_FIELDS, delta_terms
-from training.simulation.scenarios import Scenario, get_scenario
+from ssc_response.features.schema import fields
+from ssc_response.training.simulation import baseline
+from ssc_response.training.simulation.baseline import Columns
+from ssc_response.training.simulation.followup import simulate_followup
+from ssc_response.training.simulation.histology import histology
+from ssc_response.training.simulation.missingness import apply_missingness
+from ssc_response.training.simulation.outcome import TERM_FIELDS, delta_terms
+from ssc_response.training.simulation.scenarios import Scenario, get_scenario
 
 # Dtypes of a validated frame (docs/ARCHITECTURE.md), by dictionary type.
 DTYPES: dict[str, str] = {

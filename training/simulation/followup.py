@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from training.simulation.baseline import Columns
-from training.simulation.outcome import followup_mrss
-from training.simulation.sampling import FloatArray, round_to, truncated_normal
-from training.simulation.scenarios import Scenario
+from ssc_response.training.simulation.baseline import Columns
+from ssc_response.training.simulation.outcome import followup_mrss
+from ssc_response.training.simulation.sampling import FloatArray, round_to, truncated_normal
+from ssc_response.training.simulation.scenarios import Scenario
 
 
 def _values(frame: pd.DataFrame, name: str) -> FloatArray:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.simulation.baseline import Columns, Latents
-from training.simulation.sampling import (
+from ssc_response.training.simulation.baseline import Columns, Latents
+from ssc_response.training.simulation.sampling import (
     FloatArray,
     mix,
     ordinal,
@@ -19,7 +19,7 @@ from training.simulation.sampling import (
     standardise,
     truncated_normal,
 )
-from training.simulation.scenarios import Scenario
+from ssc_response.training.simulation.scenarios import Scenario
 
 
 def _blend(rng: np.random.Generator, *loadings: tuple[FloatArray, float]) -> FloatArray:

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from features.schema import MRSS_SITE_FIELDS, field_names, fields
-from training.simulation.sampling import BoolArray, standardise
-from training.simulation.scenarios import Scenario
+from ssc_response.features.schema import MRSS_SITE_FIELDS, field_names, fields
+from ssc_response.training.simulation.sampling import BoolArray, standardise
+from ssc_response.training.simulation.scenarios import Scenario
 
 HISTOLOGY_FIELDS: tuple[str, ...] = tuple(
     name for name, f in fields().items() if f.group == "histology"

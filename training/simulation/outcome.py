@@ -37,9 +37,9 @@ import pandas as pd
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from features.outcomes import minimal_responder_decrease
-from training.simulation.sampling import FloatArray
-from training.simulation.scenarios import Scenario, get_scenario
+from ssc_response.features.outcomes import minimal_responder_decrease
+from ssc_response.training.simulation.sampling import FloatArray
+from ssc_response.training.simulation.scenarios import Scenario, get_scenario
 
 Z_CAP = 2.5
 # (centre, scale) of each modifier input on its analysis scale; §10.1 population values.

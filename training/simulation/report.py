@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features import outcomes
+from ssc_response.features import outcomes
 
 Statistic = Callable[[pd.DataFrame], float]
 

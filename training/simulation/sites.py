@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from features.schema import MRSS_SITES
-from training.simulation.sampling import IntArray
+from ssc_response.features.schema import MRSS_SITES
+from ssc_response.training.simulation.sampling import IntArray
 
 # Relative propensity of a site to be involved. Distal upper-limb skin is involved first and
 # most in dcSSc; trunk least (§10.1 "fingers/hands/forearms highest, back/abdomen lowest",

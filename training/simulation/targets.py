@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from training.simulation.report import cohort_summary
-from training.simulation.scenarios import Scenario, get_scenario
+from ssc_response.training.simulation.report import cohort_summary
+from ssc_response.training.simulation.scenarios import Scenario, get_scenario
 
 Target = tuple[str, float, float, float, str]  # statistic, target, low, high, source
 

@@ -19,14 +19,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from features.schema import fields
-from serving.audit import AuditRecord, AuditStore
-from serving.audit.access import AccessLog
-from serving.audit.filters import AuditFilters, filter_problems
-from serving.audit.replay import ReplayError, replay_prediction
-from serving.deps import AuditDep, ServicesDep
-from serving.pages.deps import AuditorPage, CheckedForm, PageDenied, PagesDep, render
-from serving.pages.views import ModelFacts, model_facts, prediction_view
+from ssc_response.features.schema import fields
+from ssc_response.serving.audit import AuditRecord, AuditStore
+from ssc_response.serving.audit.access import AccessLog
+from ssc_response.serving.audit.filters import AuditFilters, filter_problems
+from ssc_response.serving.audit.replay import ReplayError, replay_prediction
+from ssc_response.serving.deps import AuditDep, ServicesDep
+from ssc_response.serving.pages.deps import AuditorPage, CheckedForm, PageDenied, PagesDep, render
+from ssc_response.serving.pages.views import ModelFacts, model_facts, prediction_view
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25

@@ -9,9 +9,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from serving.deps import ServicesDep
-from serving.pages.deps import HOME, PageDenied, PagesDep, SignedInDep, checked_form, render
-from serving.pages.session import (
+from ssc_response.serving.deps import ServicesDep
+from ssc_response.serving.pages.deps import (
+    HOME,
+    PageDenied,
+    PagesDep,
+    SignedInDep,
+    checked_form,
+    render,
+)
+from ssc_response.serving.pages.session import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     clear_cookie,

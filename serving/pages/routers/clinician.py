@@ -17,17 +17,22 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from starlette.datastructures import UploadFile
 
-from features.io import read_uploaded_table
-from features.validation import ContractError
-from models.registry import ServedModel
-from models.tabular import predictions_frame
-from serving.batcher import BatcherClosed
-from serving.deps import BatcherDep, ModelDep, SettingsDep
-from serving.keys import ApiKey
-from serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
-from serving.pages.forms import form_names, messages_by_field, record_from_form, sections
-from serving.pages.tables import records_of
-from serving.pages.views import model_facts, prediction_view
+from ssc_response.features.io import read_uploaded_table
+from ssc_response.features.validation import ContractError
+from ssc_response.models.registry import ServedModel
+from ssc_response.models.tabular import predictions_frame
+from ssc_response.serving.batcher import BatcherClosed
+from ssc_response.serving.deps import BatcherDep, ModelDep, SettingsDep
+from ssc_response.serving.keys import ApiKey
+from ssc_response.serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
+from ssc_response.serving.pages.forms import (
+    form_names,
+    messages_by_field,
+    record_from_form,
+    sections,
+)
+from ssc_response.serving.pages.tables import records_of
+from ssc_response.serving.pages.views import model_facts, prediction_view
 
 router = APIRouter(include_in_schema=False)
 UNAVAILABLE = "The prediction could not be made just now; nothing was recorded. Try again."

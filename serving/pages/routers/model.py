@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from models.registry import VersionRecord, run_text, version_history
-from serving.deps import HolderDep, SettingsDep
-from serving.pages.deps import ModelPage, PagesDep, render
-from serving.routers.model import describe
+from ssc_response.models.registry import VersionRecord, run_text, version_history
+from ssc_response.serving.deps import HolderDep, SettingsDep
+from ssc_response.serving.pages.deps import ModelPage, PagesDep, render
+from ssc_response.serving.routers.model import describe
 
 router = APIRouter(include_in_schema=False)
 CARD_ARTIFACT = "model_card.md"

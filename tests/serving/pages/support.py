@@ -8,7 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from serving.keys import Role
+from ssc_response.serving.keys import Role
 from tests.serving.test_app_support import Service
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

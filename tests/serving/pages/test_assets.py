@@ -38,7 +38,7 @@ def test_templates_and_first_party_assets_load_nothing_from_outside() -> None:
 
 def test_package_data_includes_templates_and_static_files() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = config["tool"]["setuptools"]["package-data"]["serving.pages"]
+    patterns = config["tool"]["setuptools"]["package-data"]["ssc_response.serving.pages"]
     files = [p for p in PAGES.rglob("*") if p.is_file() and p.suffix != ".py"
              and "__pycache__" not in p.parts]
     for path in files:

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
-from serving.keys import Role
+from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
+from ssc_response.serving.keys import Role
 from tests.serving.test_app_support import champion_uri, create_keys
 from tests.serving.test_e2e_server import Server, start_server
 
@@ -75,7 +75,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def patient() -> dict[str, str]:
     """One simulated patient's baseline fields, as a person would type them."""
-    from training.simulation import simulate_cohort
+    from ssc_response.training.simulation import simulate_cohort
 
     row = simulate_cohort(1, seed=2024).iloc[0]
     record = {"patient_id": "SIM-0001"}
@@ -155,7 +155,7 @@ def test_a_bad_value_is_shown_beside_its_field(chromium: Any, deployment: Any,
 
 def test_clinician_uploads_a_file(chromium: Any, deployment: Any, shots: Path,
                                   tmp_path: Path) -> None:
-    from training.simulation import simulate_cohort
+    from ssc_response.training.simulation import simulate_cohort
 
     server, keys = deployment
     cohort = simulate_cohort(5, seed=7)[["patient_id", *baseline_fields()]]

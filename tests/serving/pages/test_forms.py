@@ -6,10 +6,15 @@ from collections import Counter
 
 import pytest
 
-from features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
-from features.validation import ContractError, validate_records
-from serving.pages.forms import form_names, messages_by_field, record_from_form, sections
-from serving.pages.labels import label, unit
+from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
+from ssc_response.features.validation import ContractError, validate_records
+from ssc_response.serving.pages.forms import (
+    form_names,
+    messages_by_field,
+    record_from_form,
+    sections,
+)
+from ssc_response.serving.pages.labels import label, unit
 from tests.factories import make_patient
 
 pytestmark = pytest.mark.contract

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from models.registry import VersionRecord
-from serving.log_privacy import QueryRedacted
-from serving.pages.routers.model import champion_periods
-from serving.pages.tables import records_of
+from ssc_response.models.registry import VersionRecord
+from ssc_response.serving.log_privacy import QueryRedacted
+from ssc_response.serving.pages.routers.model import champion_periods
+from ssc_response.serving.pages.tables import records_of
 
 
 def test_rows_become_records_without_blanks() -> None:

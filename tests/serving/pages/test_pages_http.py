@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from features.schema import baseline_fields
-from serving.database import make_engine
-from serving.keys import KeyStore, Role
-from serving.pages.session import SESSION_COOKIE
+from ssc_response.features.schema import baseline_fields
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.keys import KeyStore, Role
+from ssc_response.serving.pages.session import SESSION_COOKIE
 from tests.factories import make_patient
 from tests.serving.pages.support import browser, csrf_of, sign_in, signed_in_client, submit_patient
 from tests.serving.test_app_support import Service, running_service

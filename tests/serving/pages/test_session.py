@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from serving.pages.session import SessionSigner, tokens_match
+from ssc_response.serving.pages.session import SessionSigner, tokens_match
 
 SECRET = b"s" * 32
 

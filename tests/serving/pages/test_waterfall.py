@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from serving.pages.waterfall import bars, describe_value, waterfall_svg
+from ssc_response.serving.pages.waterfall import bars, describe_value, waterfall_svg
 
 EXPLANATION = {
     "base_value": -0.2, "output_space": "logit", "output_value": 0.55,
