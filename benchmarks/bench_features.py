@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.derived_columns import add_derived_columns
 from ssc_response.features.io import read_cohort, write_table
 from ssc_response.features.pipeline import as_model_frame, build_preprocessor
 from ssc_response.training.simulation import simulate_cohort

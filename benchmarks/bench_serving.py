@@ -403,10 +403,10 @@ def _stages(env: dict[str, str], batch: int) -> tuple[dict[str, list[float]], An
     from ssc_response.models.registry import load_served_model
     from ssc_response.serving import inference
     from ssc_response.serving.audit import AuditEntryIn, AuditStore
-    from ssc_response.serving.batcher import Pending, Staged
+    from ssc_response.serving.coalescing import Pending, Staged
     from ssc_response.serving.database import make_engine
     from ssc_response.serving.keys import ApiKey, Role
-    from ssc_response.serving.metrics import ServiceMetrics
+    from ssc_response.serving.prometheus import ServiceMetrics
     from ssc_response.serving.routers.predictions import predict_batch
     from ssc_response.serving.schemas import prediction_request_model
 

@@ -39,7 +39,7 @@ def features(
     Nothing is written when the input breaks the data contract: every problem is listed on
     stderr and the exit code is 2.
     """
-    from ssc_response.features.derive import add_derived_columns
+    from ssc_response.features.derived_columns import add_derived_columns
     from ssc_response.features.io import read_cohort, table_format, write_table
     from ssc_response.features.validation import ContractError
 

@@ -53,7 +53,7 @@ def predict(
 def _predict_pandas(data: Path, output: Path, model: str, chunk_rows: int) -> tuple[int, str]:
     from ssc_response.features.io import table_format
     from ssc_response.features.validation import ContractError
-    from ssc_response.models.batch import score_file
+    from ssc_response.models.chunked_scoring import score_file
     from ssc_response.models.registry import load_served_model
 
     table_format(output)  # an unsupported output type fails before the model is loaded

@@ -1,6 +1,6 @@
 """Outcome definitions after transplantation: skin response, CRISS, Raynaud's, HAQ, histology.
 
-Pure, vectorised calculators (same input and output conventions as :mod:`features.indices`).
+Pure, vectorised calculators (same input and output conventions as :mod:`features.index_formulas`).
 Δ is follow-up minus baseline, so a **negative ΔmRSS is an improvement** (§9.7). Every threshold
 is a keyword parameter whose default is the published one (§1.2, §5, §7.3, §10.3).
 
@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ssc_response.features.indices import (
+from ssc_response.features.index_formulas import (
     ArrayInput,
     BoolResult,
     FloatResult,
@@ -55,7 +55,7 @@ __all__ = [
 
 TOLERANCE = 1e-9
 
-# Published defaults, shared with features.derive (the outcome columns).
+# Published defaults, shared with features.derived_columns (the outcome columns).
 SKIN_ABS_THRESHOLD_POINTS = 5.0  # EUSTAR "> 5 points" [S12], [S14]
 SKIN_REL_THRESHOLD = 0.25  # EUSTAR ">= 25 %"
 SKIN_MCID_POINTS = 5.0  # dcSSc MCID, SLS-I/II [S1]

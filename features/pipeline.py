@@ -21,8 +21,8 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ssc_response.features import schema
-from ssc_response.features.baseline_indices import BASELINE_DERIVED_COLUMNS, baseline_index_values
 from ssc_response.features.columns import model_columns
+from ssc_response.features.index_columns import BASELINE_DERIVED_COLUMNS, baseline_index_values
 
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
 MISSING_PREFIX = "missingindicator_"
@@ -131,7 +131,7 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
 
     A DataFrame (the intended input: validated records with dictionary column names) comes back
     as a DataFrame with the input columns, then those of
-    :data:`features.baseline_indices.BASELINE_DERIVED_COLUMNS` it lacked. A numeric array is
+    :data:`features.index_columns.BASELINE_DERIVED_COLUMNS` it lacked. A numeric array is
     accepted too (its columns are named ``x0``, ``x1``... and so match no clinical field: the
     indices are then computed from absent items) and comes back as a float array.
 

@@ -23,15 +23,15 @@ from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ModelVersionRef
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import VersionCache
-from ssc_response.serving.batcher import PredictionBatcher
+from ssc_response.serving.coalescing import PredictionBatcher
 from ssc_response.serving.database import make_engine
 from ssc_response.serving.deps import Services
 from ssc_response.serving.key_cache import KeyCache
 from ssc_response.serving.keys import KeyStore
 from ssc_response.serving.log_privacy import redact_access_log
-from ssc_response.serving.metrics import ObservabilityMiddleware, ServiceMetrics
 from ssc_response.serving.model_holder import ModelHolder
 from ssc_response.serving.pages import include_pages
+from ssc_response.serving.prometheus import ObservabilityMiddleware, ServiceMetrics
 from ssc_response.serving.routers import audit, health, model, predictions
 from ssc_response.serving.settings import Settings, get_settings
 

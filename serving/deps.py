@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import VersionCache
-from ssc_response.serving.batcher import PredictionBatcher
+from ssc_response.serving.coalescing import PredictionBatcher
 from ssc_response.serving.key_cache import KeyCache
 from ssc_response.serving.keys import ApiKey, Role
-from ssc_response.serving.metrics import ServiceMetrics
 from ssc_response.serving.model_holder import ModelHolder
+from ssc_response.serving.prometheus import ServiceMetrics
 from ssc_response.serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
 from ssc_response.serving.settings import Settings, get_settings
 

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
         description="How long a key that authenticated is trusted without reading the database "
         "again: a revoked key is refused within this many seconds (0 = read on every request).",
     )
-    # 4 ms rather than 2: with the audit commit pipelined (serving/batcher.py), 2 ms often closed
+    # 4 ms rather than 2: with the audit commit pipelined (serving/coalescing.py), 2 ms often closed
     # a batch just before the last clients answered by the previous one re-sent, and those waited
     # a whole extra batch (bench_serving, 8 connections: p99 ~60 ms at 2 ms, ~30-38 ms at 4 ms).
     batch_linger_ms: float = Field(

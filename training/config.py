@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ssc_response.features.derive import OutcomeThresholds
+from ssc_response.features.derived_columns import OutcomeThresholds
 from ssc_response.features.pipeline import FEATURE_SETS, FeatureSpec
 from ssc_response.models.estimators import FAMILIES
 

@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.derived_columns import add_derived_columns
 from ssc_response.features.pipeline import FeatureSpec, as_model_frame
 from ssc_response.models.calibration import RecalibratedClassifier
 from ssc_response.models.probability_interval import ProbabilityInterval

@@ -12,7 +12,7 @@ import pandas as pd
 from ssc_response.features.io import read_cohort
 from ssc_response.models.parity import with_probes
 from ssc_response.models.registry import DEFAULT_MODEL_NAME
-from ssc_response.training import reporting, tracking
+from ssc_response.training import run_reports, tracking
 from ssc_response.training.config import ExperimentConfig, experiment_path, load_experiment
 from ssc_response.training.experiment import Tick, fit_final, prepare_cohort, validate
 from ssc_response.training.headline import headline_metrics, validation_description
@@ -61,7 +61,7 @@ def run_experiment(experiment: str | Path, data_path: str | Path,
     tracking.configure_tracking()
     tracking.use_experiment(config.name)
     with mlflow.start_run() as run:
-        sample_size = reporting.sample_size_check(cohort, config)
+        sample_size = run_reports.sample_size_check(cohort, config)
         if sample_size.warning:
             log.warning("%s", sample_size.warning)
         sha256 = tracking.file_sha256(data_path)
@@ -75,7 +75,7 @@ def run_experiment(experiment: str | Path, data_path: str | Path,
                     "run_id": run.info.run_id, "data_name": data_path.name,
                     "data_sha256": sha256, "validation_method": validation.method}
         model = with_probes(package(final, cohort, config, metadata))
-        reporting.log_reports(cohort, config, validation, final, model, metrics, sample_size,
+        run_reports.log_reports(cohort, config, validation, final, model, metrics, sample_size,
                               run.info.run_id)
         model_uri = tracking.log_model(model, tracking.input_example(cohort.frame), cohort.frame)
         failures = promotion_failures(metrics, config)

@@ -17,7 +17,7 @@ from ssc_response.serving.audit.hashing import (
     canonical_json,
     compute_entry_hash,
 )
-from ssc_response.serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
+from ssc_response.serving.audit.records import AuditEntryIn, AuditRecord, VerifyResult
 from ssc_response.serving.audit.store import AUDIT_LOCK_KEY, AuditStore
 
 __all__ = [

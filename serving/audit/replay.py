@@ -19,7 +19,7 @@ from typing import Any
 from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ModelNotFoundError, ServedModel, load_served_model
 from ssc_response.models.tolerance import Distance, close, is_number
-from ssc_response.serving.audit.models import AuditRecord
+from ssc_response.serving.audit.records import AuditRecord
 from ssc_response.serving.inference import predict, validate_patients
 
 _INTERVALS = ("probability_response", "predicted_delta_mrss")

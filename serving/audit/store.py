@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select
 
 from ssc_response.serving.audit.hashing import GENESIS_HASH, canonical_json, compute_entry_hash
-from ssc_response.serving.audit.models import AuditEntryIn, AuditRecord, VerifyResult
+from ssc_response.serving.audit.records import AuditEntryIn, AuditRecord, VerifyResult
 from ssc_response.serving.audit.verify import verify_chain
 from ssc_response.serving.database import (
     audit_predictions,

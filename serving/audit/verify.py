@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from ssc_response.serving.audit.hashing import GENESIS_HASH, compute_entry_hash
-from ssc_response.serving.audit.models import VerifyResult
+from ssc_response.serving.audit.records import VerifyResult
 from ssc_response.serving.database import audit_predictions
 
 _Problem = tuple[int, str | None, str]  # (first broken seq, its prediction_id if stored, reason)

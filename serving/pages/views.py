@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ssc_response.features.indices import acr_eular_2013_classified
+from ssc_response.features.index_formulas import acr_eular_2013_classified
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.pages.waterfall import SCALES, waterfall_svg
 

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ssc_response.models.registry import ModelNotFoundError, ModelVersionRef
 from ssc_response.serving.deps import HolderDep, ModelReaderKey, ResearcherKey, SettingsDep
-from ssc_response.serving.metrics import log_failure
 from ssc_response.serving.model_holder import LoadedModel
+from ssc_response.serving.prometheus import log_failure
 from ssc_response.serving.schemas import (
     DETAIL_MODEL_LOAD_FAILED,
     DETAIL_MODEL_NOT_FOUND,

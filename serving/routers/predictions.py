@@ -1,7 +1,7 @@
 """``POST /v1/predictions``: predict for a batch and record every answer before returning it.
 
 The route takes the request envelope (pydantic checks only ``{"patients": [object, ...]}``) and
-queues its records; concurrent requests are coalesced (``serving/batcher.py``) and the batcher's
+queues its records; concurrent requests are coalesced (``serving/coalescing.py``) and the batcher's
 worker runs :func:`predict_batch` for everything waiting. That handler follows
 :mod:`serving.inference` step by step: each request's records are validated by the data contract
 (one request's invalid input is its own 422), the valid ones share one model call, and every answer
@@ -21,9 +21,9 @@ from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving import inference
 from ssc_response.serving.audit import AuditEntryIn, AuditStore
-from ssc_response.serving.batcher import BatcherClosed, Pending, Staged
+from ssc_response.serving.coalescing import BatcherClosed, Pending, Staged
 from ssc_response.serving.deps import BatcherDep, ClinicianKey, ModelDep
-from ssc_response.serving.metrics import ServiceMetrics, log_failure
+from ssc_response.serving.prometheus import ServiceMetrics, log_failure
 from ssc_response.serving.schemas import (
     DETAIL_AUDIT_UNAVAILABLE,
     DETAIL_PREDICTION_UNAVAILABLE,

@@ -11,8 +11,8 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from ssc_response.cli import features_cmd
-from ssc_response.features.baseline_indices import BASELINE_DERIVED_COLUMNS
-from ssc_response.features.derive import OUTCOME_DERIVED_COLUMNS
+from ssc_response.features.derived_columns import OUTCOME_DERIVED_COLUMNS
+from ssc_response.features.index_columns import BASELINE_DERIVED_COLUMNS
 from ssc_response.features.io import read_table
 from tests.factories import make_followup, make_patient
 

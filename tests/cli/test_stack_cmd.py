@@ -20,7 +20,7 @@ import pytest
 
 from ssc_response.cli.local_postgres import Unavailable, binaries
 from tests.factories import make_patient
-from tests.serving.test_e2e_server import free_port
+from tests.serving.api.test_e2e_server import free_port
 
 pytestmark = pytest.mark.slow
 

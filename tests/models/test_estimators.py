@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ssc_response.features.derive import add_derived_columns
+from ssc_response.features.derived_columns import add_derived_columns
 from ssc_response.features.pipeline import as_model_frame
 from ssc_response.models.estimators import FAMILIES, family, make_pipeline
 from ssc_response.training.simulation import simulate_cohort

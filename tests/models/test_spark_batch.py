@@ -16,7 +16,7 @@ import pytest
 from ssc_response.features.io import write_table
 from ssc_response.features.schema import baseline_fields
 from ssc_response.models import spark_batch
-from ssc_response.models.batch import score_file
+from ssc_response.models.chunked_scoring import score_file
 from ssc_response.models.registry import load_served_model
 from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_table
@@ -52,7 +52,7 @@ def test_spark_and_pandas_engines_give_the_same_predictions(
 def test_the_pandas_engine_never_holds_more_than_a_chunk(
     trained_model_uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ssc_response.models.batch as batch
+    import ssc_response.models.chunked_scoring as batch
 
     source = cohort_file(tmp_path, "patients.parquet", n=25)
     served = load_served_model(trained_model_uri)

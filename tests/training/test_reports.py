@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from ssc_response.training.model_card import SECTION_HEADINGS, TEAM
 from ssc_response.training.plots import lowess, wilson_interval
-from ssc_response.training.reports import (
+from ssc_response.training.report_content import (
     IMPORTANCE_COLUMNS,
     DataSource,
     IntervalScheme,
@@ -230,7 +230,7 @@ def test_figures_never_import_pyplot() -> None:
     # drawing every figure pulls it in.
     script = (
         "import sys, numpy as np, pandas as pd\n"
-        "from training.reports import roc_figure, calibration_figure, shap_beeswarm_figure\n"
+        "from training.report_content import roc_figure, calibration_figure, shap_beeswarm_figure\n"
         "y = np.array([0, 1, 0, 1]); p = np.array([0.2, 0.7, 0.4, 0.6])\n"
         "roc_figure(y, p, p).savefig('/dev/null', format='png')\n"
         "calibration_figure(y, p).savefig('/dev/null', format='png')\n"

@@ -1,10 +1,10 @@
 """The clinician's pages: one patient's form and result, and a file of several patients.
 
 Both go through the JSON API's own path: the records are queued on the same batcher
-(:class:`serving.batcher.PredictionBatcher`), whose handler validates them with the data contract,
-predicts, and records every answer in the audit trail before it is returned. A contract problem
-comes back as the same ``ContractError`` the API turns into a 422; here it is shown beside its
-field (the form) or as a table (a file), and nothing is predicted or recorded.
+(:class:`serving.coalescing.PredictionBatcher`), whose handler validates them with the data
+contract, predicts, and records every answer in the audit trail before it is returned. A contract
+problem comes back as the same ``ContractError`` the API turns into a 422; here it is shown beside
+its field (the form) or as a table (a file), and nothing is predicted or recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ssc_response.features.io import read_uploaded_table
 from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
-from ssc_response.serving.batcher import BatcherClosed
+from ssc_response.serving.coalescing import BatcherClosed
 from ssc_response.serving.deps import BatcherDep, ModelDep, SettingsDep
 from ssc_response.serving.keys import ApiKey
 from ssc_response.serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from ssc_response.serving.keys import Role
-from tests.serving.test_app_support import Service
+from tests.serving.support import Service
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

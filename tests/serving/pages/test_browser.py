@@ -23,8 +23,8 @@ import pytest
 
 from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
 from ssc_response.serving.keys import Role
-from tests.serving.test_app_support import champion_uri, create_keys
-from tests.serving.test_e2e_server import Server, start_server
+from tests.serving.api.test_e2e_server import Server, start_server
+from tests.serving.support import champion_uri, create_keys
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

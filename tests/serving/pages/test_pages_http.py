@@ -14,7 +14,7 @@ from ssc_response.serving.keys import KeyStore, Role
 from ssc_response.serving.pages.session import SESSION_COOKIE
 from tests.factories import make_patient
 from tests.serving.pages.support import browser, csrf_of, sign_in, signed_in_client, submit_patient
-from tests.serving.test_app_support import Service, running_service
+from tests.serving.support import Service, running_service
 
 
 @pytest.fixture(scope="module")

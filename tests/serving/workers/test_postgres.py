@@ -22,9 +22,9 @@ from ssc_response.serving.database import make_engine
 from ssc_response.serving.keys import KeyStore, Role
 from tests.factories import make_patient
 from tests.serving.pg_cluster import create_database
-from tests.serving.test_app_support import running_service
+from tests.serving.support import running_service
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_a_forked_chain_is_refused(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from ssc_response.serving.database import audit_predictions
-    from tests.serving.test_audit import forked_row
+    from tests.serving.audit.test_audit import forked_row
 
     AuditStore(engine).append_many([entry(1), entry(2)])
     with pytest.raises(IntegrityError, match="uq_audit_predictions_prev_hash"), engine.begin() as c:

@@ -16,7 +16,7 @@ import pytest
 from ssc_response.serving.keys import Role
 from ssc_response.serving.schemas import DETAIL_AUDIT_NOT_FOUND
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, running_service, tamper
+from tests.serving.support import Service, running_service, tamper
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from typing import Any
 
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.keys import ApiKey
-from ssc_response.serving.metrics import ServiceMetrics, log_failure
+from ssc_response.serving.prometheus import ServiceMetrics, log_failure
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssc_response.features import indices
+from ssc_response.features import index_formulas
 from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 DATA = Path(__file__).parents[1] / "data"
@@ -86,31 +86,31 @@ def as_nullable(table: pd.DataFrame, items: list[str]) -> dict[str, pd.Series]:
 @pytest.mark.parametrize("row", rows("escsg_activity_index.csv"))
 def test_escsg_worked_examples(row: dict[str, Any]) -> None:
     """§2.3 A-E and hand-computed boundary rows (see the row's ``source``)."""
-    index = indices.escsg_activity_index(**{name: row[name] for name in ESCSG_ITEMS})
+    index = index_formulas.escsg_activity_index(**{name: row[name] for name in ESCSG_ITEMS})
     assert index == row["expected_index"]
-    assert indices.escsg_active(index) is bool(row["expected_active_ge3"])
-    assert indices.escsg_active(index, inclusive=False) is bool(row["expected_active_gt3"])
+    assert index_formulas.escsg_active(index) is bool(row["expected_active_ge3"])
+    assert index_formulas.escsg_active(index, inclusive=False) is bool(row["expected_active_gt3"])
 
 
 def test_escsg_series_matches_table_and_keeps_index() -> None:
     """Vectorised over the §2.3 table with validated (nullable) dtypes."""
     table = load("escsg_activity_index.csv")
     columns = as_nullable(table, ESCSG_ITEMS)
-    result = indices.escsg_activity_index(**columns)
+    result = index_formulas.escsg_activity_index(**columns)
     assert isinstance(result, pd.Series)
     assert result.index.equals(columns["mrss_total"].index)
     np.testing.assert_array_equal(result.to_numpy(), table["expected_index"].to_numpy())
-    active = indices.escsg_active(result)
+    active = index_formulas.escsg_active(result)
     assert active.dtype == "boolean"
     assert active.tolist() == table["expected_active_ge3"].astype(bool).tolist()
 
 
 def test_escsg_numpy_matches_scalar() -> None:
     table = load("escsg_activity_index.csv")
-    result = indices.escsg_activity_index(**{n: table[n].to_numpy() for n in ESCSG_ITEMS})
+    result = index_formulas.escsg_activity_index(**{n: table[n].to_numpy() for n in ESCSG_ITEMS})
     assert isinstance(result, np.ndarray)
     scalars = [
-        indices.escsg_activity_index(**{n: r[n] for n in ESCSG_ITEMS})
+        index_formulas.escsg_activity_index(**{n: r[n] for n in ESCSG_ITEMS})
         for r in table.to_dict("records")
     ]
     np.testing.assert_array_equal(result, scalars)
@@ -118,12 +118,12 @@ def test_escsg_numpy_matches_scalar() -> None:
 
 def test_escsg_weights_sum_to_ten() -> None:
     """§2.1: maximum 10.0 [S34]."""
-    assert sum(indices.ESCSG_WEIGHTS.values()) == 10.0
+    assert sum(index_formulas.ESCSG_WEIGHTS.values()) == 10.0
 
 
 def test_escsg_active_missing_index_is_na() -> None:
-    assert indices.escsg_active(np.array([3.0, np.nan])).tolist() == [True, pd.NA]
-    assert indices.escsg_active(None) is pd.NA
+    assert index_formulas.escsg_active(np.array([3.0, np.nan])).tolist() == [True, pd.NA]
+    assert index_formulas.escsg_active(None) is pd.NA
 
 
 # --- revised EUSTAR: §3 worked cases A-D + hand-computed cut-offs ----------------------------
@@ -132,26 +132,26 @@ def test_escsg_active_missing_index_is_na() -> None:
 @pytest.mark.parametrize("row", rows("eustar_activity_index.csv"))
 def test_eustar_worked_examples(row: dict[str, Any]) -> None:
     """§3 A-D (CRP converted to mg/L) and hand-computed CRP / DLCO / 2.5 boundaries."""
-    index = indices.eustar_activity_index(**{name: row[name] for name in EUSTAR_ITEMS})
+    index = index_formulas.eustar_activity_index(**{name: row[name] for name in EUSTAR_ITEMS})
     assert index == row["expected_index"]
-    assert indices.eustar_active(index) is bool(row["expected_active"])
+    assert index_formulas.eustar_active(index) is bool(row["expected_active"])
 
 
 def test_eustar_series_matches_table() -> None:
     table = load("eustar_activity_index.csv")
-    result = indices.eustar_activity_index(**as_nullable(table, EUSTAR_ITEMS))
+    result = index_formulas.eustar_activity_index(**as_nullable(table, EUSTAR_ITEMS))
     np.testing.assert_array_equal(result.to_numpy(), table["expected_index"].to_numpy())
     assert result.index[0] == "p0"
 
 
 def test_eustar_weights_sum_to_ten() -> None:
     """§3: range 0-10."""
-    assert sum(indices.EUSTAR_WEIGHTS.values()) == 10.0
+    assert sum(index_formulas.EUSTAR_WEIGHTS.values()) == 10.0
 
 
 def test_eustar_threshold_parameter() -> None:
-    assert indices.eustar_active(2.25) is False
-    assert indices.eustar_active(2.25, threshold=2.0) is True
+    assert index_formulas.eustar_active(2.25) is False
+    assert index_formulas.eustar_active(2.25, threshold=2.0) is True
 
 
 # --- ACR/EULAR 2013: §4 worked cases A-F + hand-computed category maxima ---------------------
@@ -160,16 +160,16 @@ def test_eustar_threshold_parameter() -> None:
 @pytest.mark.parametrize("row", rows("acr_eular_2013_score.csv"))
 def test_acr_eular_worked_examples(row: dict[str, Any]) -> None:
     """§4 A-F and hand-computed rows (see ``source``)."""
-    score = indices.acr_eular_2013_score(**{name: row[name] for name in ACR_ITEMS})
+    score = index_formulas.acr_eular_2013_score(**{name: row[name] for name in ACR_ITEMS})
     assert score == row["expected_score"]
-    assert indices.acr_eular_2013_classified(score) is bool(row["expected_classified"])
+    assert index_formulas.acr_eular_2013_classified(score) is bool(row["expected_classified"])
 
 
 def test_acr_eular_series_matches_table() -> None:
     table = load("acr_eular_2013_score.csv")
-    result = indices.acr_eular_2013_score(**as_nullable(table, ACR_ITEMS))
+    result = index_formulas.acr_eular_2013_score(**as_nullable(table, ACR_ITEMS))
     np.testing.assert_array_equal(result.to_numpy(), table["expected_score"].to_numpy())
-    classified = indices.acr_eular_2013_classified(result)
+    classified = index_formulas.acr_eular_2013_classified(result)
     assert classified.tolist() == table["expected_classified"].astype(bool).tolist()
 
 
@@ -178,16 +178,16 @@ def test_acr_eular_series_matches_table() -> None:
 
 @pytest.mark.parametrize("row", rows("hypocomplementemia.csv"))
 def test_hypocomplementemia(row: dict[str, Any]) -> None:
-    result = indices.hypocomplementemia_from_complement(row["c3_g_l"], row["c4_g_l"])
+    result = index_formulas.hypocomplementemia_from_complement(row["c3_g_l"], row["c4_g_l"])
     assert result is expected_bool(row["expected"])
 
 
 def test_hypocomplementemia_series_and_limits() -> None:
     table = load("hypocomplementemia.csv")
-    result = indices.hypocomplementemia_from_complement(table["c3_g_l"], table["c4_g_l"])
+    result = index_formulas.hypocomplementemia_from_complement(table["c3_g_l"], table["c4_g_l"])
     assert result.dtype == "boolean"
     assert result.tolist() == [expected_bool(v) for v in table["expected"]]
-    assert indices.hypocomplementemia_from_complement(0.95, 0.2, c3_lower_limit_g_l=1.0)
+    assert index_formulas.hypocomplementemia_from_complement(0.95, 0.2, c3_lower_limit_g_l=1.0)
 
 
 # --- mRSS total from sites (§1.1) ----------------------------------------------------------
@@ -199,7 +199,7 @@ def test_mrss_total_from_sites_sums_and_propagates_missing() -> None:
         index=["a", "b", "c"],
     )
     sites.loc["c", "mrss_face"] = pd.NA
-    total = indices.mrss_total_from_sites(sites)
+    total = index_formulas.mrss_total_from_sites(sites)
     assert total.index.tolist() == ["a", "b", "c"]
     assert total.tolist()[:2] == [17.0, 51.0]
     assert np.isnan(total["c"])
@@ -208,14 +208,14 @@ def test_mrss_total_from_sites_sums_and_propagates_missing() -> None:
 def test_mrss_total_from_sites_needs_every_site() -> None:
     sites = pd.DataFrame({name: [1] for name in MRSS_SITE_FIELDS[:-1]})
     with pytest.raises(KeyError, match="mrss_feet_l"):
-        indices.mrss_total_from_sites(sites)
+        index_formulas.mrss_total_from_sites(sites)
 
 
 # --- input handling shared by every calculator ---------------------------------------------
 
 
 def _escsg_with_mrss(mrss: Any) -> Any:
-    return indices.escsg_activity_index(mrss, 0, 0, 0, 0, 0, 90, 0, 10, 0)
+    return index_formulas.escsg_activity_index(mrss, 0, 0, 0, 0, 0, 90, 0, 10, 0)
 
 
 def test_object_array_with_none_counts_as_absent() -> None:
@@ -247,12 +247,12 @@ def test_text_input_is_refused(text: Any) -> None:
 
 def test_series_with_different_indexes_are_refused() -> None:
     with pytest.raises(ValueError, match="share one index"):
-        indices.eustar_activity_index(
+        index_formulas.eustar_activity_index(
             pd.Series([True], index=["a"]), pd.Series([20], index=["b"]), 0, 0, 0, 90
         )
 
 
 def test_boolean_numpy_result_is_nullable_array() -> None:
-    result = indices.acr_eular_2013_classified(np.array([9.0, 8.0, np.nan]))
+    result = index_formulas.acr_eular_2013_classified(np.array([9.0, 8.0, np.nan]))
     assert isinstance(result, pd.arrays.BooleanArray)
     assert result.tolist() == [True, False, pd.NA]

@@ -1,5 +1,5 @@
 """Derived columns of a cohort frame: the baseline clinical indices
-(:mod:`features.baseline_indices`), then the follow-up outcomes.
+(:mod:`features.index_columns`), then the follow-up outcomes.
 
 Input columns are those of ``features/data_dictionary.csv``; any optional column may be absent
 and is then treated as all-missing (an absent outcome input gives NaN / ``<NA>``). The input
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ssc_response.features import outcomes
-from ssc_response.features.baseline_indices import add_baseline_indices, baseline_mrss
+from ssc_response.features.index_columns import add_baseline_indices, baseline_mrss
 
 __all__ = [
     "OUTCOME_DERIVED_COLUMNS",

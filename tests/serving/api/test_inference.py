@@ -23,9 +23,9 @@ from ssc_response.models.registry import ServedModel, load_served_model
 from ssc_response.serving import inference
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import compare_outputs
-from ssc_response.serving.batcher import Pending, Staged
+from ssc_response.serving.coalescing import Pending, Staged
 from ssc_response.serving.keys import ApiKey, Role
-from ssc_response.serving.metrics import ServiceMetrics
+from ssc_response.serving.prometheus import ServiceMetrics
 from ssc_response.serving.routers.predictions import Answer, predict_batch
 from tests.factories import make_patient
 

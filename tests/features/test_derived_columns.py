@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssc_response.features import baseline_indices, derive, outcomes, schema
+from ssc_response.features import derived_columns, index_columns, outcomes, schema
 
 DTYPES = {
     "float": "float64",
@@ -94,7 +94,7 @@ def minimal_frame() -> pd.DataFrame:
 
 
 def escsg(frame: pd.DataFrame) -> list[float]:
-    return baseline_indices.add_baseline_indices(frame)["escsg_activity_index"].tolist()
+    return index_columns.add_baseline_indices(frame)["escsg_activity_index"].tolist()
 
 
 # --- baseline indices -------------------------------------------------------------------------
@@ -102,15 +102,15 @@ def escsg(frame: pd.DataFrame) -> list[float]:
 
 def test_reference_patient_indices() -> None:
     """EScSG §2.3 case A = 5.5; EUSTAR §3 case A = 8.5; ACR/EULAR 9 + 3 + 3 + 2 (NFC) = 17."""
-    out = baseline_indices.add_baseline_indices(make_frame()).iloc[0]
+    out = index_columns.add_baseline_indices(make_frame()).iloc[0]
     assert out["escsg_activity_index"] == 5.5 and out["escsg_active"]
     assert out["eustar_activity_index"] == 8.5 and out["eustar_active"]
     assert out["acr_eular_2013_score"] == 17.0
 
 
 def test_all_baseline_columns_added_with_stable_dtypes() -> None:
-    out = baseline_indices.add_baseline_indices(make_frame())
-    assert set(baseline_indices.BASELINE_DERIVED_COLUMNS) <= set(out.columns)
+    out = index_columns.add_baseline_indices(make_frame())
+    assert set(index_columns.BASELINE_DERIVED_COLUMNS) <= set(out.columns)
     expected = {
         "mrss_total": "Int64",
         "hypocomplementemia": "boolean",
@@ -126,19 +126,19 @@ def test_all_baseline_columns_added_with_stable_dtypes() -> None:
 def test_input_frame_is_not_mutated() -> None:
     frame = make_frame(make_patient(mrss_total=None, hypocomplementemia=None))
     before = frame.copy()
-    derive.add_derived_columns(frame)
+    derived_columns.add_derived_columns(frame)
     pd.testing.assert_frame_equal(frame, before)
 
 
 def test_index_is_preserved() -> None:
     frame = make_frame(make_patient(), make_patient(patient_id="P002")).set_axis(["x", "y"])
-    assert derive.add_derived_columns(frame).index.tolist() == ["x", "y"]
+    assert derived_columns.add_derived_columns(frame).index.tolist() == ["x", "y"]
 
 
 def test_mrss_total_filled_from_sites_only_where_missing() -> None:
     sites = {name: 1 for name in schema.MRSS_SITE_FIELDS}
     frame = make_frame(make_patient(mrss_total=None, **sites), make_patient(mrss_total=10, **sites))
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["mrss_total"].tolist() == [17, 10]
     assert out["mrss_total"].dtype == "Int64"
     # mRSS 17 > 14 scores 1 point in EScSG; the given 10 does not.
@@ -147,7 +147,7 @@ def test_mrss_total_filled_from_sites_only_where_missing() -> None:
 
 def test_mrss_total_stays_missing_when_a_site_is_missing() -> None:
     sites = {name: 1 for name in schema.MRSS_SITE_FIELDS} | {"mrss_face": None}
-    out = baseline_indices.add_baseline_indices(make_frame(make_patient(mrss_total=None, **sites)))
+    out = index_columns.add_baseline_indices(make_frame(make_patient(mrss_total=None, **sites)))
     assert out["mrss_total"].isna().all()
 
 
@@ -158,7 +158,7 @@ def test_hypocomplementemia_filled_from_complement_only_where_missing() -> None:
         make_patient(hypocomplementemia=False, c3_g_l=0.5, c4_g_l=0.2),
         make_patient(hypocomplementemia=None, c3_g_l=1.0, c4_g_l=None),
     )
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["hypocomplementemia"].tolist() == [True, False, pd.NA]
     assert out["escsg_activity_index"].tolist() == [6.5, 5.5, 5.5]
 
@@ -177,14 +177,14 @@ def test_hypocomplementemia_filled_from_complement_only_where_missing() -> None:
 def test_nailfold_pattern_mapping(pattern: str | None, points: float) -> None:
     """Cutolo SSc patterns (§7.2) count as abnormal nailfold capillaries (§4: 2 points)."""
     frame = make_frame(make_patient(nvc_pattern=pattern))
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["acr_eular_2013_score"].iloc[0] == 15.0 + points
 
 
 def test_digital_ulcers_feed_three_indices() -> None:
     """digital_ulcers_active: EScSG necrosis 0.5, EUSTAR 1.5, ACR/EULAR tip ulcers 2."""
     frame = make_frame(make_patient(), make_patient(digital_ulcers_active=True))
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["escsg_activity_index"].diff().iloc[1] == 0.5
     assert out["eustar_activity_index"].diff().iloc[1] == 1.5
     assert out["acr_eular_2013_score"].diff().iloc[1] == 2.0
@@ -198,12 +198,12 @@ def test_pitting_scars_and_ild_mapping() -> None:
         nvc_pattern=None,
     )
     frame = make_frame(base, base | {"digital_pitting_scars": True}, base | {"ild_on_hrct": True})
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["acr_eular_2013_score"].tolist() == [0.0, 3.0, 2.0]
 
 
 def test_absent_optional_columns_count_as_missing() -> None:
-    out = baseline_indices.add_baseline_indices(minimal_frame()).iloc[0]
+    out = index_columns.add_baseline_indices(minimal_frame()).iloc[0]
     assert out["escsg_activity_index"] == 0.0 and out["eustar_activity_index"] == 0.0
     assert out["acr_eular_2013_score"] == 0.0 and not out["escsg_active"]
     assert out["mrss_total"] is pd.NA and out["hypocomplementemia"] is pd.NA
@@ -213,7 +213,7 @@ def test_reindexed_unvalidated_frame() -> None:
     """As the sklearn pipeline passes it: every baseline field, absent ones all-NaN float64."""
     frame = make_frame().reindex(columns=schema.baseline_fields())
     frame["mrss_total"] = frame["mrss_total"].astype("float64")
-    out = baseline_indices.add_baseline_indices(frame)
+    out = index_columns.add_baseline_indices(frame)
     assert out["escsg_activity_index"].iloc[0] == 5.5
     assert out["mrss_total"].dtype == "float64"
 
@@ -222,14 +222,14 @@ def test_reindexed_unvalidated_frame() -> None:
 
 
 def test_no_outcome_columns_without_followup() -> None:
-    out = derive.add_derived_columns(make_frame())
-    assert not set(derive.OUTCOME_DERIVED_COLUMNS) & set(out.columns)
+    out = derived_columns.add_derived_columns(make_frame())
+    assert not set(derived_columns.OUTCOME_DERIVED_COLUMNS) & set(out.columns)
 
 
 def test_all_outcomes_with_full_followup() -> None:
     """ΔmRSS −10 from 28 (35.7 %): EUSTAR responder; CRISS 'skin only −10' = 0.9282 (§5)."""
-    out = derive.add_derived_columns(make_frame(make_patient() | make_followup())).iloc[0]
-    assert set(derive.OUTCOME_DERIVED_COLUMNS) <= set(out.index)
+    out = derived_columns.add_derived_columns(make_frame(make_patient() | make_followup())).iloc[0]
+    assert set(derived_columns.OUTCOME_DERIVED_COLUMNS) <= set(out.index)
     assert out["delta_mrss"] == -10.0
     assert out["pct_change_mrss"] == pytest.approx(-35.714, abs=1e-3)
     assert out["skin_responder"] and out["skin_responder_mcid"] and not out["skin_progressor"]
@@ -241,17 +241,18 @@ def test_all_outcomes_with_full_followup() -> None:
 def test_criss_needs_all_five_followup_fields() -> None:
     row = make_patient() | make_followup()
     del row["haq_di_followup"]
-    out = derive.add_outcome_columns(make_frame(row))
+    out = derived_columns.add_outcome_columns(make_frame(row))
     assert "criss" not in out.columns and "haq_responder" not in out.columns
     assert "skin_responder" in out.columns
 
 
 def test_missing_organ_event_counts_as_no_event() -> None:
     rows = [make_patient() | make_followup(criss_organ_event_followup=v) for v in (None, True)]
-    out = derive.add_outcome_columns(make_frame(*rows))
+    out = derived_columns.add_outcome_columns(make_frame(*rows))
     assert out["criss"].tolist() == [pytest.approx(0.9282, abs=5e-5), 0.0]
     without_column = make_frame(rows[0]).drop(columns="criss_organ_event_followup")
-    assert derive.add_outcome_columns(without_column)["criss"].iloc[0] == out["criss"].iloc[0]
+    criss = derived_columns.add_outcome_columns(without_column)["criss"]
+    assert criss.iloc[0] == out["criss"].iloc[0]
 
 
 def test_morphology_needs_fibrosis_and_another_followup() -> None:
@@ -259,29 +260,29 @@ def test_morphology_needs_fibrosis_and_another_followup() -> None:
     frame = make_frame(row).drop(
         columns=["microvessel_density_per_mm2_followup", "epidermal_thickness_um_followup"]
     )
-    assert "morphological_responder" not in derive.add_outcome_columns(frame).columns
+    assert "morphological_responder" not in derived_columns.add_outcome_columns(frame).columns
     frame = make_frame(row).drop(columns="microvessel_density_per_mm2_followup")
-    assert derive.add_outcome_columns(frame)["morphological_responder"].iloc[0]
+    assert derived_columns.add_outcome_columns(frame)["morphological_responder"].iloc[0]
 
 
 def test_outcome_dtypes() -> None:
-    out = derive.add_derived_columns(make_frame(make_patient() | make_followup()))
+    out = derived_columns.add_derived_columns(make_frame(make_patient() | make_followup()))
     floats = {"delta_mrss", "pct_change_mrss", "criss"}
-    for name in derive.OUTCOME_DERIVED_COLUMNS:
+    for name in derived_columns.OUTCOME_DERIVED_COLUMNS:
         assert str(out[name].dtype) == ("float64" if name in floats else "boolean"), name
 
 
 def test_thresholds_are_configurable() -> None:
     """20 -> 15 is exactly 5 points and 25 %: a responder only under '>= 5' (§9.1)."""
     frame = make_frame(make_patient(mrss_total=20) | make_followup(mrss_total_followup=15))
-    default = derive.add_outcome_columns(frame)["skin_responder"].iloc[0]
-    lenient = derive.OutcomeThresholds(skin_strict=False)
+    default = derived_columns.add_outcome_columns(frame)["skin_responder"].iloc[0]
+    lenient = derived_columns.OutcomeThresholds(skin_strict=False)
     assert not default
-    assert derive.add_outcome_columns(frame, lenient)["skin_responder"].iloc[0]
+    assert derived_columns.add_outcome_columns(frame, lenient)["skin_responder"].iloc[0]
 
 
 def test_threshold_defaults_are_the_published_ones() -> None:
-    t = derive.OutcomeThresholds()
+    t = derived_columns.OutcomeThresholds()
     assert (t.skin_abs_threshold, t.skin_rel_threshold, t.skin_strict) == (5.0, 0.25, True)
     assert (t.criss_improved, t.rcs_mid, t.haq_mid) == (0.60, 1.4, 0.14)
     assert t.morphology_require in outcomes.MORPHOLOGY_RULES
@@ -289,8 +290,8 @@ def test_threshold_defaults_are_the_published_ones() -> None:
 
 def test_derived_is_baseline_then_outcomes() -> None:
     frame = make_frame(make_patient() | make_followup())
-    expected = derive.add_outcome_columns(baseline_indices.add_baseline_indices(frame))
-    pd.testing.assert_frame_equal(derive.add_derived_columns(frame), expected)
+    expected = derived_columns.add_outcome_columns(index_columns.add_baseline_indices(frame))
+    pd.testing.assert_frame_equal(derived_columns.add_derived_columns(frame), expected)
 
 
 # --- speed ------------------------------------------------------------------------------------
@@ -310,9 +311,9 @@ def large_cohort(n: int, seed: int = 0) -> pd.DataFrame:
 
 def test_100k_rows_in_well_under_a_second() -> None:
     frame = large_cohort(100_000)
-    derive.add_derived_columns(frame.head(10))  # warm-up: imports and first-call costs
+    derived_columns.add_derived_columns(frame.head(10))  # warm-up: imports and first-call costs
     start = time.perf_counter()
-    out = derive.add_derived_columns(frame)
+    out = derived_columns.add_derived_columns(frame)
     elapsed = time.perf_counter() - start
     assert len(out) == 100_000
     assert elapsed < 1.0, f"add_derived_columns took {elapsed:.2f} s for 100k rows"

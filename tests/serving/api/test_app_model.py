@@ -16,7 +16,7 @@ from ssc_response.serving.keys import Role
 from ssc_response.serving.model_holder import ModelHolder
 from ssc_response.serving.schemas import DETAIL_MODEL_NOT_FOUND
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, make_batch, running_service
+from tests.serving.support import Service, make_batch, running_service
 
 # --- GET /v1/model ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from ssc_response.features.validation import ID_RULE, OUTCOME_FIELD_RULE, UNKNOWN_FIELD_RULE
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, make_batch, running_service
+from tests.serving.support import Service, make_batch, running_service
 
 pytestmark = pytest.mark.contract  # the data contract: dictionary, rules, files
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssc_response.features import indices
+from ssc_response.features import index_formulas
 from ssc_response.features.columns import model_columns, numeric_block
 from ssc_response.features.schema import MRSS_SITE_FIELDS
 
@@ -57,7 +57,7 @@ def _flag_values(flags: ArrayLike) -> np.ndarray:
 def _filled_mrss(col: Column) -> np.ndarray:
     """Baseline mRSS: the given total, else the sum of the 17 site scores."""
     sites = np.column_stack([col(name) for name in MRSS_SITE_FIELDS])
-    return _given_else(col("mrss_total"), indices.mrss_total_of_scores(sites))
+    return _given_else(col("mrss_total"), index_formulas.mrss_total_of_scores(sites))
 
 
 def baseline_mrss(frame: pd.DataFrame) -> pd.Series:
@@ -70,7 +70,7 @@ def baseline_mrss(frame: pd.DataFrame) -> pd.Series:
 
 def escsg_from(col: Column, mrss: ArrayLike, hypocomplementemia: ArrayLike) -> ArrayLike:
     """EScSG index with the data dictionary's fields mapped to its items."""
-    return indices.escsg_activity_index(
+    return index_formulas.escsg_activity_index(
         mrss_total=mrss,
         scleredema=col("scleredema"),
         delta_skin=col("delta_skin"),
@@ -86,7 +86,7 @@ def escsg_from(col: Column, mrss: ArrayLike, hypocomplementemia: ArrayLike) -> A
 
 def eustar_from(col: Column, mrss: ArrayLike) -> ArrayLike:
     """Revised EUSTAR index from dictionary fields (CRP stays in mg/L; the calculator converts)."""
-    return indices.eustar_activity_index(
+    return index_formulas.eustar_activity_index(
         delta_skin=col("delta_skin"),
         mrss_total=mrss,
         digital_ulcers=col("digital_ulcers_active"),
@@ -98,7 +98,7 @@ def eustar_from(col: Column, mrss: ArrayLike) -> ArrayLike:
 
 def acr_eular_from(col: Column, abnormal_nailfold_capillaries: ArrayLike) -> ArrayLike:
     """ACR/EULAR 2013 score from dictionary fields."""
-    return indices.acr_eular_2013_score(
+    return index_formulas.acr_eular_2013_score(
         skin_thickening_proximal_mcp=col("skin_thickening_proximal_mcp"),
         puffy_fingers=col("puffy_fingers"),
         sclerodactyly=col("sclerodactyly"),
@@ -126,7 +126,7 @@ def baseline_index_values(col: Column) -> dict[str, np.ndarray]:
     (:class:`features.pipeline.ClinicalIndices`).
     """
     mrss = _filled_mrss(col)
-    complement = indices.hypocomplementemia_from_complement(col("c3_g_l"), col("c4_g_l"))
+    complement = index_formulas.hypocomplementemia_from_complement(col("c3_g_l"), col("c4_g_l"))
     hypocomplementemia = _given_else(col("hypocomplementemia"), _flag_values(complement))
     escsg = np.asarray(escsg_from(col, mrss, hypocomplementemia), dtype="float64")
     eustar = np.asarray(eustar_from(col, mrss), dtype="float64")
@@ -136,9 +136,9 @@ def baseline_index_values(col: Column) -> dict[str, np.ndarray]:
         "mrss_total": mrss,
         "hypocomplementemia": hypocomplementemia,
         "escsg_activity_index": escsg,
-        "escsg_active": _flag_values(indices.escsg_active(escsg)),
+        "escsg_active": _flag_values(index_formulas.escsg_active(escsg)),
         "eustar_activity_index": eustar,
-        "eustar_active": _flag_values(indices.eustar_active(eustar)),
+        "eustar_active": _flag_values(index_formulas.eustar_active(eustar)),
         "acr_eular_2013_score": np.asarray(acr_eular_from(col, capillaries), dtype="float64"),
     }
 

@@ -48,7 +48,7 @@ class ServiceMetrics:
             "ssc_model_info", "The served model version (value 1).",
             ["name", "version", "run_id"], registry=self.registry,
         )
-        # Request coalescing (serving/batcher.py): one model call and one audit commit per batch.
+        # Request coalescing (serving/coalescing.py): one model call and one audit commit per batch.
         self.batch_requests = Histogram(
             "ssc_batch_requests", "Prediction requests coalesced into one batch.",
             buckets=SIZE_BUCKETS, registry=self.registry,

@@ -1,4 +1,4 @@
-"""Request coalescing (``serving/batcher.py``) with a fake handler, and batch validation.
+"""Request coalescing (``serving/coalescing.py``) with a fake handler, and batch validation.
 
 No model and no HTTP here: the handler records the batches it is given and can be held back (a
 gate) so that requests pile up in the queue in a known order. Every wait is bounded.
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from ssc_response.models.registry import ModelVersionRef, ServedModel
-from ssc_response.serving.batcher import BatcherClosed, Pending, PredictionBatcher, Staged
+from ssc_response.serving.coalescing import BatcherClosed, Pending, PredictionBatcher, Staged
 from ssc_response.serving.keys import ApiKey, Role
-from ssc_response.serving.metrics import ServiceMetrics
+from ssc_response.serving.prometheus import ServiceMetrics
 
 WAIT_S = 10.0
 

@@ -10,7 +10,7 @@ import pandas as pd
 from ssc_response.features import schema
 from ssc_response.features.pipeline import build_preprocessor, field_units
 from ssc_response.models.bundle import ResponseModel
-from ssc_response.training import reports, tracking
+from ssc_response.training import report_content, tracking
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import Cohort, FinalModel, Validation
 from ssc_response.training.metrics import net_benefit
@@ -57,25 +57,25 @@ def _outcome_text(config: ExperimentConfig) -> str:
     return OUTCOME_TEXT[o.name].format(abs=o.abs_threshold, rel=o.rel_threshold)
 
 
-def _metric_rows(validation: Validation, metrics: dict[str, float]) -> list[reports.Metric]:
+def _metric_rows(validation: Validation, metrics: dict[str, float]) -> list[report_content.Metric]:
     estimates = validation.assessment.estimates
-    return [reports.Metric(name, metrics.get(f"{name}_apparent", np.nan), e.value, e.low, e.high,
-                           e.mc_error)
+    return [report_content.Metric(name, metrics.get(f"{name}_apparent", np.nan), e.value, e.low,
+                                  e.high, e.mc_error)
             for name, e in estimates.items()]
 
 
 def _predictors(cohort: Cohort, model: ResponseModel,
-                config: ExperimentConfig) -> list[reports.Predictor]:
+                config: ExperimentConfig) -> list[report_content.Predictor]:
     units = field_units()
     reasons = config.feature_set if isinstance(config.feature_set, dict) else {}
     return [
-        reports.Predictor(name, schema.fields()[name].description, units.get(name, ""),
+        report_content.Predictor(name, schema.fields()[name].description, units.get(name, ""),
                           100.0 * share, reasons.get(name, ""))
         for name, share in model.summary.missing_share.items()
     ]
 
 
-def _subgroups(cohort: Cohort, validation: Validation) -> list[reports.SubgroupResult]:
+def _subgroups(cohort: Cohort, validation: Validation) -> list[report_content.SubgroupResult]:
     """Cross-validated performance by sex (nested CV only: it has out-of-fold predictions)."""
     from ssc_response.training.metrics import auroc, brier
 
@@ -89,15 +89,15 @@ def _subgroups(cohort: Cohort, validation: Validation) -> list[reports.SubgroupR
         values = {}
         if mask.sum() >= 20 and 0 < y.sum() < len(y):
             values = {"auroc_cv": auroc(y, p), "brier_cv": brier(y, p)}
-        groups.append(reports.SubgroupResult(f"sex = {sex}", int(mask.sum()), int(y.sum()),
+        groups.append(report_content.SubgroupResult(f"sex = {sex}", int(mask.sum()), int(y.sum()),
                                              values))
     return groups
 
 
 def _validation_scheme(config: ExperimentConfig, validation: Validation,
-                       final: FinalModel) -> reports.ValidationScheme:
+                       final: FinalModel) -> report_content.ValidationScheme:
     v, assessment = config.validation, validation.assessment
-    return reports.ValidationScheme(
+    return report_content.ValidationScheme(
         method=assessment.method, resamples=assessment.resamples, outer_folds=v.cv_splits,
         inner_folds=v.inner_splits, selection_metric=v.selection_metric,
         candidates=len(final.procedure.candidates),
@@ -105,11 +105,11 @@ def _validation_scheme(config: ExperimentConfig, validation: Validation,
         recalibration=final.procedure.recalibration)
 
 
-def _interval_scheme(config: ExperimentConfig, final: FinalModel) -> reports.IntervalScheme:
+def _interval_scheme(config: ExperimentConfig, final: FinalModel) -> report_content.IntervalScheme:
     u, conformal = config.uncertainty, final.procedure.conformal
     folds = conformal.n_folds if conformal else 0
     guarantee = conformal.guaranteed_coverage(u.delta_interval_level) if conformal else 0.0
-    return reports.IntervalScheme(u.probability_interval_level,
+    return report_content.IntervalScheme(u.probability_interval_level,
                                   final.probability_interval.n_members,
                                   u.delta_interval_level, folds, guarantee)
 
@@ -119,16 +119,16 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
                sample_size: RileyResult, run_id: str) -> str:
     """The TRIPOD+AI model card as Markdown."""
     simulated = cohort.frame["patient_id"].astype(str).str.startswith("SIM-").all()
-    card = reports.ModelCard(
+    card = report_content.ModelCard(
         model_name=config.name, model_version="(registered after this run)", run_id=run_id,
         created_utc=datetime.now(UTC),
-        data=reports.DataSource(
+        data=report_content.DataSource(
             name=str(model.metadata.get("data_name", "training cohort")),
             content_hash=str(model.metadata.get("data_sha256", "")),
             n_patients=len(cohort.y), n_events=int(cohort.y.sum()), simulated=bool(simulated),
             period="simulated cohort" if simulated else "see data provenance",
         ),
-        outcome=reports.OutcomeDefinition(config.outcome.name, _outcome_text(config),
+        outcome=report_content.OutcomeDefinition(config.outcome.name, _outcome_text(config),
                                           config.outcome.model_dump(exclude={"name"})),
         predictors=_predictors(cohort, model, config),
         model_type=final.procedure.chosen.label,
@@ -136,12 +136,12 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
         validation=_validation_scheme(config, validation, final),
         intervals=_interval_scheme(config, final),
         metrics=_metric_rows(validation, metrics),
-        sample_size=reports.SampleSizeCheck(len(cohort.y), int(cohort.y.sum()),
+        sample_size=report_content.SampleSizeCheck(len(cohort.y), int(cohort.y.sum()),
                                             sample_size.n_parameters, sample_size.criteria),
         subgroups=_subgroups(cohort, validation),
         code_version=tracking.git_commit(),
     )
-    return reports.model_card_markdown(card)
+    return report_content.model_card_markdown(card)
 
 
 def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataFrame]:
@@ -149,8 +149,8 @@ def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataF
     with_indices, features = model.transform(cohort.X)
     _, values = model.explainer.shap_values(features)
     labels = {name: f.description.split(";")[0] for name, f in schema.fields().items()}
-    figure = reports.shap_beeswarm_figure(values, features, list(features.columns))
-    table = reports.feature_importance_table(
+    figure = report_content.shap_beeswarm_figure(values, features, list(features.columns))
+    table = report_content.feature_importance_table(
         values, list(features.columns), model.field_of, labels,
         units=field_units(), field_values=with_indices,
     )
@@ -175,7 +175,7 @@ def log_reports(cohort: Cohort, config: ExperimentConfig, validation: Validation
     if validation.decision_curves is not None:
         mlflow.log_text(validation.decision_curves.to_csv(index=False),
                         "tables/comparison_decision_curves.csv")
-        mlflow.log_figure(reports.comparison_figure(validation.decision_curves),
+        mlflow.log_figure(report_content.comparison_figure(validation.decision_curves),
                           "plots/comparison_decision_curves.png")
     card = model_card(cohort, config, validation, final, model, metrics, sample_size, run_id)
     mlflow.log_text(card, "model_card.md")
@@ -198,11 +198,11 @@ def _log_figures(cohort: Cohort, validation: Validation, final: FinalModel) -> N
     oof = validation.assessment.mean_oof_probability()
     shown, label = (apparent, "apparent") if oof is None else (oof, "cross-validated")
     estimates = validation.assessment.estimates
-    mlflow.log_figure(reports.roc_figure(y, apparent, oof), "plots/roc.png")
-    mlflow.log_figure(reports.calibration_figure(
+    mlflow.log_figure(report_content.roc_figure(y, apparent, oof), "plots/roc.png")
+    mlflow.log_figure(report_content.calibration_figure(
         y, shown, slope=estimates["calibration_slope"].value,
         intercept=estimates["calibration_intercept"].value,
         title=f"Calibration ({label})"), "plots/calibration.png")
     thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
-    mlflow.log_figure(reports.decision_curve_figure(net_benefit(y, shown, thresholds)),
+    mlflow.log_figure(report_content.decision_curve_figure(net_benefit(y, shown, thresholds)),
                       "plots/decision_curve.png")

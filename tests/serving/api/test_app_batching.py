@@ -24,13 +24,13 @@ from ssc_response.serving import inference
 from ssc_response.serving.app import create_app
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import compare_outputs
-from ssc_response.serving.batcher import BatcherClosed, PredictionBatcher
+from ssc_response.serving.coalescing import BatcherClosed, PredictionBatcher
 from ssc_response.serving.database import make_engine
 from ssc_response.serving.keys import KeyStore, Role
 from ssc_response.serving.schemas import DETAIL_AUDIT_UNAVAILABLE, DETAIL_PREDICTION_UNAVAILABLE
 from ssc_response.serving.settings import Settings
 from tests.factories import make_patient
-from tests.serving.test_app_support import (
+from tests.serving.support import (
     Service,
     create_keys,
     make_batch,

@@ -25,7 +25,7 @@ from ssc_response.serving.schemas import (
 )
 from ssc_response.serving.settings import Settings, get_settings
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, make_batch, make_settings, running_service
+from tests.serving.support import Service, make_batch, make_settings, running_service
 
 MAX_BATCH = 5
 MAX_BODY = 64 * 1024

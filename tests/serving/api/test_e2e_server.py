@@ -24,7 +24,7 @@ import pytest
 
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.test_app_support import champion_uri, create_keys
+from tests.serving.support import champion_uri, create_keys
 
 pytestmark = pytest.mark.slow
 

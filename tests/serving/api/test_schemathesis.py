@@ -26,7 +26,7 @@ from schemathesis.python import asgi
 from ssc_response.features.schema import MRSS_SITE_FIELDS, REQUIRED_FIELDS, baseline_fields, fields
 from ssc_response.serving.app import create_app
 from ssc_response.serving.keys import Role
-from tests.serving.test_app_support import create_keys, make_settings
+from tests.serving.support import create_keys, make_settings
 
 MAX_EXAMPLES = 40
 OPERATIONS: dict[str, Role | None] = {

@@ -15,7 +15,7 @@ from ssc_response.serving.database import make_engine
 from ssc_response.serving.keys import KeyStore, Role
 from ssc_response.serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, running_service
+from tests.serving.support import Service, running_service
 
 UNKNOWN_ID = str(uuid4())
 # (method, path, JSON body, roles allowed)

@@ -10,7 +10,7 @@ import pytest
 
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.test_app_support import Service, make_batch, running_service
+from tests.serving.support import Service, make_batch, running_service
 
 INDEX_NAMES = {
     "mrss_total", "escsg_activity_index", "escsg_active", "eustar_activity_index",
