@@ -1,15 +1,10 @@
-"""Audit benchmark: ``AuditStore.append_many`` of one served batch, against a reference replica.
+"""Audit benchmark: ``AuditStore.append_many`` of one served batch, and the floor below it.
 
-"Before" is a verbatim replica of the plain implementation (stdlib ``json.dumps`` per call,
-SQLAlchemy Core for the transaction and statements); "after" is the store as it is now, which is
-that implementation again since the direct-sqlite3 path and the reusable encoder were removed
-(they saved ~0.36 ms per batch of 8, under 10 % of a served request). Both append
-to the same temporary SQLite database (WAL, synchronous=FULL, so every batch is fsynced), in
-alternating blocks so that disk and WAL-size drift affect both alike; the whole chain must verify at
-the end, which shows that the two write the same format. Also timed: the canonical JSON and hash of
-one entry, building a batch of ``AuditEntryIn``, and the floor no Python change can remove (sqlite3
-alone inserting already-serialised rows and committing). Wall time is what a request waits for; CPU
-time (this thread's) is what the GIL-bound service pays. Prints figures; asserts nothing else.
+Appends to a temporary SQLite database (WAL, synchronous=FULL, so every batch is fsynced); the
+chain must verify at the end. Also timed: the canonical JSON and hash of one entry, building a
+batch of ``AuditEntryIn``, and the floor no Python change can remove (sqlite3 alone inserting
+already-serialised rows and committing). Wall time is what a request waits for; CPU time (this
+thread's) is what the GIL-bound service pays. Prints figures; asserts nothing else.
 
     python benchmarks/bench_audit.py
     MLFLOW_TRACKING_URI=sqlite:////tmp/bstore/mlflow.db python benchmarks/bench_audit.py \\
@@ -19,14 +14,12 @@ time (this thread's) is what the GIL-bound service pays. Prints figures; asserts
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -34,20 +27,14 @@ from uuid import uuid4
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from sqlalchemy import Connection, Engine, insert, select  # noqa: E402
+from sqlalchemy import Engine  # noqa: E402
 
-from ssc_response.serving.audit import AuditEntryIn, AuditRecord, AuditStore, canonical_json  # noqa: E402
-from ssc_response.serving.audit.hashing import GENESIS_HASH, HASHED_FIELDS, compute_entry_hash  # noqa: E402
-from ssc_response.serving.database import (  # noqa: E402
-    audit_predictions,
-    make_engine,
-    utc_now_iso,
-    write_transaction,
-)
+from ssc_response.serving.audit import AuditEntryIn, AuditStore, canonical_json  # noqa: E402
+from ssc_response.serving.audit.hashing import GENESIS_HASH, compute_entry_hash  # noqa: E402
+from ssc_response.serving.database import make_engine, utc_now_iso  # noqa: E402
 from tests.factories import make_patient  # noqa: E402
 
 BATCH = 8
-AUDIT_LOCK_KEY = 0x5353_4341_5544_4954
 UNITS = ("", "points", "grade", "%", "months", "g/L", "% predicted", "mm")
 
 Timing = tuple[list[float], list[float]]  # (wall ms, CPU ms) per call
@@ -63,26 +50,26 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'audit.db'}")
         floor_engine = make_engine(f"sqlite:///{Path(tmp) / 'floor.db'}")
         try:
-            batches = compare_append_many(engine, entry, args.rounds, args.block)
+            store = AuditStore(engine)
+            batches = time_append_many(store, entry, args.rounds * args.block)
             floor = time_calls(lambda: sqlite3_floor(floor_engine, entry), args.rounds * args.block)
-            result = AuditStore(engine).verify()
+            result = store.verify()
         finally:
             engine.dispose()
             floor_engine.dispose()
     print(f"\nappend_many of {BATCH} entries, fsync included (median ms of "
-          f"{args.rounds * args.block} batches each):")
+          f"{args.rounds * args.block} batches):")
     row("", "wall", "CPU")
-    for name, (wall, cpu) in batches.items():
-        row(name, statistics.median(wall), statistics.median(cpu))
+    row("AuditStore.append_many", statistics.median(batches[0]), statistics.median(batches[1]))
     row("floor: sqlite3 alone, rows pre-serialised", statistics.median(floor[0]),
         statistics.median(floor[1]))
-    print(f"chain written by both verifies: ok={result.ok}, entries={result.checked}")
+    print(f"chain verifies: ok={result.ok}, entries={result.checked}")
     print_per_entry(entry)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30, help="alternating blocks per variant")
+    parser.add_argument("--rounds", type=int, default=30, help="blocks of batches to time")
     parser.add_argument("--block", type=int, default=20, help="batches per block")
     parser.add_argument("--model-uri", help="take the entry from this model (needs MLflow store)")
     return parser.parse_args()
@@ -150,84 +137,20 @@ def make_entries(entry: Mapping[str, Any]) -> list[AuditEntryIn]:
     ]
 
 
-# --- before: the previous implementation, verbatim ------------------------------------------------
-
-
-def legacy_canonical_json(value: Any) -> str:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def legacy_compute_entry_hash(fields: Mapping[Any, Any]) -> str:
-    payload = {name: fields[name] for name in HASHED_FIELDS}
-    return hashlib.sha256(legacy_canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-def legacy_append_many(engine: Engine, entries: Sequence[AuditEntryIn]) -> list[AuditRecord]:
-    prepared = [legacy_prepare(entry) for entry in entries]
-    with write_transaction(engine, AUDIT_LOCK_KEY) as conn:
-        head_seq, head_hash = legacy_chain_head(conn)
-        rows = legacy_chain(prepared, head_seq, head_hash)
-        records = [AuditRecord.model_validate(row) for row in rows]
-        conn.execute(insert(audit_predictions), rows)
-    return records
-
-
-def legacy_prepare(entry: AuditEntryIn) -> dict[str, Any]:
-    return {
-        "prediction_id": str(entry.prediction_id),
-        "key_id": entry.key_id,
-        "patient_id": entry.patient_id,
-        "model_name": entry.model_name,
-        "model_version": entry.model_version,
-        "model_run_id": entry.model_run_id,
-        "input_json": legacy_canonical_json(entry.input),
-        "output_json": legacy_canonical_json(entry.output),
-        "explanation_json": legacy_canonical_json(entry.explanation),
-    }
-
-
-def legacy_chain_head(conn: Connection) -> tuple[int, str]:
-    columns = audit_predictions.c
-    head = conn.execute(
-        select(columns.seq, columns.entry_hash).order_by(columns.seq.desc()).limit(1)
-    ).first()
-    return (0, GENESIS_HASH) if head is None else (head.seq, head.entry_hash)
-
-
-def legacy_chain(prepared: Sequence[dict[str, Any]], head_seq: int,
-                 head_hash: str) -> list[dict[str, Any]]:
-    rows, prev_hash = [], head_hash
-    for offset, fields in enumerate(prepared, start=1):
-        row = {**fields, "seq": head_seq + offset, "created_at": utc_now_iso()}
-        row["prev_hash"] = prev_hash
-        row["entry_hash"] = prev_hash = legacy_compute_entry_hash(row)
-        rows.append(row)
-    return rows
-
-
 # --- timing ---------------------------------------------------------------------------------------
 
 
-def compare_append_many(engine: Engine, entry: Mapping[str, Any], rounds: int,
-                        block: int) -> dict[str, Timing]:
-    """Before and after on one database, alternating blocks of ``block`` batches after a warm-up."""
-    store = AuditStore(engine)
-    variants: dict[str, Callable[[list[AuditEntryIn]], object]] = {
-        "before (json.dumps per call, SQLAlchemy Core)": lambda es: legacy_append_many(engine, es),
-        "after  (AuditStore.append_many)": store.append_many,
-    }
-    timings: dict[str, Timing] = {name: ([], []) for name in variants}
-    for round_ in range(rounds + 1):
-        for name, append in variants.items():
-            for _ in range(block):
-                entries = make_entries(entry)  # fresh prediction_ids, built outside the timing
-                wall, cpu = time_once(lambda: append(entries))  # noqa: B023 - called right here
-                if round_:  # round 0 warms up caches, the pool and the WAL
-                    timings[name][0].append(wall)
-                    timings[name][1].append(cpu)
-    return timings
+def time_append_many(store: AuditStore, entry: Mapping[str, Any], count: int) -> Timing:
+    """``count`` timed batches after ten untimed ones (caches, the pool and the WAL warm up)."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    for done in range(count + 10):
+        entries = make_entries(entry)  # fresh prediction_ids, built outside the timing
+        wall, cpu = time_once(lambda: store.append_many(entries))  # noqa: B023 - called here
+        if done >= 10:
+            walls.append(wall)
+            cpus.append(cpu)
+    return walls, cpus
 
 
 def sqlite3_floor(engine: Engine, entry: Mapping[str, Any]) -> None:
@@ -239,7 +162,7 @@ def sqlite3_floor(engine: Engine, entry: Mapping[str, Any]) -> None:
         connection.execute("BEGIN IMMEDIATE")
         head = connection.execute("SELECT max(seq) FROM audit_predictions").fetchone()[0] or 0
         rows = [(head + i, str(uuid4()), utc_now_iso(), "k", "p", "m", "1", "r", *texts,
-                 "0" * 64, "0" * 64) for i in range(1, BATCH + 1)]
+                 uuid4().hex * 2, uuid4().hex * 2) for i in range(1, BATCH + 1)]
         connection.executemany(
             f"INSERT INTO audit_predictions VALUES ({', '.join('?' * len(rows[0]))})", rows
         )
@@ -264,32 +187,23 @@ def time_calls(call: Callable[[], object], count: int) -> Timing:
 
 
 def print_per_entry(entry: Mapping[str, Any]) -> None:
-    """Per-entry costs, before and after, in microseconds (median wall; no I/O involved)."""
+    """Per-entry costs in microseconds (median wall; no I/O involved)."""
     values = [entry[name] for name in ("input", "output", "explanation")]
     stored = {"seq": 1, "prediction_id": str(uuid4()), "created_at": utc_now_iso(),
               "key_id": "k", "patient_id": "p", "model_name": "m", "model_version": "1",
               "model_run_id": None, "prev_hash": GENESIS_HASH,
               **dict(zip(("input_json", "output_json", "explanation_json"),
                          (canonical_json(value) for value in values), strict=True))}
-    assert all(canonical_json(v) == legacy_canonical_json(v) for v in values)
-    assert compute_entry_hash(stored) == legacy_compute_entry_hash(stored)
     fields = {"key_id": "0123456789abcdef", "patient_id": "SSC-0001",
               "model_name": "ssc-skin-response", "model_version": "1", "model_run_id": "run-1",
               "input": entry["input"], "output": entry["output"],
               "explanation": entry["explanation"]}
     pid = uuid4()
-    cases = {
-        "canonical JSON of one entry (3 values)": (
-            lambda: [legacy_canonical_json(v) for v in values],
-            lambda: [canonical_json(v) for v in values]),
-        "entry_hash of one entry": (
-            lambda: legacy_compute_entry_hash(stored), lambda: compute_entry_hash(stored)),
-    }
     print("\nper-entry work (median us of 3000 calls):")
-    row("", "before", "after")
-    for name, (before, after) in cases.items():
-        row(name, *(median_us(call) for call in (before, after)))
-    # Unchanged, and shown to explain why: validation (pydantic-core) is cheaper than skipping it.
+    row("canonical JSON of one entry (3 values)",
+        median_us(lambda: [canonical_json(v) for v in values]))
+    row("entry_hash of one entry", median_us(lambda: compute_entry_hash(stored)))
+    # Shown to explain why the service validates: pydantic-core is cheaper than skipping it.
     print(f"\nbuilding {BATCH} AuditEntryIn (median us of 3000 calls):")
     row("validated: AuditEntryIn(...), as the service does",
         median_us(lambda: [AuditEntryIn(prediction_id=pid, **fields) for _ in range(BATCH)]))

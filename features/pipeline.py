@@ -105,11 +105,6 @@ def categorical_fields(features: FeatureSpec | str) -> list[str]:
     return as_spec(features).categorical
 
 
-def numeric_fields(features: FeatureSpec | str) -> list[str]:
-    """Numeric and boolean fields of a feature spec or named set."""
-    return as_spec(features).numeric
-
-
 def field_units() -> dict[str, str]:
     """Unit of every field a model can see, for explanations in clinical units."""
     units = {name: field.unit for name, field in schema.fields().items()}

@@ -5,10 +5,8 @@ Used by :class:`models.explain.GroupedExplainer`, which groups the values back t
 The method depends on the estimator (chosen once, in ``GroupedExplainer.__init__``):
 
 - binary ``LogisticRegression``: exact linear SHAP in logit space against the background mean;
-- linear regressors (``Ridge``, ``ElasticNet``, ...): the same, in ΔmRSS points;
 - ``RandomForestClassifier``: ``shap.TreeExplainer`` in probability space (class 1);
 - gradient-boosted classifiers: ``shap.TreeExplainer`` in raw (logit) space;
-- tree regressors: ``shap.TreeExplainer`` in ΔmRSS points;
 - the champion wrapped in its recalibration (``RecalibratedClassifier``, logit = a + b * raw):
   the inner estimator's attribution in its raw space, times ``b``, with base ``a + b * base`` -
   exact, since the recalibration is affine in the raw score - in logit space;
@@ -29,28 +27,11 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    ExtraTreesRegressor,
     GradientBoostingClassifier,
-    GradientBoostingRegressor,
     HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
     RandomForestClassifier,
-    RandomForestRegressor,
 )
-from sklearn.linear_model import (
-    BayesianRidge,
-    ElasticNet,
-    ElasticNetCV,
-    HuberRegressor,
-    Lasso,
-    LassoCV,
-    LinearRegression,
-    LogisticRegression,
-    Ridge,
-    RidgeCV,
-)
-from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.linear_model import LogisticRegression
 
 from ssc_response.models.calibration import RecalibratedClassifier, raw_space
 
@@ -58,27 +39,10 @@ LOGIT = "logit"
 PROBABILITY = "probability"
 DELTA_MRSS = "delta_mrss"
 
-LINEAR_REGRESSORS = (
-    LinearRegression,
-    Ridge,
-    RidgeCV,
-    Lasso,
-    LassoCV,
-    ElasticNet,
-    ElasticNetCV,
-    BayesianRidge,
-    HuberRegressor,
-)
-# sklearn forests and single trees store class frequencies in leaves: raw output = probability.
-PROBABILITY_TREES = (RandomForestClassifier, ExtraTreesClassifier, DecisionTreeClassifier)
+# The families of models/estimators.py. A forest stores class frequencies in its leaves, so its
+# raw output is the probability; boosted trees add up log-odds.
+PROBABILITY_TREES = (RandomForestClassifier,)
 LOGIT_TREES = (GradientBoostingClassifier, HistGradientBoostingClassifier)
-TREE_REGRESSORS = (
-    RandomForestRegressor,
-    ExtraTreesRegressor,
-    GradientBoostingRegressor,
-    HistGradientBoostingRegressor,
-    DecisionTreeRegressor,
-)
 # Model-agnostic fallback: each row costs 2 x pairs x (features + 1) x background model evaluations.
 FALLBACK_BACKGROUND = 50
 FALLBACK_PAIRS = 5
@@ -261,12 +225,8 @@ def make_attributor(
         return _OwnLogitAttributor(estimator, background.to_numpy(dtype=float))
     if isinstance(estimator, LogisticRegression):
         return _linear(estimator, background, LOGIT)
-    if isinstance(estimator, LINEAR_REGRESSORS):
-        return _linear(estimator, background, DELTA_MRSS)
     if isinstance(estimator, PROBABILITY_TREES):
         return _TreeAttributor(estimator, PROBABILITY)
     if isinstance(estimator, LOGIT_TREES):
         return _TreeAttributor(estimator, LOGIT)
-    if isinstance(estimator, TREE_REGRESSORS):
-        return _TreeAttributor(estimator, DELTA_MRSS)
     return _fallback(estimator, background, max_background, seed)

@@ -117,7 +117,7 @@ class GroupedExplainer:
         transformed : pandas.DataFrame or ndarray
             Model features for the batch (the preprocessor's output). A frame's columns are
             checked against ``feature_names``; a bare matrix (rows x features) is taken to be in
-            that order, as the compiled preprocessing guarantees.
+            that order, as the fitted feature pipeline produces it.
         raw : pandas.DataFrame
             The same rows, in the same order, as validated input fields plus derived indices.
             Supplies the value shown beside each contribution, as a plain Python value (a

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ssc_response.models.bundle import ResponseModel
 from ssc_response.models.parity import check_probes
@@ -101,20 +100,6 @@ def load_served_model(uri: str) -> ServedModel:
 
 def _from_millis(millis: int | None) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
-
-
-def set_alias(name: str, alias: str, version: str) -> None:
-    """Point ``alias`` at ``version``."""
-    from mlflow.tracking import MlflowClient
-
-    MlflowClient().set_registered_model_alias(name, alias, version)
-
-
-def version_tags(ref: ModelVersionRef) -> dict[str, Any]:
-    """The tags stored on a registered version (promotion decision, thresholds)."""
-    from mlflow.tracking import MlflowClient
-
-    return dict(MlflowClient().get_model_version(ref.name, ref.version).tags)
 
 
 def version_history(name: str) -> list[VersionRecord]:

@@ -74,14 +74,6 @@ def save_bundle(model: ResponseModel, directory: str | Path) -> Path:
     return target
 
 
-def untrusted_types(directory: str | Path) -> set[str]:
-    """Types in the saved estimators that :data:`TRUSTED_TYPES` does not list."""
-    found: set[str] = set()
-    for filename in _ESTIMATOR_FILES.values():
-        found.update(sio.get_untrusted_types(file=Path(directory) / filename))
-    return found - set(TRUSTED_TYPES)
-
-
 # Models registered before the code moved under the ``ssc_response`` namespace name their own
 # classes by the old top-level names; those modules no longer exist, so they cannot be served.
 _PRE_NAMESPACE_PREFIXES = ("features.", "models.")

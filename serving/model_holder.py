@@ -147,5 +147,5 @@ class ModelHolder:
 
 
 def _warm(served: ServedModel) -> None:
-    """Build the cached explainer and compiled transforms now, not in the first request."""
+    """Build the explainer and the input checks now, not in the first request."""
     served.model.warm()

@@ -18,10 +18,10 @@ from ssc_response.features.pipeline import (
     MISSING_PREFIX,
     FeatureSpec,
     as_model_frame,
+    as_spec,
     build_preprocessor,
     categorical_fields,
     field_of_feature,
-    numeric_fields,
 )
 from ssc_response.features.validation import validate_frame, validate_records
 from ssc_response.models.serialization import TRUSTED_TYPES
@@ -51,7 +51,7 @@ def records(*patients: dict[str, object]) -> pd.DataFrame:
 
 
 def model_fields(feature_set: str) -> set[str]:
-    return set(numeric_fields(feature_set)) | set(categorical_fields(feature_set))
+    return set(as_spec(feature_set).numeric) | set(categorical_fields(feature_set))
 
 
 def output_fields(preprocessor: Pipeline, feature_set: str) -> set[str]:

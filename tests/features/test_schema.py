@@ -47,4 +47,4 @@ def test_required_fields_exist() -> None:
 
 def test_roles_split_baseline_from_outcome() -> None:
     assert schema.field_names("id") == ["patient_id"]
-    assert not set(schema.baseline_fields()) & set(schema.outcome_fields())
+    assert not set(schema.baseline_fields()) & set(schema.field_names("outcome"))

@@ -23,7 +23,6 @@ from ssc_response.models.serialization import (
     UntrustedArtifactError,
     load_bundle,
     save_bundle,
-    untrusted_types,
 )
 from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_answer
@@ -52,6 +51,18 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ResponseM
     return {name: (model, save_bundle(model, root / name)) for name, model in models.items()}
 
 
+def skops_types(directory: Path) -> set[str]:
+    """Every type the bundle's skops files name (what loading them would instantiate)."""
+    found: set[str] = set()
+    for path in directory.glob("*.skops"):
+        found.update(sio.get_untrusted_types(file=path))
+    return found
+
+
+def untrusted_types(directory: Path) -> set[str]:
+    return skops_types(directory) - set(TRUSTED_TYPES)
+
+
 def records() -> pd.DataFrame:
     """Two patients, one with a missing value (the imputation path)."""
     return validate_records([make_patient(patient_id="A"),
@@ -68,8 +79,7 @@ def test_fresh_bundle_holds_only_trusted_types(
 def test_every_trusted_type_is_needed(saved: dict[str, tuple[ResponseModel, Path]]) -> None:
     found: set[str] = set()
     for _, directory in saved.values():
-        for path in directory.glob("*.skops"):
-            found.update(sio.get_untrusted_types(file=path))
+        found.update(skops_types(directory))
 
     assert found == set(TRUSTED_TYPES)
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from ssc_response.features.schema import outcome_fields
+from ssc_response.features.schema import field_names
 from ssc_response.serving.app import create_app
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.keys import Role
@@ -131,7 +131,7 @@ def test_openapi_documents_units_and_ranges(service: Service) -> None:
 def test_openapi_refuses_unknown_and_follow_up_fields(service: Service) -> None:
     schema = record_schema(service)
     assert schema["additionalProperties"] is False
-    assert not set(outcome_fields()) & set(schema["properties"])
+    assert not set(field_names("outcome")) & set(schema["properties"])
     assert set(schema["required"]) == {"patient_id", "age_years", "sex", "disease_duration_months"}
 
 
