@@ -11,11 +11,19 @@ EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 GUARDS = ("code", "contract", "model")  # what a test guards (pyproject's markers)
 
 
+# A test that uses one of these fixtures (directly or through another) needs that engine.
+ENGINE_FIXTURES = {"postgres_server": "postgres", "spark": "spark"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that says neither ``contract`` nor ``model`` guards the ``code``."""
+    """A test that says neither ``contract`` nor ``model`` guards the ``code``; a test that
+    starts PostgreSQL or Spark says so (``make test-fast`` leaves those out)."""
     for item in items:
         if not any(item.get_closest_marker(guard) for guard in GUARDS):
             item.add_marker(pytest.mark.code)
+        for fixture, marker in ENGINE_FIXTURES.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, marker))
 
 
 @pytest.fixture

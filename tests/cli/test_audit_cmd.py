@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from ssc_response.cli import audit_cmd
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.database import make_engine
-from tests.serving.audit.test_audit import fill, tamper
+from tests.serving.audit.support import fill, tamper
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ import pytest
 
 from ssc_response.cli.local_postgres import Unavailable, binaries
 from tests.factories import make_patient
-from tests.serving.api.test_e2e_server import free_port
+from tests.serving.live_server import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +52,8 @@ def test_stack_trains_against_its_server_and_serves_with_two_workers(tmp_path: P
     port, mlflow_port, pg_port = free_port(), free_port(), free_port()
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     env.pop("MLFLOW_TRACKING_URI", None)
-    command = [sys.executable, "-c", "from cli.main import app; app()", "stack", "--workdir",
-               str(workdir), "--port", str(port), "--mlflow-port", str(mlflow_port),
+    command = [sys.executable, "-c", "from ssc_response.cli.main import app; app()", "stack",
+               "--workdir", str(workdir), "--port", str(port), "--mlflow-port", str(mlflow_port),
                "--postgres-port", str(pg_port), "--workers", "2", "--poll-seconds", "1"]
     process = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)

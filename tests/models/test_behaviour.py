@@ -95,13 +95,26 @@ def test_tendon_friction_rubs_do_not_raise_the_probability_of_response(
     assert present <= absent + SLACK
 
 
-# Found by this test, left to the model's contents (issue 8): both linear families fit a slightly
-# negative slope in disease duration (about -0.0005 per month) although the cohort is simulated
-# with early worsening below 18 months: one linear term cannot carry that step (an early-disease
-# indicator or a spline as a feature would). Strict: the mark must go once the models comply.
-@pytest.mark.xfail(strict=True, reason="linear term in disease duration; see comment above")
-@pytest.mark.parametrize("family", FAMILIES)
-@pytest.mark.parametrize("row", range(8))
+# Both linear families fit a slightly negative slope in disease duration (about -0.0005 per
+# month) although the cohort is simulated with early worsening below 18 months: one linear term
+# cannot carry that step (an early-disease indicator or a spline as a feature would). The cases
+# that fail are marked one by one; when a case starts to pass, its strict mark fails the run and
+# names the case whose mark to remove.
+LONGER_DURATION_FAILS = {
+    ("logistic_l2", 0), ("logistic_l2", 1), ("logistic_l2", 2), ("logistic_l2", 3),
+    ("logistic_l2", 4), ("logistic_l2", 5), ("logistic_l2", 6), ("logistic_l2", 7),
+    ("delta_mrss_regression", 0), ("delta_mrss_regression", 1), ("delta_mrss_regression", 2),
+    ("delta_mrss_regression", 3), ("delta_mrss_regression", 4), ("delta_mrss_regression", 5),
+    ("delta_mrss_regression", 6), ("delta_mrss_regression", 7),
+}
+LINEAR_DURATION = pytest.mark.xfail(strict=True, reason="linear term in disease duration")
+
+
+@pytest.mark.parametrize("family, row", [
+    pytest.param(family, row, id=f"{row}-{family}",
+                 marks=[LINEAR_DURATION] if (family, row) in LONGER_DURATION_FAILS else [])
+    for family in FAMILIES for row in range(8)
+])
 def test_a_longer_disease_duration_does_not_lower_the_probability_of_response(
     models: dict[str, ResponseModel], family: str, row: int
 ) -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -20,48 +18,11 @@ from sqlalchemy.schema import CreateTable
 
 from ssc_response.serving.audit import (
     GENESIS_HASH,
-    AuditEntryIn,
-    AuditRecord,
     AuditStore,
     compute_entry_hash,
 )
 from ssc_response.serving.database import audit_predictions, make_engine, schema_exists
-
-# --- factories and helpers ---------------------------------------------------------------------
-
-
-def make_entry(**overrides: object) -> AuditEntryIn:
-    """A plausible served prediction; override any field."""
-    fields: dict[str, object] = {
-        "key_id": "0123456789abcdef",
-        "patient_id": "P001",
-        "model_name": "ssc-skin-response",
-        "model_version": "3",
-        "model_run_id": "run-abc",
-        "input": {"mrss_total": 24.0, "age_years": 45, "sex": "F"},
-        "output": {"probability": 0.62, "interval": [0.41, 0.79]},
-        "explanation": {"skin": 0.12, "lung": -0.03},
-    }
-    fields.update(overrides)
-    return AuditEntryIn.model_validate(fields)
-
-
-def fill(store: AuditStore, count: int) -> list[AuditRecord]:
-    """Append ``count`` entries spread over three patients and two model versions."""
-    entries = [
-        make_entry(patient_id=f"P{i % 3}", model_version=str(1 + i % 2)) for i in range(count)
-    ]
-    return store.append_many(entries)
-
-
-def tamper(db_path: Path, *statements: str) -> None:
-    """Edit the file as an attacker with file access would: drop the guard triggers, then write."""
-    with closing(sqlite3.connect(db_path)) as raw:
-        raw.execute("DROP TRIGGER IF EXISTS audit_predictions_no_update")
-        raw.execute("DROP TRIGGER IF EXISTS audit_predictions_no_delete")
-        for statement in statements:
-            raw.execute(statement)
-        raw.commit()
+from tests.serving.audit.support import fill, forked_row, make_entry, tamper
 
 
 @pytest.fixture
@@ -218,15 +179,6 @@ def test_deleting_the_tail_is_only_visible_in_the_head(store: AuditStore, db_pat
 
     assert after.ok and (before.head_seq, after.head_seq) == (5, 4)
     assert before.head_hash != after.head_hash
-
-
-def forked_row(engine: Engine, **changes: object) -> dict[str, object]:
-    """A copy of entry 2 with a new prediction_id: what a writer that skipped the lock and read
-    a stale head (entry 1) would insert."""
-    with engine.connect() as conn:
-        row = dict(conn.execute(text("SELECT * FROM audit_predictions WHERE seq = 2")).one()
-                   ._mapping)
-    return {**row, "prediction_id": str(uuid4()), **changes}
 
 
 @pytest.mark.parametrize("fork", [{"seq": 3}, {"seq": 2, "prev_hash": "f" * 64}])

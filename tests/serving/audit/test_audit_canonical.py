@@ -7,29 +7,14 @@ encoder was changed, so they pin the stored and hashed bytes independently of to
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ssc_response.serving.audit import HASHED_FIELDS, canonical_json, compute_entry_hash
-
-
-def reference_json(value: Any) -> str:
-    """The original canonical_json, verbatim."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
-def reference_hash(fields: dict[str, Any]) -> str:
-    """The original compute_entry_hash, verbatim."""
-    payload = {name: fields[name] for name in HASHED_FIELDS}
-    return hashlib.sha256(reference_json(payload).encode("utf-8")).hexdigest()
-
+from ssc_response.serving.audit import canonical_json, compute_entry_hash
+from tests.serving.audit.support import reference_hash, reference_json
 
 # Text as it may reach the store: any code point, lone surrogates included, plus the characters
 # that JSON encoders are known to treat differently (line separators, DEL, '/', controls).

@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ssc_response.serving.audit import AuditRecord, AuditStore, canonical_json, compute_entry_hash
 from ssc_response.serving.database import utc_now_iso
-from tests.serving.audit.test_audit import make_entry
-from tests.serving.audit.test_audit_canonical import reference_hash, reference_json
+from tests.serving.audit.support import make_entry, reference_hash, reference_json
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 
 from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
 from ssc_response.serving.keys import Role
-from tests.serving.api.test_e2e_server import Server, start_server
+from tests.serving.live_server import Server, start_server
 from tests.serving.support import champion_uri, create_keys
 
 CHROMIUM = Path("/usr/bin/chromium")

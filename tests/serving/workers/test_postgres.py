@@ -108,7 +108,7 @@ def test_a_forked_chain_is_refused(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
     from ssc_response.serving.database import audit_predictions
-    from tests.serving.audit.test_audit import forked_row
+    from tests.serving.audit.support import forked_row
 
     AuditStore(engine).append_many([entry(1), entry(2)])
     with pytest.raises(IntegrityError, match="uq_audit_predictions_prev_hash"), engine.begin() as c:

@@ -33,7 +33,7 @@ from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.database import audit_predictions, make_engine
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.api.test_e2e_server import Server, start_server
+from tests.serving.live_server import Server, start_server
 from tests.serving.pg_cluster import create_database
 from tests.serving.support import champion_uri, create_keys
 
