@@ -24,10 +24,10 @@ $(BIN)/ssc-response: pyproject.toml $(DEV_LOCK)
 setup: $(BIN)/ssc-response
 
 lock: setup
-	$(BIN)/uv pip compile pyproject.toml --extra postgres $(LOCK_FLAGS) -o $(RUNTIME_LOCK)
-	$(BIN)/uv pip compile pyproject.toml --extra postgres --extra spark -c $(RUNTIME_LOCK) \
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra postgres $(LOCK_FLAGS) -o $(RUNTIME_LOCK)
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra postgres --extra spark -c $(RUNTIME_LOCK) \
 		$(LOCK_FLAGS) -o $(SPARK_LOCK)
-	$(BIN)/uv pip compile pyproject.toml --all-extras -c $(RUNTIME_LOCK) $(LOCK_FLAGS) \
+	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras -c $(RUNTIME_LOCK) $(LOCK_FLAGS) \
 		-o $(DEV_LOCK)
 
 demo: setup
