@@ -10,7 +10,8 @@ The Hodges–Lehmann interval is the distribution-free one that inverts the sign
 (Hollander & Wolfe, *Nonparametric Statistical Methods*, §3.3; as R's ``wilcox.test(...,
 conf.int = TRUE)``): with the ``M = n(n+1)/2`` Walsh averages sorted, the interval runs from
 the ``k``-th smallest to the ``k``-th largest, ``k`` from the exact null distribution of the
-signed-rank statistic below 50 pairs and from its normal approximation above.
+signed-rank statistic below 400 pairs and from its normal approximation (with continuity
+correction) above, where the normal limit lies at most two ranks outside the exact one.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ BEFORE_AFTER_COLUMNS: tuple[str, ...] = (
     "measure", "n_paired", "median_before", "median_after", "median_change",
     "change_ci_low", "change_ci_high", "wilcoxon_p",
 )
-EXACT_BELOW = 50  # pairs; as R and scipy, the exact distribution below, normal above
+EXACT_BELOW = 400  # pairs: the exact null distribution below, the normal approximation above
 
 
 @dataclass(frozen=True)
@@ -79,18 +80,19 @@ def walsh_averages(differences: np.ndarray) -> np.ndarray:
     return np.sort((d[i] + d[j]) / 2.0)
 
 
-def _signed_rank_counts(n: int) -> np.ndarray:
-    """How many of the ``2**n`` sign patterns give each signed-rank sum 0..n(n+1)/2."""
-    counts = np.zeros(n * (n + 1) // 2 + 1)
-    counts[0] = 1.0
-    for rank in range(1, n + 1):
-        counts[rank:] = counts[rank:] + counts[:-rank].copy()
-    return counts
+def _signed_rank_probabilities(n: int) -> np.ndarray:
+    """P(T+ = t) for t = 0..n(n+1)/2 under the null: each rank's sign is a fair coin."""
+    probability = np.zeros(n * (n + 1) // 2 + 1)
+    probability[0] = 1.0
+    for rank in range(1, n + 1):  # halved at each step, so large n never overflows
+        probability[rank:] = (probability[rank:] + probability[:-rank].copy()) / 2
+        probability[:rank] /= 2
+    return probability
 
 
 def signed_rank_quantile(probability: float, n: int) -> int:
     """Smallest ``t`` with ``P(T+ <= t) >= probability`` under the null (R's ``qsignrank``)."""
-    cumulative = np.cumsum(_signed_rank_counts(n)) / 2.0**n
+    cumulative = np.cumsum(_signed_rank_probabilities(n))
     return int(np.searchsorted(cumulative, probability - 1e-12))
 
 
@@ -101,7 +103,13 @@ def _interval_rank(n: int, confidence: float) -> int:
         return max(signed_rank_quantile(alpha / 2, n), 1)
     total = n * (n + 1) / 2
     spread = math.sqrt(n * (n + 1) * (2 * n + 1) / 24)
-    return max(math.floor(total / 2 - stats.norm.ppf(1 - alpha / 2) * spread), 1)
+    # Smallest t with P(T+ <= t) >= alpha/2 by the normal law, T+ taken as t + 0.5.
+    return max(math.ceil(total / 2 - 0.5 - stats.norm.ppf(1 - alpha / 2) * spread), 1)
+
+
+def _lower_tail(n: int, t: int) -> float:
+    """P(T+ <= t) under the null."""
+    return float(np.sum(_signed_rank_probabilities(n)[: t + 1]))
 
 
 def hodges_lehmann(differences: np.ndarray,
@@ -117,8 +125,7 @@ def hodges_lehmann(differences: np.ndarray,
     estimate = float(np.median(walsh))
     n = len(differences)
     k = _interval_rank(n, confidence)
-    achieved = 1 - 2 * np.cumsum(_signed_rank_counts(n))[k - 1] / 2.0**n
-    if n < EXACT_BELOW and achieved < confidence - 1e-12:
+    if n < EXACT_BELOW and 1 - 2 * _lower_tail(n, k - 1) < confidence - 1e-12:
         return estimate, math.nan, math.nan
     return estimate, float(walsh[k - 1]), float(walsh[len(walsh) - k])
 
