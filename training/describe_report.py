@@ -16,6 +16,7 @@ import pandas as pd
 
 from ssc_response.training.describe import MEASURES, paired_values
 from ssc_response.training.describe_plots import slope_figure
+from ssc_response.training.describe_responders import RESPONDERS
 
 # EUSTAR dcSSc cohort of Dobrota 2016 (clinical-reference §1.3, [S24]): median 16 (IQR 11-23).
 UNTREATED_BASELINE_MRSS = "median 16 (IQR 11–23) in 919 EUSTAR dcSSc patients [S24]"
@@ -77,8 +78,9 @@ def _before_after_view(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _responder_view(table: pd.DataFrame) -> pd.DataFrame:
+    labels = {r.column: r.label for r in RESPONDERS}
     return pd.DataFrame({
-        "responder": table["responder"], "definition": table["definition"],
+        "responder": table["responder"].map(labels), "definition": table["definition"],
         "responders / evaluable": [f"{k} / {n}" for k, n in
                                    zip(table["n_responders"], table["n_evaluable"], strict=True)],
         "observed rate (Wilson 95 % CI)": [
