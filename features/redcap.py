@@ -18,7 +18,8 @@ conventions of REDCap 14 exports (also those PyCap and REDCapR read):
 * a repeating follow-up (instrument or event) has ``redcap_repeat_instrument`` /
   ``redcap_repeat_instance``: of several follow-up visits the one nearest 12 months
   (``followup_months``; the EUSTAR window is 12 ± 2 months) is kept, the first on a tie;
-* form status columns (``<instrument>_complete``) and REDCap's other system columns are dropped.
+* form status columns (``<instrument>_complete``) and REDCap's other system columns are dropped;
+* headers may be variable names or labels (:mod:`features.redcap_headers`).
 
 Columns outside the project are passed through, so validation names them.
 """
@@ -37,9 +38,10 @@ from ssc_response.features.redcap_dictionary import (
     FORM_ORDER,
     choice_labels,
 )
+from ssc_response.features.redcap_headers import has_label_headers, variable_names
 from ssc_response.features.schema import fields
 
-__all__ = ["DEFAULT_MISSING_CODES", "RedcapExportError", "from_redcap_export",
+__all__ = ["DEFAULT_MISSING_CODES", "RedcapExportError", "contract_table", "from_redcap_export",
            "is_redcap_export"]
 
 # REDCap's suggested missing-data codes (HL7 nullFlavor) plus ND, often configured; code -> label.
@@ -70,7 +72,8 @@ def is_redcap_export(frame: pd.DataFrame) -> bool:
     names = {str(name).strip().lower() for name in frame.columns}
     statuses = {f"{form}_complete" for form in FORM_ORDER}
     boxes = {name.split("___")[0] for name in names if "___" in name}
-    return bool(names & set(SYSTEM_COLUMNS) or names & statuses or boxes & set(ANTIBODY_CHECKBOX))
+    return bool(names & set(SYSTEM_COLUMNS) or names & statuses
+                or boxes & set(ANTIBODY_CHECKBOX) or has_label_headers(list(names)))
 
 
 def from_redcap_export(
@@ -86,7 +89,7 @@ def from_redcap_export(
     matches ``month_12_arm_1`` and the label "Month 12 (Arm 1: Arm 1)").
     Raises :class:`RedcapExportError` when the export cannot be read as one row per patient.
     """
-    text = _as_text(frame)
+    text = _as_text(frame, missing_codes)
     if _ID not in text.columns:
         raise RedcapExportError(f"the REDCap export has no '{_ID}' column (the record id of "
                                 "the project made from 'ssc-response redcap-dictionary')")
@@ -96,12 +99,21 @@ def from_redcap_export(
     return _one_row_per_patient(baseline, followup)
 
 
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as stripped text ('' when missing); headers stripped and lower-cased."""
+def contract_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` as read from a file, converted when it is a REDCap export (else unchanged):
+    what a reader of patient files calls before validation."""
+    return from_redcap_export(raw) if is_redcap_export(raw) else raw
+
+
+def _as_text(frame: pd.DataFrame, missing_codes: Mapping[str, str]) -> pd.DataFrame:
+    """Every cell as stripped text ('' when missing); headers as lower-case variable names,
+    form statuses dropped (no contract field ends in ``_complete``)."""
     text = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
-    text.columns = [str(name).strip().lower() for name in frame.columns]
-    statuses = [f"{form}_complete" for form in FORM_ORDER]
-    return text.drop(columns=[c for c in statuses if c in text.columns]).reset_index(drop=True)
+    names = [str(name) for name in frame.columns]
+    text.columns = (variable_names(names, missing_codes) if has_label_headers(names)
+                    else [name.strip().lower() for name in names])
+    statuses = [name for name in text.columns if name.endswith("_complete")]
+    return text.drop(columns=statuses).reset_index(drop=True)
 
 
 def _blank_missing_codes(text: pd.DataFrame, codes: Mapping[str, str]) -> pd.DataFrame:

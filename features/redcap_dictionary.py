@@ -32,6 +32,7 @@ from ssc_response.features.schema import REQUIRED_FIELDS, Field, fields
 
 __all__ = [
     "ANTIBODY_CHECKBOX",
+    "ANTIBODY_LABELS",
     "CHOICE_LABELS",
     "COLUMNS",
     "INSTRUMENTS",
@@ -88,7 +89,7 @@ ANTIBODY_CHECKBOX: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "ssc_antibodies": MappingProxyType({
         "topo1": "anti_topo1", "centromere": "anti_centromere", "rnap3": "anti_rnap3"}),
 })
-_ANTIBODY_LABELS = {"topo1": "Anti-topoisomerase I (anti-Scl-70)",
+ANTIBODY_LABELS = {"topo1": "Anti-topoisomerase I (anti-Scl-70)",
                     "centromere": "Anticentromere", "rnap3": "Anti-RNA polymerase III"}
 
 # Category labels a clinician reads; a code not listed here is shown as its words.
@@ -172,7 +173,7 @@ def _checkbox_row(name: str, codes: Mapping[str, str]) -> dict[str, str]:
         "Field Type": "checkbox",
         "Field Label": "SSc-specific autoantibodies: tick every positive test",
         "Choices, Calculations, OR Slider Labels": _choices_text(
-            {code: _ANTIBODY_LABELS[code] for code in codes}),
+            {code: ANTIBODY_LABELS[code] for code in codes}),
         "Field Note": "an unticked box is a negative test; enter ND if the panel was not done",
     })
     return row

@@ -10,14 +10,18 @@ import pandas as pd
 
 from ssc_response.features.redcap_dictionary import (
     ANTIBODY_CHECKBOX,
+    ANTIBODY_LABELS,
     choice_labels,
     instrument_of,
+    redcap_dictionary_rows,
 )
 from ssc_response.features.schema import fields
 
 BASELINE_EVENT = {False: "baseline_arm_1", True: "Baseline (Arm 1: Arm 1)"}
 FOLLOWUP_EVENT = {False: "month_12_arm_1", True: "Month 12 (Arm 1: Arm 1)"}
 STATUS = {False: "2", True: "Complete"}  # the <instrument>_complete value of a filled form
+MISSING_LABELS = {"UNK": "Unknown", "ND": "Not done", "NASK": "Not asked"}
+SYSTEM_LABELS = {"redcap_event_name": "Event Name"}
 
 
 def _cell(name: str, value: object, labels: bool) -> str:
@@ -64,11 +68,12 @@ def _visit(row: pd.Series, role: set[str], labels: bool, missing_code: str | Non
 
 
 def to_redcap_export(cohort: pd.DataFrame, labels: bool, *, longitudinal: bool = True,
-                     missing_code: str | None = None) -> pd.DataFrame:
+                     missing_code: str | None = None, headers: bool = False) -> pd.DataFrame:
     """The records export of ``cohort`` (all text): one baseline row per patient and, when
     ``longitudinal``, a follow-up event row for those with any follow-up value (else one row
     per patient). ``missing_code`` (e.g. 'UNK') is written for every missing value and ticked on
-    checkboxes whose panel is missing, as a project with missing-data codes exports them."""
+    checkboxes whose panel is missing, as a project with missing-data codes exports them.
+    ``headers``: label headers (the "CSV (labels)" export) instead of variable names."""
     outcome_names = [n for n, f in fields().items() if f.role == "outcome" and n in cohort]
     rows = []
     for _, row in cohort.iterrows():
@@ -81,4 +86,22 @@ def to_redcap_export(cohort: pd.DataFrame, labels: bool, *, longitudinal: bool =
         if row[outcome_names].notna().any():
             rows.append(record | {"redcap_event_name": FOLLOWUP_EVENT[labels]}
                         | _visit(row, {"outcome"}, labels, missing_code))
-    return pd.DataFrame(rows).fillna("")
+    export = pd.DataFrame(rows).fillna("")
+    return export.set_axis(label_headers(list(export.columns)), axis=1) if headers else export
+
+
+def label_headers(names: list[str]) -> list[str]:
+    """Headers as REDCap's labels export writes them: field labels, ``Event Name``,
+    ``Complete?`` for every form status, ``<label> (choice=<choice label>)`` for checkboxes."""
+    labels = {row["Variable / Field Name"]: row["Field Label"] for row in redcap_dictionary_rows()}
+    out = []
+    for name in names:
+        box, _, code = name.partition("___")
+        if code:
+            choice = ANTIBODY_LABELS.get(code) or MISSING_LABELS[code.upper()]
+            out.append(f"{labels[box]} (choice={choice})")
+        elif name.endswith("_complete"):
+            out.append("Complete?")
+        else:
+            out.append(SYSTEM_LABELS.get(name) or labels[name])
+    return out

@@ -35,6 +35,18 @@ def test_round_trip_gives_the_cohort_back(cohort, labels, longitudinal, code) ->
     pd.testing.assert_frame_equal(round_trip(export), cohort, check_exact=False, rtol=1e-12)
 
 
+def test_label_headers_through_a_csv_file(cohort, tmp_path) -> None:
+    """REDCap's "CSV (labels)" export: label headers, one "Complete?" per form (pandas reads
+    the repeats as "Complete?.1"...), labels as values."""
+    path = tmp_path / "labels.csv"
+    to_redcap_export(cohort, labels=True, missing_code="NASK", headers=True).to_csv(
+        path, index=False)
+    export = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert "Event Name" in export.columns and "Complete?.1" in export.columns
+    assert is_redcap_export(export)
+    pd.testing.assert_frame_equal(round_trip(export), cohort, check_exact=False, rtol=1e-12)
+
+
 def test_without_missing_codes_an_untested_panel_reads_as_negative(cohort) -> None:
     """REDCap exports an unticked checkbox as 0 whether or not the panel was done."""
     back = round_trip(to_redcap_export(cohort, labels=True))
