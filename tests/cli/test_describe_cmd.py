@@ -63,3 +63,14 @@ def test_bad_data_exits_2_and_writes_nothing(tmp_path: Path, tmp_mlflow: str,
     assert result.exit_code == 2
     assert "age_years" in result.output and "nothing was written" in result.output
     assert not (tmp_path / "report").exists()
+
+
+def test_an_unreadable_redcap_export_exits_2_and_writes_nothing(tmp_path: Path,
+                                                               tmp_mlflow: str) -> None:
+    data = tmp_path / "redcap.csv"
+    data.write_text("patient_id,redcap_event_name,age_years\nP1,baseline_arm_1,40\n"
+                    "P1,baseline_arm_1,41\n", encoding="utf-8")
+    result = describe(data, tmp_path / "report")
+    assert result.exit_code == 2
+    assert "'P1' has more than one baseline row" in result.output
+    assert not (tmp_path / "report").exists()
