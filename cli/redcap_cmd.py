@@ -20,6 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def redcap_dictionary(
     output: Annotated[Path, typer.Option(help="Where to write the data dictionary (.csv).")],
+    event_mapping: Annotated[Path | None, typer.Option(
+        help="Also write the instrument-event mapping of a longitudinal project (.csv): "
+             "baseline instruments in baseline_arm_1, follow_up in month_12_arm_1.")] = None,
 ) -> None:
     """Write the REDCap data dictionary of the input contract (REDCap 14 format, 18 columns).
 
@@ -28,17 +31,24 @@ def redcap_dictionary(
     """
     from ssc_response.features.redcap_dictionary import (
         FORM_ORDER,
+        event_mapping_text,
         redcap_dictionary_rows,
         redcap_dictionary_text,
     )
 
-    if output.suffix.lower() != ".csv":
-        _fail(f"{output}: a REDCap data dictionary is a .csv file")
-    if not output.parent.is_dir():
-        _fail(f"{output.parent}: no such folder")
+    targets = [output] if event_mapping is None else [output, event_mapping]
+    for target in targets:
+        if target.suffix.lower() != ".csv":
+            _fail(f"{target}: REDCap reads these files as .csv")
+        if not target.parent.is_dir():
+            _fail(f"{target.parent}: no such folder")
     _write_atomically(output, redcap_dictionary_text())
     typer.echo(f"wrote {len(redcap_dictionary_rows())} fields in {len(FORM_ORDER)} instruments "
                f"to {output}")
+    if event_mapping is not None:
+        _write_atomically(event_mapping, event_mapping_text())
+        typer.echo(f"wrote the instrument-event mapping to {event_mapping} (define the events "
+                   "'baseline' and 'month_12' in arm 1 first)")
 
 
 def _write_atomically(target: Path, text: str) -> None:

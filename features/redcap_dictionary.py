@@ -39,6 +39,7 @@ __all__ = [
     "choice_labels",
     "field_label",
     "instrument_of",
+    "event_mapping_text",
     "redcap_dictionary_rows",
     "redcap_dictionary_text",
 ]
@@ -80,6 +81,8 @@ INSTRUMENTS: Mapping[str, str] = MappingProxyType({
     "followup": "follow_up",
 })
 MRSS_INSTRUMENT = "mrss"
+BASELINE_EVENT = "baseline_arm_1"
+FOLLOWUP_EVENT = "month_12_arm_1"
 FORM_ORDER: tuple[str, ...] = ("demographics_and_history", MRSS_INSTRUMENT, "activity_items",
                                "laboratory", "lungs_and_heart", "quality_of_life",
                                "skin_biopsy", "follow_up")
@@ -198,4 +201,17 @@ def redcap_dictionary_text() -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(redcap_dictionary_rows())
+    return buffer.getvalue()
+
+
+def event_mapping_text() -> str:
+    """The instrument-event mapping of a longitudinal project (REDCap's "Designate
+    Instruments for My Events" upload: ``arm_num,unique_event_name,form``): every baseline
+    instrument in ``baseline_arm_1``, ``follow_up`` in ``month_12_arm_1``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["arm_num", "unique_event_name", "form"])
+    for form in FORM_ORDER:
+        event = FOLLOWUP_EVENT if form == "follow_up" else BASELINE_EVENT
+        writer.writerow(["1", event, form])
     return buffer.getvalue()

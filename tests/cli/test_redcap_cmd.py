@@ -28,3 +28,17 @@ def test_a_missing_folder_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no such folder" in result.output
     assert not target.parent.exists()
+
+
+def test_writes_the_event_mapping_of_a_longitudinal_project(tmp_path: Path) -> None:
+    mapping = tmp_path / "events.csv"
+    result = runner.invoke(build_app(), ["redcap-dictionary", "--output",
+                                         str(tmp_path / "d.csv"), "--event-mapping",
+                                         str(mapping)])
+    assert result.exit_code == 0, result.output
+    with mapping.open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert set(rows[0]) == {"arm_num", "unique_event_name", "form"}  # REDCap's upload columns
+    events = {row["form"]: row["unique_event_name"] for row in rows}
+    assert events["follow_up"] == "month_12_arm_1"
+    assert events["mrss"] == events["skin_biopsy"] == "baseline_arm_1"
