@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from ssc_response.features.validation import ContractError
+from ssc_response.cli.options import (
+    EXIT_BAD_INPUT,
+    Encoding,
+    MappingFile,
+    Sheet,
+    fail,
+    fail_with_problems,
+    read_options,
+)
 
-# Exit code for input that breaks the data contract (Click's own code for bad usage).
-EXIT_BAD_INPUT = 2
+__all__ = ["EXIT_BAD_INPUT", "features", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +29,8 @@ def features(
     data: Annotated[
         Path,
         typer.Option(
-            help="Cohort CSV or Parquet file (columns of the data dictionary).",
+            help="Cohort file: CSV, Excel (.xlsx) or Parquet (columns of the data dictionary, "
+            "or the centre's with --mapping).",
             exists=True,
             dir_okay=False,
             readable=True,
@@ -33,6 +40,9 @@ def features(
         Path,
         typer.Option(help="Where to write the cohort plus derived columns (.csv or .parquet)."),
     ],
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Validate a cohort and write it with clinical indices and follow-up outcomes added.
 
@@ -43,26 +53,15 @@ def features(
     from ssc_response.features.io import read_cohort, table_format, write_table
     from ssc_response.features.validation import ContractError
 
+    options = read_options(encoding, sheet, mapping)
     try:
-        table_format(output)  # refuse a bad output name before the (possibly long) work
-        cohort = read_cohort(data)
+        table_format(output, writing=True)  # refuse a bad output name before the work
+        cohort = read_cohort(data, options)
     except ContractError as error:
-        _fail_with_problems(data, error)
-    except ValueError as error:  # unreadable or unsupported file
-        _fail(str(error))
+        fail_with_problems(data, error, "nothing was written")
+    except ValueError as error:  # unreadable or unsupported file (FileProblem), in words
+        fail(f"{data.name}: {error}")
     derived = add_derived_columns(cohort)
     write_table(derived, output)
     added = len(derived.columns) - len(cohort.columns)
     typer.echo(f"wrote {len(derived)} patients with {added} added columns to {output}")
-
-
-def _fail_with_problems(data: Path, error: ContractError) -> NoReturn:
-    """Every problem on its own stderr line, then a summary; no traceback."""
-    for problem in error.problems:
-        typer.echo(str(problem), err=True)
-    _fail(f"{data}: {len(error.problems)} problem(s) with the data contract; nothing was written")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=EXIT_BAD_INPUT)

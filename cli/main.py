@@ -16,6 +16,7 @@ import typer
 COMMAND_MODULES: tuple[str, ...] = (
     "ssc_response.cli.simulate_cmd",
     "ssc_response.cli.features_cmd",
+    "ssc_response.cli.check_cmd",
     "ssc_response.cli.train_cmd",
     "ssc_response.cli.predict_cmd",
     "ssc_response.cli.serve_cmd",

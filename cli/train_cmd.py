@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ssc_response.cli.options import (
+    Encoding,
+    MappingFile,
+    Sheet,
+    fail,
+    fail_with_problems,
+    read_options,
+)
+
+if TYPE_CHECKING:
+    from ssc_response.features.io import ReadOptions
 
 DEFAULT_EXPERIMENT = "default"
 EXPERIMENT_HELP = ("Built-in experiment by name (default, quick) or the path of an experiment "
                    "YAML file.")
 
 
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code=2)
-
-
-def run_with_progress(experiment: str, data: Path):  # noqa: ANN201 - RunSummary, lazily imported
+def run_with_progress(experiment: str, data: Path,  # noqa: ANN201 - RunSummary, lazily imported
+                      reading: ReadOptions | None = None):
     """Run an experiment with a spinner and a count of model fits on stderr."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -32,26 +40,32 @@ def run_with_progress(experiment: str, data: Path):  # noqa: ANN201 - RunSummary
         def tick(label: str) -> None:
             progress.update(task, advance=1, description=f"fitting {label}")
 
-        return run_experiment(experiment, data, tick=tick)
+        return run_experiment(experiment, data, tick=tick, reading=reading)
 
 
 def train(
-    data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet (data-dictionary columns).",
+    data: Annotated[Path, typer.Option(help="Cohort: CSV, Excel (.xlsx) or Parquet "
+                                            "(data-dictionary columns, or --mapping).",
                                        exists=True, dir_okay=False, readable=True)],
     experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Train, validate the whole procedure, log to MLflow and register a model version."""
+    from ssc_response.features.file_errors import FileProblem
     from ssc_response.features.validation import ContractError
     from ssc_response.training.config import ExperimentConfigError
 
+    reading = read_options(encoding, sheet, mapping)
     try:
-        summary = run_with_progress(experiment, data)
+        summary = run_with_progress(experiment, data, reading)
     except ContractError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        _fail(f"{data}: {len(error.problems)} problem(s); nothing was trained")
+        fail_with_problems(data, error, "nothing was trained")
+    except FileProblem as error:
+        fail(f"{data.name}: {error}")
     except (ExperimentConfigError, FileNotFoundError, ValueError) as error:
-        _fail(str(error))
+        fail(str(error))
     print_summary(summary)
 
 
@@ -144,7 +158,7 @@ def runs(
     try:
         config = load_experiment(experiment)
     except ExperimentConfigError as error:
-        _fail(str(error))
+        fail(str(error))
     configure_tracking()
     frame = mlflow.search_runs(experiment_names=[config.name], max_results=limit,
                                order_by=["metrics.auroc_corrected DESC"])

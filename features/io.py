@@ -1,22 +1,28 @@
-"""Reading and writing patient tables (CSV or Parquet, chosen by the file extension).
+"""Reading and writing patient tables (CSV, Excel .xlsx or Parquet, chosen by the extension).
+
+Every command that reads patients, and the upload page, read them here: one reader, so that the
+command line and the page accept and refuse the same files. A file is read
+(:mod:`features.file_formats`), then put into the dictionary's names, codes and units by the
+centre's mapping file if one is given (:mod:`features.mapping`), then validated. A file that
+cannot be read at all raises :class:`~features.file_errors.FileProblem`, one line in words.
 
 CSV files are read with every column as text so that validation sees the raw values (no silent
-"NA" -> NaN or "1.0" -> float conversion). Writes are atomic: the table goes to a temporary file in
-the destination folder and then replaces the destination in one step, so a failure never leaves a
-partial file and never damages an existing one.
+"NA" -> NaN or "1.0" -> float conversion). Writes (CSV or Parquet) are atomic: the table goes to
+a temporary file in the destination folder and then replaces the destination in one step, so a
+failure never leaves a partial file and never damages an existing one.
 
-Files larger than memory are read in chunks (:func:`iter_table`: pyarrow record batches for
-Parquet, pandas' ``chunksize`` for CSV) and written chunk by chunk (:class:`TableWriter`), with
-the same atomic replace at the end.
+Files larger than memory are read in chunks (:func:`iter_table`) and written chunk by chunk
+(:class:`TableWriter`), with the same atomic replace at the end. An upload is read with
+:class:`~features.file_formats.Limits`: its row count and size are checked before its data.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -25,58 +31,128 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.api.types import is_bool_dtype
 
-from ssc_response.features.validation import validate_frame
+from ssc_response.features import file_formats
+from ssc_response.features._rules import sort_problems
+from ssc_response.features.file_errors import FileProblem
+from ssc_response.features.file_formats import Limits
+from ssc_response.features.mapping import CentreMapping, apply_mapping
+from ssc_response.features.validation import ContractError, Problem, validate_frame
 
-FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+__all__ = ["FileProblem", "Limits", "ReadOptions", "TableWriter", "iter_table", "read_cohort",
+           "read_table", "read_uploaded_table", "table_format", "write_table"]
+
+FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
+                           ".xlsx": "xlsx"}
+WRITABLE = ("csv", "parquet")
 
 
-def table_format(path: str | os.PathLike[str]) -> str:
-    """'csv' or 'parquet' from the file extension; ValueError for anything else."""
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a patient file: ``encoding`` (CSV; default UTF-8), ``sheet`` (.xlsx; default
+    the first), the centre's ``mapping``, and the ``limits`` of one read (uploads)."""
+
+    encoding: str | None = None
+    sheet: str | None = None
+    mapping: CentreMapping | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def table_format(path: str | os.PathLike[str], *, writing: bool = False) -> str:
+    """'csv', 'xlsx' or 'parquet' from the file extension; ``FileProblem`` for anything else."""
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        expected = ", ".join(FORMATS)
-        raise ValueError(f"unsupported file type '{suffix}' for {path}: expected one of {expected}")
+    kinds = [s for s, kind in FORMATS.items() if not writing or kind in WRITABLE]
+    if suffix not in kinds:
+        hint = "; save the sheet as .xlsx" if suffix in (".xls", ".xlsm", ".ods") else ""
+        raise FileProblem(f"unsupported file type '{suffix}' for {Path(path).name}: expected one "
+                          f"of {', '.join(kinds)}{hint}")
     return FORMATS[suffix]
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a CSV (all columns as text, blanks kept as '') or Parquet file, unvalidated."""
-    return _read(path, table_format(path))
+def read_table(path: str | os.PathLike[str], options: ReadOptions | None = None) -> pd.DataFrame:
+    """Read a patient file (mapped, unvalidated); ``ContractError`` for dates it cannot read."""
+    frame, problems = _read(Path(path), table_format(path), options or ReadOptions())
+    if problems:
+        raise ContractError(problems)
+    return frame
 
 
-def read_uploaded_table(content: bytes, filename: str) -> pd.DataFrame:
-    """An uploaded file's bytes read like :func:`read_table` (format from ``filename``)."""
-    return _read(io.BytesIO(content), table_format(filename))
+def read_uploaded_table(content: bytes, filename: str,
+                        options: ReadOptions | None = None) -> pd.DataFrame:
+    """An uploaded file's bytes read and validated like :func:`read_cohort`; the table as read
+    and mapped (unvalidated values), ``ContractError`` listing every problem."""
+    frame, problems = _read(content, table_format(filename), options or ReadOptions())
+    _validated(frame, problems)
+    return frame
 
 
-def _read(source: str | os.PathLike[str] | io.BytesIO, kind: str) -> pd.DataFrame:
-    if kind == "parquet":
-        return pd.read_parquet(source)
-    # utf-8-sig: spreadsheet exports often start with a byte-order mark that would otherwise
-    # become part of the first column name.
-    return pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+def read_cohort(path: str | os.PathLike[str], options: ReadOptions | None = None) -> pd.DataFrame:
+    """Read and validate a cohort file; raises ``ContractError`` listing every problem."""
+    frame, problems = _read(Path(path), table_format(path), options or ReadOptions())
+    return _validated(frame, problems)
 
 
-def iter_table(path: str | os.PathLike[str], rows: int) -> Iterator[pd.DataFrame]:
+def iter_table(path: str | os.PathLike[str], rows: int,
+               options: ReadOptions | None = None) -> Iterator[pd.DataFrame]:
     """Read a table ``rows`` rows at a time (the last chunk may be shorter), as :func:`read_table`
     would read it whole; the chunks keep a running index (0, 1, ... over the whole file)."""
     if rows < 1:
         raise ValueError(f"rows must be at least 1; got {rows}")
-    if table_format(path) == "csv":
-        yield from pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                               chunksize=rows)
-        return
-    start = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
-        frame = batch.to_pandas()
-        frame.index = pd.RangeIndex(start, start + len(frame))
-        start += len(frame)
-        yield frame
+    options = options or ReadOptions()
+    kind, path = table_format(path), Path(path)
+    _check_options(kind, options)
+    if kind == "csv":
+        chunks = file_formats.iter_csv(path, options.encoding, rows)
+    elif kind == "xlsx":
+        chunks = file_formats.iter_xlsx(path, options.sheet, rows)
+    else:
+        chunks = file_formats.iter_parquet(path, rows)
+    for chunk in chunks:
+        mapped, problems = _mapped(chunk, options.mapping)
+        if problems:  # rows numbered over the whole file, as the chunk's index runs
+            start = int(chunk.index[0])
+            raise ContractError([p if p.row is None else replace(p, row=p.row + start)
+                                 for p in problems])
+        yield mapped
 
 
-def read_cohort(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and validate a cohort file; raises ``ContractError`` listing every problem."""
-    return validate_frame(read_table(path))
+def _read(source: file_formats.Source, kind: str,
+          options: ReadOptions) -> tuple[pd.DataFrame, list[Problem]]:
+    _check_options(kind, options)
+    if kind == "csv":
+        frame = file_formats.read_csv(source, options.encoding, options.limits)
+    elif kind == "xlsx":
+        frame = file_formats.read_xlsx(source, options.sheet, options.limits)
+    else:
+        frame = file_formats.read_parquet(source, options.limits)
+    return _mapped(frame, options.mapping)
+
+
+def _mapped(frame: pd.DataFrame, mapping: CentreMapping | None) -> tuple[pd.DataFrame,
+                                                                        list[Problem]]:
+    # A REDCap export is converted here, before the mapping: from_redcap_export(frame).
+    if mapping is None:
+        return frame, []
+    return apply_mapping(frame, mapping)
+
+
+def _check_options(kind: str, options: ReadOptions) -> None:
+    if options.encoding is not None and kind != "csv":
+        raise FileProblem("an encoding applies to CSV files only; this file is "
+                          f"{'an Excel workbook' if kind == 'xlsx' else 'Parquet'}")
+    if options.sheet is not None and kind != "xlsx":
+        raise FileProblem(f"a sheet applies to Excel workbooks (.xlsx) only; this file is "
+                          f"{kind.upper() if kind == 'csv' else 'Parquet'}")
+
+
+def _validated(frame: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    """The frame validated, with the mapping's problems listed among validation's."""
+    try:
+        typed = validate_frame(frame)
+    except ContractError as error:
+        raise ContractError(sort_problems([*problems, *error.problems])) from None
+    if problems:
+        raise ContractError(problems)
+    return typed
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
@@ -84,7 +160,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
     The file is created with owner-only permissions, as befits patient data.
     """
-    kind = table_format(path)
+    kind = table_format(path, writing=True)
     target = Path(path)
     # Same folder as the target: os.replace is only atomic within one file system.
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
@@ -108,7 +184,7 @@ class TableWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._kind = table_format(path)
+        self._kind = table_format(path, writing=True)
         self._target = Path(path)
         self._temporary: Path | None = None
         self._parquet: pq.ParquetWriter | None = None

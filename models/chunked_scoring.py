@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ssc_response.features.io import TableWriter, iter_table
+from ssc_response.features.io import ReadOptions, TableWriter, iter_table
 from ssc_response.features.validation import ContractError, Problem, validate_frame
 from ssc_response.models.bundle import ResponseModel
 from ssc_response.models.tabular import PREDICTION_COLUMNS, score_frame
@@ -31,8 +31,10 @@ __all__ = ["DEFAULT_CHUNK_ROWS", "score_file"]
 
 def score_file(model: ResponseModel, source: str | os.PathLike[str],
                destination: str | os.PathLike[str], model_version: str | None = None,
-               chunk_rows: int = DEFAULT_CHUNK_ROWS) -> int:
+               chunk_rows: int = DEFAULT_CHUNK_ROWS, reading: ReadOptions | None = None) -> int:
     """Predict every patient of ``source`` into ``destination`` (CSV or Parquet); the row count.
+
+    ``reading``: how to read ``source`` (encoding, sheet, the centre's mapping).
 
     Raises ``ContractError`` (every problem, rows numbered over the whole file) and then writes
     nothing.
@@ -40,7 +42,7 @@ def score_file(model: ResponseModel, source: str | os.PathLike[str],
     problems: list[Problem] = []
     seen: set[str] = set()
     with TableWriter(destination) as writer:
-        for raw in iter_table(source, chunk_rows):
+        for raw in iter_table(source, chunk_rows, reading):
             offset = int(raw.index[0]) if len(raw) else writer.rows
             if problems:  # already refused: only look for the rest of the problems
                 problems += _validation_problems(raw, offset, seen)

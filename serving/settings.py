@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,22 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         default=16 * 1024 * 1024, ge=1024, description="Largest request body accepted (bytes)."
+    )
+    # Uploaded patient files (the /patients page). Rows are bounded by max_batch and checked
+    # before the data are read; this bounds what a small compressed file may expand to.
+    upload_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024 * 1024,
+        description="Most bytes an uploaded Parquet or .xlsx file may hold once decompressed.",
+    )
+    upload_parsers: int = Field(
+        default=2, ge=1, le=16,
+        description="Uploaded files read at the same time, each in a worker thread off the "
+        "event loop; further uploads wait their turn.",
+    )
+    mapping_folder: Path | None = Field(
+        default=None,
+        description="Folder of the centres' saved mapping files (*.yaml), offered by name on "
+        "the upload page.",
     )
     key_cache_seconds: float = Field(
         default=DEFAULT_TTL_SECONDS, ge=0, le=60,
@@ -105,6 +122,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unsupported database {backend!r}; expected one of {', '.join(SUPPORTED_DIALECTS)}"
             )
+        return value
+
+    @field_validator("mapping_folder")
+    @classmethod
+    def _existing_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is not a folder")
         return value
 
     @field_validator("tracking_uri")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ssc_response.features.io import read_cohort
+from ssc_response.features.io import ReadOptions, read_cohort
 from ssc_response.models.parity import with_probes
 from ssc_response.models.registry import DEFAULT_MODEL_NAME
 from ssc_response.training import run_reports, tracking
@@ -46,17 +46,18 @@ def model_name_from_env() -> str:
 
 
 def run_experiment(experiment: str | Path, data_path: str | Path,
-                   tick: Tick | None = None) -> RunSummary:
+                   tick: Tick | None = None, reading: ReadOptions | None = None) -> RunSummary:
     """Train, validate, log and register; the alias moves only when promotion passes.
 
     ``experiment``: a built-in experiment's name (``default``, ``quick``) or a YAML file.
+    ``reading``: how to read the data file (encoding, sheet, the centre's mapping).
     """
     import mlflow
 
     config = load_experiment(experiment)
     config_path = experiment_path(experiment)
     data_path = Path(data_path)
-    raw = read_cohort(data_path)
+    raw = read_cohort(data_path, reading)
     cohort = prepare_cohort(raw, config)
     tracking.configure_tracking()
     tracking.use_experiment(config.name)

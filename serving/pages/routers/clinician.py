@@ -14,10 +14,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, HTTPException, Request
-from starlette.datastructures import UploadFile
 
-from ssc_response.features.io import read_uploaded_table
 from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
@@ -31,7 +30,12 @@ from ssc_response.serving.pages.forms import (
     record_from_form,
     sections,
 )
-from ssc_response.serving.pages.tables import records_of
+from ssc_response.serving.pages.uploads import (
+    ENCODINGS,
+    UploadProblem,
+    read_upload,
+    saved_mappings,
+)
 from ssc_response.serving.pages.views import model_facts, prediction_view
 
 router = APIRouter(include_in_schema=False)
@@ -75,23 +79,29 @@ async def _predict(records: Sequence[Mapping[str, Any]], key: ApiKey, served: Se
 
 
 @router.get("/patients")
-def upload_form(request: Request, signed: ClinicianPage, pages: PagesDep) -> Any:
+def upload_form(request: Request, signed: ClinicianPage, pages: PagesDep,
+                settings: SettingsDep) -> Any:
     """The form to upload a file of patients."""
-    return render(request, pages, "batch.html", {"signed": signed})
+    return render(request, pages, "batch.html", _upload_context(signed, settings))
+
+
+def _upload_context(signed: Any, settings: SettingsDep) -> dict[str, Any]:
+    return {"signed": signed, "encodings": ENCODINGS, "mappings": saved_mappings(settings),
+            "max_rows": settings.max_batch}
 
 
 @router.post("/patients")
 async def predict_file(request: Request, signed: ClinicianPage, form: CheckedForm,
                        pages: PagesDep, served: ModelDep, batcher: BatcherDep,
                        settings: SettingsDep) -> Any:
-    """Predict for every patient of an uploaded CSV or Parquet file, or for none of them."""
-    upload = form.get("file")
-    context: dict[str, Any] = {"signed": signed}
+    """Predict for every patient of an uploaded file (CSV, .xlsx, Parquet), or for none."""
+    context = _upload_context(signed, settings)
     try:
-        records = await _read_upload(upload, settings.max_batch)
+        records = await _read_upload(request, form, settings)
         predictions = await _predict(records, signed.key, served, batcher)
-    except _UploadProblem as problem:
-        return render(request, pages, "batch.html", {**context, "message": str(problem)}, 422)
+    except UploadProblem as problem:
+        return render(request, pages, "batch.html", {**context, "message": str(problem)},
+                      problem.status)
     except ContractError as error:
         return render(request, pages, "batch.html", {**context, "problems": error.problems}, 422)
     context |= {"predictions": predictions, "model": model_facts(served),
@@ -99,25 +109,13 @@ async def predict_file(request: Request, signed: ClinicianPage, form: CheckedFor
     return render(request, pages, "batch.html", context)
 
 
-class _UploadProblem(ValueError):
-    """A file that cannot be read as a table of patients (said in words)."""
-
-
-async def _read_upload(upload: object, max_rows: int) -> list[dict[str, Any]]:
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise _UploadProblem("Choose a CSV or Parquet file to upload.")
-    content = await upload.read()
-    try:
-        records = records_of(read_uploaded_table(content, upload.filename))
-    except Exception:  # any parser failure: the message must not quote the file's content
-        raise _UploadProblem("The file could not be read as a CSV (.csv) or Parquet "
-                             "(.parquet, .pq) table.") from None
-    if not records:
-        raise _UploadProblem("The file has no patients in it.")
-    if len(records) > max_rows:
-        raise _UploadProblem(f"The file has {len(records)} patients; at most {max_rows} "
-                             "can be predicted at once. Split it and upload each part.")
-    return records
+async def _read_upload(request: Request, form: Any, settings: SettingsDep) -> list[dict[str, Any]]:
+    """The file read in a worker thread, at most ``upload_parsers`` at a time per process."""
+    limiter = getattr(request.app.state, "upload_limiter", None)
+    if limiter is None:  # made on the event loop, where anyio needs it made
+        limiter = request.app.state.upload_limiter = anyio.CapacityLimiter(
+            settings.upload_parsers)
+    return await read_upload(form, settings, limiter)
 
 
 def _csv_link(predictions: list[dict[str, Any]], version: str) -> str:
