@@ -69,9 +69,16 @@ def _offset(text: str | None) -> int:
 
 
 def _row(record: AuditRecord) -> dict[str, Any]:
-    output = record.output
-    return {"r": record, "probability": output["probability_response"]["estimate"],
-            "delta": output["predicted_delta_mrss"]["estimate"]}
+    """A list row; an output without the expected estimates (an edited entry) shows blanks."""
+    output = record.output if isinstance(record.output, dict) else {}
+    return {"r": record, "probability": _estimate(output, "probability_response"),
+            "delta": _estimate(output, "predicted_delta_mrss")}
+
+
+def _estimate(output: dict[str, Any], name: str) -> float | None:
+    value = output.get(name)
+    estimate = value.get("estimate") if isinstance(value, dict) else None
+    return estimate if isinstance(estimate, int | float) else None
 
 
 @router.get("/audit/export.csv")
