@@ -78,6 +78,14 @@ def _create_keys(database_url: str) -> dict[str, str]:
     return keys
 
 
+def _create_signing_key(database_url: str) -> None:
+    """The audit checkpoint key beside the demo's database (``serve`` does it when it runs)."""
+    from ssc_response.cli.serve_cmd import ensure_signing_key
+    from ssc_response.serving.settings import Settings
+
+    ensure_signing_key(Settings(database_url=database_url))
+
+
 def _print_access(host: str, port: int, keys: dict[str, str], request: Path) -> None:
     url = f"http://{host}:{port}"
     typer.echo(f"4/4 serving on {url}  (OpenAPI docs: {url}/docs)")
@@ -111,6 +119,7 @@ def demo(
     model_uri = _train(cohort, experiment)
     keys = _create_keys(settings["SSC_DATABASE_URL"])
     if not serve:
+        _create_signing_key(settings["SSC_DATABASE_URL"])
         typer.echo(f"model ready at {model_uri}; not serving (--no-serve)")
         for role, key in keys.items():
             typer.echo(f"  {role:<10} key: {key}")

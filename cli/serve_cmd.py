@@ -11,6 +11,8 @@ import typer
 if TYPE_CHECKING:
     import uvicorn
 
+    from ssc_response.serving.settings import Settings
+
 APP_FACTORY = "ssc_response.serving.app:create_app"
 
 
@@ -46,10 +48,11 @@ def serve(
     if workers > 1:  # one web-page session secret for every worker, unless one is configured
         os.environ.setdefault("SSC_SESSION_SECRET", secrets.token_urlsafe(32))
     try:
-        Settings()  # refuse to start on bad configuration, before binding the port
+        settings = Settings()  # refuse to start on bad configuration, before binding the port
     except ValidationError as error:
         typer.echo(f"error: invalid service configuration\n{error}", err=True)
         raise typer.Exit(code=2) from None
+    ensure_signing_key(settings)
     config = uvicorn.Config(
         APP_FACTORY, factory=True, host=host, port=port, workers=workers, log_level=log_level,
         timeout_graceful_shutdown=30,  # let in-flight predictions finish on SIGTERM
@@ -61,6 +64,37 @@ def serve(
     server.run()
     if not server.started:  # e.g. the model could not be loaded: the lifespan refused to start
         raise typer.Exit(code=3)
+
+
+def ensure_signing_key(settings: Settings) -> None:
+    """Say which key signs the audit checkpoints; on a fresh set-up, create one beside the DB.
+
+    A configured key (``SSC_AUDIT_SIGNING_KEY`` or ``SSC_AUDIT_SIGNING_KEY_FILE``) is used as it
+    is. Otherwise the default file beside the database is created once, readable by its owner
+    only; production sets its own key (docs/security.md).
+    """
+    from ssc_response.serving.audit.signing import (
+        SigningKeyError,
+        create_key_file,
+        default_checkpoint_path,
+        default_key_path,
+        resolve_private_key,
+    )
+
+    secret = settings.audit_signing_key
+    try:
+        key = resolve_private_key(secret.get_secret_value() if secret else None,
+                                  settings.audit_signing_key_file, settings.database_url)
+    except SigningKeyError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    checkpoints = settings.audit_checkpoint_file or default_checkpoint_path(settings.database_url)
+    if key is None:
+        path = default_key_path(settings.database_url)
+        create_key_file(path)
+        typer.echo(f"created the audit signing key {path} (readable by you only; production "
+                   "sets SSC_AUDIT_SIGNING_KEY_FILE instead, see docs/security.md)")
+    typer.echo(f"audit checkpoints are signed into {checkpoints}; keep copies elsewhere")
 
 
 def _run_workers(config: uvicorn.Config) -> None:

@@ -23,9 +23,11 @@ from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ModelVersionRef
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import VersionCache
+from ssc_response.serving.audit.watch import AuditWatch, watch_config
 from ssc_response.serving.coalescing import PredictionBatcher
 from ssc_response.serving.database import make_engine
 from ssc_response.serving.deps import Services
+from ssc_response.serving.headers import SecurityHeadersMiddleware
 from ssc_response.serving.key_cache import KeyCache
 from ssc_response.serving.keys import KeyStore
 from ssc_response.serving.log_privacy import redact_access_log
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:  # routes that ask for SettingsDep see the same object
         app.dependency_overrides[get_settings] = lambda: settings
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the 503 gets them too
     app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ContractError, _contract_broken)
     app.include_router(predictions.build_router(resolved.max_batch))
@@ -79,16 +82,21 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         redact_access_log()  # the pages put patient ids in query strings
+        watching = await run_in_threadpool(watch_config, settings)  # a bad key refuses to start
         # Loading reads files and the registry: keep it off the event loop.
         services = await run_in_threadpool(build_services, settings, metrics)
         services.models.start_polling(settings.model_poll_seconds)
         services.batcher.start()
+        watch = AuditWatch(services.engine, watching)
+        watch.start()
         try:
-            yield {"services": services}
+            yield {"services": services, "audit_watch": watch}
         finally:
             services.models.stop_polling()
-            # Queued predictions are finished (and recorded) before the database goes away.
+            # Queued predictions are finished (and recorded) before the database goes away,
+            # and the last checkpoint signs the shutdown head.
             await run_in_threadpool(services.batcher.stop)
+            await run_in_threadpool(watch.stop)
             services.engine.dispose()
 
     return lifespan

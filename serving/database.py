@@ -87,8 +87,11 @@ api_keys = Table(
     Column("revoked_at", String(32)),
 )
 
-# Who read the audit trail through the web pages, and when (a page view of a stored prediction,
-# a replay, an export). Not hash-chained: it records access, it is not the record of care.
+# Who read the audit trail, and when (a view of a stored prediction, a replay, an export, a
+# verification). A hash chain of its own, guarded like the predictions: ``id`` is its sequence
+# number (1..n, assigned under the writer lock) and ``entry_hash`` covers the row and
+# ``prev_hash``. The two hash columns are nullable only so that a database from before the chain
+# can gain them (``create_schema`` chains its old rows once).
 audit_access = Table(
     "audit_access",
     metadata,
@@ -98,30 +101,50 @@ audit_access = Table(
     Column("action", String(16), nullable=False),
     Column("prediction_id", String(36), index=True),
     Column("detail", Text),
+    Column("prev_hash", String(64)),
+    Column("entry_hash", String(64)),
+)
+_UNIQUE_ACCESS_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_access_prev_hash "
+                            "ON audit_access (prev_hash)")
+_ACCESS_CHAIN_COLUMNS = ("prev_hash", "entry_hash")
+
+# Web-page sessions ended by sign-out: a copied cookie of one of them is refused. Rows are
+# kept until the session would have expired anyway.
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("revoked_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False, index=True),
 )
 
 # Defence in depth only: whoever can write the file can drop these triggers. The tamper *evidence*
 # is the hash chain checked by ``AuditStore.verify``.
+_APPEND_ONLY_TABLES = ("audit_predictions", "audit_access")
 _SQLITE_APPEND_ONLY_TRIGGERS = tuple(
-    f"CREATE TRIGGER IF NOT EXISTS audit_predictions_no_{op.lower()} "
-    f"BEFORE {op} ON audit_predictions "
-    "BEGIN SELECT RAISE(ABORT, 'audit_predictions is append-only'); END"
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
+    f"BEFORE {op} ON {table} "
+    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+    for table in _APPEND_ONLY_TABLES
     for op in ("UPDATE", "DELETE")
 )
 # The same guard on PostgreSQL (TRUNCATE too, which row triggers do not see). Recreated under the
 # schema lock at each start, so an upgraded definition replaces an older one.
-_POSTGRES_APPEND_ONLY_DDL = (
-    "CREATE OR REPLACE FUNCTION audit_predictions_append_only() RETURNS trigger "
-    "LANGUAGE plpgsql AS $$ BEGIN "
-    "RAISE EXCEPTION 'audit_predictions is append-only'; END $$",
-    "DROP TRIGGER IF EXISTS audit_predictions_no_update_delete ON audit_predictions",
-    "CREATE TRIGGER audit_predictions_no_update_delete BEFORE UPDATE OR DELETE "
-    "ON audit_predictions FOR EACH ROW EXECUTE FUNCTION audit_predictions_append_only()",
-    "DROP TRIGGER IF EXISTS audit_predictions_no_truncate ON audit_predictions",
-    "CREATE TRIGGER audit_predictions_no_truncate BEFORE TRUNCATE "
-    "ON audit_predictions FOR EACH STATEMENT EXECUTE FUNCTION audit_predictions_append_only()",
+_POSTGRES_APPEND_ONLY_DDL = tuple(
+    ddl
+    for table in _APPEND_ONLY_TABLES
+    for ddl in (
+        f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"RAISE EXCEPTION '{table} is append-only'; END $$",
+        f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table}",
+        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE "
+        f"ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
+        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
+    )
 )
-
 
 def resolve_database_url(explicit: str | None = None) -> str:
     """Return ``explicit``, else ``$SSC_DATABASE_URL``, else the SQLite file in the working dir."""
@@ -213,11 +236,25 @@ def create_schema(engine: Engine) -> None:
     """Create missing tables and the append-only triggers; safe to call concurrently."""
     with write_transaction(engine, SCHEMA_LOCK_KEY) as conn:
         metadata.create_all(conn)
+        _chain_old_access_rows(conn)  # before the triggers, which forbid the UPDATE it needs
         guards = {"sqlite": _SQLITE_APPEND_ONLY_TRIGGERS,
                   "postgresql": _POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
-        for ddl in (*guards, _UNIQUE_PREV_HASH):
+        for ddl in (*guards, _UNIQUE_PREV_HASH, _UNIQUE_ACCESS_PREV_HASH):
             conn.exec_driver_sql(ddl)
 
+
+def _chain_old_access_rows(conn: Connection) -> None:
+    """Give a database from before the access chain its hash columns, and chain its rows once."""
+    present = {column["name"] for column in inspect(conn).get_columns(audit_access.name)}
+    missing = [name for name in _ACCESS_CHAIN_COLUMNS if name not in present]
+    if not missing:
+        return
+    for name in missing:
+        conn.exec_driver_sql(f"ALTER TABLE audit_access ADD COLUMN {name} VARCHAR(64)")
+    # Imported here: the audit package imports this module (its tables) at import time.
+    from ssc_response.serving.audit.access import chain_unchained_rows
+
+    chain_unchained_rows(conn)
 
 def schema_exists(engine: Engine) -> bool:
     """Whether the database already holds the service tables, without creating a SQLite file."""

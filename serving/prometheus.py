@@ -13,6 +13,7 @@ import time
 import traceback
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -110,7 +111,12 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         except Exception as error:
-            log_failure(error, f"{scope['method']} {route_template(scope)}")
+            where = f"{scope['method']} {route_template(scope)}"
+            if _body_too_large(error, status if started else None):
+                status = 413
+                log.warning("%s refused: request body larger than the limit (413)", where)
+                raise  # the framework's body limit answers (or has answered) the 413
+            log_failure(error, where)
             if started:
                 raise  # too late to change the response; the server closes the connection
             status = 503
@@ -120,6 +126,15 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             self.metrics.observe(scope["method"], route_template(scope), status, elapsed)
+
+
+def _body_too_large(error: Exception, sent_status: int | None) -> bool:
+    """Whether ``error`` is the body limit's signal, not a fault: one log line, no traceback.
+
+    The limit raises a 413 ``HTTPException`` while the body is read, or a signal of its own once
+    it has sent the 413 itself; neither has a public type, so they are told by their status.
+    """
+    return sent_status == 413 or (isinstance(error, HTTPException) and error.status_code == 413)
 
 
 def log_failure(error: BaseException, where: str) -> None:

@@ -101,6 +101,27 @@ class Settings(BaseSettings):
         description="Address of the MLflow UI, for links from the model page (also MLFLOW_UI_URL).",
     )
 
+    # Signed checkpoints of the audit chains (serving/audit/checkpoint.py). The key never goes
+    # into the database; without one, `serve` creates a file beside a SQLite database.
+    audit_signing_key: SecretStr | None = Field(
+        default=None, description="Ed25519 private key (PEM) that signs audit checkpoints.",
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None, description="File holding that key (PEM), instead of the variable.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None, description="Append-only file of signed checkpoints (default: beside "
+        "a SQLite database, else in the working folder).",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=300.0, ge=0, description="Sign a checkpoint every N seconds when the chains "
+        "grew (0 = only at shutdown).",
+    )
+    audit_verify_seconds: float = Field(
+        default=3600.0, ge=0, description="Verify the whole audit trail every N seconds, and "
+        "at start-up (0 = only at start-up and on request).",
+    )
+
     @field_validator("model_uri")
     @classmethod
     def _registry_uri(cls, value: str) -> str:

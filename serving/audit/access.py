@@ -1,18 +1,28 @@
 """Auditor access: who viewed, replayed or exported which part of the audit trail, and when.
 
-Written by the web pages (a page view of a stored prediction is itself recorded). It holds key
-ids, actions and prediction ids, never patient values.
+Written by the web pages and the JSON API (a view of a stored prediction is itself recorded). It
+holds key ids, actions and prediction ids, never patient values. The rows form a hash chain of
+their own (``id`` 1..n, each ``entry_hash`` covering the row and its predecessor's hash), written
+under a writer lock like the predictions, so an edited or deleted access is found by verification.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
-from ssc_response.serving.database import audit_access, utc_now_iso
+from ssc_response.serving.audit.hashing import (
+    ACCESS_HASHED_FIELDS,
+    GENESIS_HASH,
+    compute_entry_hash,
+)
+from ssc_response.serving.database import audit_access, utc_now_iso, write_transaction
 
 ACTIONS = ("view", "replay", "export", "verify")
+# pg_advisory_xact_lock key owned by the access chain ("SSCACCES").
+ACCESS_LOCK_KEY = 0x5353_4341_4343_4553
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ class Access:
 
 
 class AccessLog:
-    """Append and read the ``audit_access`` table."""
+    """Append and read the ``audit_access`` chain."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -37,9 +47,12 @@ class AccessLog:
         """Append one access (committed before the page is sent)."""
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
-        row = {"at": utc_now_iso(), "key_id": key_id, "action": action,
-               "prediction_id": prediction_id, "detail": detail}
-        with self._engine.begin() as conn:
+        row: dict[str, Any] = {"at": utc_now_iso(), "key_id": key_id, "action": action,
+                               "prediction_id": prediction_id, "detail": detail}
+        with write_transaction(self._engine, ACCESS_LOCK_KEY) as conn:
+            head_id, head_hash = access_head(conn)
+            row |= {"id": head_id + 1, "prev_hash": head_hash}
+            row["entry_hash"] = compute_entry_hash(row, ACCESS_HASHED_FIELDS)
             conn.execute(insert(audit_access), row)
 
     def for_prediction(self, prediction_id: str, limit: int = 20) -> list[Access]:
@@ -50,3 +63,27 @@ class AccessLog:
         with self._engine.connect() as conn:
             return [Access(r.at, r.key_id, r.action, r.prediction_id, r.detail)
                     for r in conn.execute(stmt)]
+
+
+def access_head(conn: Connection) -> tuple[int, str]:
+    """(id, entry_hash) of the last access, or (0, genesis hash) when there is none."""
+    columns = audit_access.c
+    head = conn.execute(
+        select(columns.id, columns.entry_hash).order_by(columns.id.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if head is None else (head.id, head.entry_hash)
+
+
+def chain_unchained_rows(conn: Connection) -> None:
+    """Hash-link the rows of a database from before the access chain, in id order, once.
+
+    Their ids are kept as they are: a gap in them shows as a break, which it is (a row was
+    deleted before the chain existed to prove it).
+    """
+    prev_hash = GENESIS_HASH
+    for row in conn.execute(select(audit_access).order_by(audit_access.c.id)).all():
+        fields = {**row._mapping, "prev_hash": prev_hash}
+        entry_hash = compute_entry_hash(fields, ACCESS_HASHED_FIELDS)
+        conn.execute(update(audit_access).where(audit_access.c.id == row.id)
+                     .values(prev_hash=prev_hash, entry_hash=entry_hash))
+        prev_hash = entry_hash

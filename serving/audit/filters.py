@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from ssc_response.features.validation import ID_MAX_LENGTH, ID_PATTERN
 
@@ -31,6 +32,23 @@ class AuditFilters:
     patient_id: str | None = None
     model_version: str | None = None
     key_id: str | None = None
+    prediction_id: str | None = None
+
+
+PREDICTION_ID_RULE = "a prediction id: 32 hexadecimal digits, with or without hyphens"
+
+
+def canonical_prediction_id(text: str) -> str | None:
+    """A pasted prediction id in its stored spelling, or ``None`` if it is not one.
+
+    Accepts what copying tends to bring along: spaces, quotes, braces, ``urn:uuid:``, capitals.
+    """
+    cleaned = text.strip().strip("\"'{}<>").strip()
+    cleaned = cleaned.removeprefix("urn:uuid:").removeprefix("URN:UUID:")
+    try:
+        return str(UUID(cleaned))
+    except ValueError:
+        return None
 
 
 def filter_problems(values: dict[str, str | None]) -> dict[str, str]:

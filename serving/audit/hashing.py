@@ -25,6 +25,10 @@ HASHED_FIELDS: tuple[str, ...] = (
     "explanation_json",
     "prev_hash",
 )
+# The access log's chain: every column of ``audit_access`` except entry_hash (``id`` is its seq).
+ACCESS_HASHED_FIELDS: tuple[str, ...] = (
+    "id", "at", "key_id", "action", "prediction_id", "detail", "prev_hash",
+)
 
 
 # The one encoding behind every stored and hashed byte: the standard library's. Faster encoders
@@ -48,11 +52,14 @@ def canonical_json(value: Any) -> str:
         raise ValueError("value is circular or nested too deeply to serialise") from None
 
 
-def compute_entry_hash(fields: Mapping[Any, Any]) -> str:
+def compute_entry_hash(fields: Mapping[Any, Any], names: tuple[str, ...] = HASHED_FIELDS) -> str:
     """SHA-256 (hex) of the canonical JSON of the hashed fields of one audit row.
+
+    ``names`` are the hashed columns: :data:`HASHED_FIELDS` for a prediction,
+    :data:`ACCESS_HASHED_FIELDS` for an access.
 
     The JSON columns are hashed as their stored text (itself canonical JSON), so verification
     never depends on re-parsing floats.
     """
-    payload = {name: fields[name] for name in HASHED_FIELDS}
+    payload = {name: fields[name] for name in names}
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()

@@ -24,6 +24,8 @@ from ssc_response.serving.database import (
 AUDIT_LOCK_KEY = 0x5353_4341_5544_4954
 
 _Prepared = dict[str, Any]
+# Columns the list may be sorted by (the auditor's page offers each as a column heading).
+SORTABLE = ("seq", "created_at", "patient_id", "model_version", "key_id")
 
 
 class AuditStore:
@@ -79,15 +81,25 @@ class AuditStore:
         key_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        prediction_id: str | None = None,
+        sort: str = "seq",
+        descending: bool = False,
     ) -> tuple[builtins.list[AuditRecord], int]:
-        """One page of entries by seq, and the total number matching the filters.
+        """One page of entries, and the total number matching the filters.
 
         ``since`` is inclusive and ``until`` exclusive; naive datetimes are taken to be UTC.
+        Sorted by ``sort`` (one of :data:`SORTABLE`), then by seq, in the same direction.
         """
         if limit < 1 or offset < 0:
             raise ValueError(f"need limit >= 1 and offset >= 0, got limit={limit}, offset={offset}")
+        if sort not in SORTABLE:
+            raise ValueError(f"cannot sort by {sort!r}; expected one of {', '.join(SORTABLE)}")
         conditions = _filters(since, until, patient_id, model_version, key_id)
-        page = select(audit_predictions).where(*conditions).order_by(audit_predictions.c.seq)
+        if prediction_id is not None:
+            conditions.append(audit_predictions.c.prediction_id == prediction_id)
+        keys = [audit_predictions.c[sort], audit_predictions.c.seq]
+        page = select(audit_predictions).where(*conditions).order_by(
+            *(key.desc() if descending else key.asc() for key in keys))
         count = select(func.count()).select_from(audit_predictions).where(*conditions)
         with self._engine.connect() as conn, conn.begin():  # one snapshot for page and total
             rows = conn.execute(page.limit(limit).offset(offset)).all()

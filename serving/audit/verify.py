@@ -1,24 +1,48 @@
-"""Re-computation of the audit hash chain, streamed in seq order."""
+"""Re-computation of the audit hash chains (predictions, accesses), streamed in sequence order."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Column, Connection, Row, Table, select
 
-from ssc_response.serving.audit.hashing import GENESIS_HASH, compute_entry_hash
+from ssc_response.serving.audit.hashing import (
+    ACCESS_HASHED_FIELDS,
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    compute_entry_hash,
+)
 from ssc_response.serving.audit.records import VerifyResult
-from ssc_response.serving.database import audit_predictions
+from ssc_response.serving.database import audit_access, audit_predictions
 
 _Problem = tuple[int, str | None, str]  # (first broken seq, its prediction_id if stored, reason)
 
 
-def verify_chain(conn: Connection, chunk_size: int = 1000) -> VerifyResult:
+@dataclass(frozen=True)
+class Chain:
+    """One hash-chained table: its sequence column and the columns its hashes cover."""
+
+    table: Table
+    seq_column: str
+    hashed: tuple[str, ...]
+
+    @property
+    def seq(self) -> Column[Any]:
+        return self.table.c[self.seq_column]
+
+
+PREDICTIONS = Chain(audit_predictions, "seq", HASHED_FIELDS)
+ACCESSES = Chain(audit_access, "id", ACCESS_HASHED_FIELDS)
+
+
+def verify_chain(conn: Connection, chunk_size: int = 1000,
+                 chain: Chain = PREDICTIONS) -> VerifyResult:
     """Check seq continuity, prev_hash links and every entry_hash; stop at the first break."""
     expected_seq, prev_hash = 1, GENESIS_HASH
-    for row in iter_rows(conn, chunk_size):
-        problem = _first_problem(row, expected_seq, prev_hash)
+    for row in iter_rows(conn, chunk_size, chain):
+        problem = _first_problem(row, chain, expected_seq, prev_hash)
         if problem is not None:
             return _broken(problem, checked=expected_seq - 1, head_hash=prev_hash)
         expected_seq, prev_hash = expected_seq + 1, row.entry_hash
@@ -31,34 +55,38 @@ def verify_chain(conn: Connection, chunk_size: int = 1000) -> VerifyResult:
     )
 
 
-def iter_rows(conn: Connection, chunk_size: int) -> Iterator[Row[Any]]:
-    """Yield all audit rows by seq, fetching ``chunk_size`` at a time (keyset pagination)."""
-    table, last_seq = audit_predictions, None
+def iter_rows(conn: Connection, chunk_size: int,
+              chain: Chain = PREDICTIONS) -> Iterator[Row[Any]]:
+    """Yield all rows of ``chain`` by seq, ``chunk_size`` at a time (keyset pagination)."""
+    last_seq = None
     while True:
-        stmt = select(table).order_by(table.c.seq).limit(chunk_size)
+        stmt = select(chain.table).order_by(chain.seq).limit(chunk_size)
         if last_seq is not None:
-            stmt = stmt.where(table.c.seq > last_seq)
+            stmt = stmt.where(chain.seq > last_seq)
         rows = conn.execute(stmt).all()
         yield from rows
         if len(rows) < chunk_size:
             return
-        last_seq = rows[-1].seq
+        last_seq = rows[-1]._mapping[chain.seq_column]
 
 
-def _first_problem(row: Row[Any], expected_seq: int, prev_hash: str) -> _Problem | None:
+def _first_problem(row: Row[Any], chain: Chain, expected_seq: int,
+                   prev_hash: str) -> _Problem | None:
     """Return what is wrong with ``row`` given the chain so far, or ``None`` if it links."""
-    if row.seq > expected_seq:
-        reason = f"entry seq {expected_seq} is missing; the next stored entry is seq {row.seq}"
+    fields = row._mapping
+    seq, prediction_id = fields[chain.seq_column], fields.get("prediction_id")
+    if seq > expected_seq:
+        reason = f"entry {expected_seq} is missing; the next stored entry is {seq}"
         return expected_seq, None, reason
-    if row.seq < expected_seq:
-        reason = f"unexpected seq {row.seq}; expected {expected_seq}"
-    elif row.prev_hash != prev_hash:
+    if seq < expected_seq:
+        reason = f"unexpected entry {seq}; expected {expected_seq}"
+    elif fields["prev_hash"] != prev_hash:
         reason = "prev_hash does not match the entry_hash of the preceding entry"
-    elif compute_entry_hash(row._mapping) != row.entry_hash:
+    elif compute_entry_hash(fields, chain.hashed) != fields["entry_hash"]:
         reason = "entry_hash does not match the entry's content"
     else:
         return None
-    return row.seq, row.prediction_id, reason
+    return seq, prediction_id, reason
 
 
 def _broken(problem: _Problem, checked: int, head_hash: str) -> VerifyResult:

@@ -20,15 +20,16 @@ from ssc_response.serving.deps import (
     AUDIT_ROLES,
     MODEL_READ_ROLES,
     PREDICT_ROLES,
+    Services,
     ServicesDep,
 )
 from ssc_response.serving.keys import ApiKey, Role
-from ssc_response.serving.pages.chain import ChainStatus
 from ssc_response.serving.pages.session import (
     CSRF_FIELD,
     SESSION_COOKIE,
     Session,
     SessionSigner,
+    is_revoked,
     tokens_match,
 )
 
@@ -41,7 +42,6 @@ class Pages:
 
     templates: Jinja2Templates
     signer: SessionSigner
-    chain: ChainStatus = field(default_factory=ChainStatus)
     cards: dict[str, str | None] = field(default_factory=dict)  # model card text by run id
 
 
@@ -84,10 +84,18 @@ async def signed_in(request: Request, services: ServicesDep, pages: PagesDep) ->
     session = pages.signer.read(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise SignInRequired()
-    key = await run_in_threadpool(services.keys.store.get, session.key_id)
-    if key is None or key.revoked:
+    key = await run_in_threadpool(session_key, services, session)
+    if key is None:
         raise SignInRequired()
     return SignedIn(key, session)
+
+
+def session_key(services: Services, session: Session) -> ApiKey | None:
+    """The active key of a session that was not signed out, else ``None`` (database reads)."""
+    key = services.keys.store.get(session.key_id)
+    if key is None or key.revoked or is_revoked(services.engine, session):
+        return None
+    return key
 
 
 SignedInDep = Annotated[SignedIn, Depends(signed_in)]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -22,67 +21,44 @@ from fastapi.responses import Response
 from ssc_response.features.schema import fields
 from ssc_response.serving.audit import AuditRecord, AuditStore
 from ssc_response.serving.audit.access import AccessLog
-from ssc_response.serving.audit.filters import AuditFilters, filter_problems
 from ssc_response.serving.audit.replay import ReplayError, replay_prediction
+from ssc_response.serving.csv_cells import neutralised_row
 from ssc_response.serving.deps import AuditDep, ServicesDep
+from ssc_response.serving.pages.audit_query import SERVER_TIME_ZONE, ListQuery, read_query
+from ssc_response.serving.pages.checkpoints import WatchDep, chain_context
 from ssc_response.serving.pages.deps import AuditorPage, CheckedForm, PageDenied, PagesDep, render
 from ssc_response.serving.pages.views import ModelFacts, model_facts, prediction_view
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 EXPORT_LIMIT = 100_000
-_TEXT_FILTERS = ("patient_id", "model_version", "key_id")
 
 
-def read_filters(query: dict[str, str]) -> tuple[AuditFilters, dict[str, str], dict[str, str]]:
-    """The list's filters from the query string: (filters, values as typed, problems by name).
-
-    Dates are days (UTC): ``from`` inclusive, ``to`` inclusive (up to the end of that day).
-    """
-    values = {name: query.get(name, "").strip() for name in ("from", "to", *_TEXT_FILTERS)}
-    given: dict[str, str | None] = {n: values[n] or None for n in _TEXT_FILTERS}
-    problems = filter_problems(given)
-    since, until = _day(values["from"], problems, "from"), _day(values["to"], problems, "to")
-    if until is not None:
-        until += timedelta(days=1)
-    return AuditFilters(since, until, **given), values, problems
-
-
-def _day(text: str, problems: dict[str, str], name: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(text), time(), UTC)
-    except ValueError:
-        problems[name] = "a date, e.g. 2025-01-31"
-        return None
-
-
-def _list(audit: AuditStore, filters: AuditFilters, limit: int,
+def _list(audit: AuditStore, query: ListQuery, limit: int,
           offset: int) -> tuple[list[AuditRecord], int]:
-    return audit.list(since=filters.since, until=filters.until, patient_id=filters.patient_id,
-                      model_version=filters.model_version, key_id=filters.key_id,
-                      limit=limit, offset=offset)
+    f = query.filters
+    return audit.list(since=f.since, until=f.until, patient_id=f.patient_id,
+                      model_version=f.model_version, key_id=f.key_id,
+                      prediction_id=f.prediction_id, sort=query.sort,
+                      descending=query.descending, limit=limit, offset=offset)
 
 
 @router.get("/audit")
-def audit_list(request: Request, signed: AuditorPage, pages: PagesDep, audit: AuditDep) -> Any:
-    """Served predictions, filtered and paged, with the chain status panel."""
-    filters, values, problems = read_filters(dict(request.query_params))
+def audit_list(request: Request, signed: AuditorPage, pages: PagesDep, audit: AuditDep,
+               watch: WatchDep) -> Any:
+    """Served predictions, filtered, sorted (newest first) and paged, with the chain panel."""
+    query = read_query(dict(request.query_params))
     offset = _offset(request.query_params.get("offset"))
-    records, total = ([], 0) if problems else _list(audit, filters, PAGE_SIZE, offset)
-    query = {k: v for k, v in values.items() if v}
+    records, total = ([], 0) if query.problems else _list(audit, query, PAGE_SIZE, offset)
     context = {"signed": signed, "entries": [_row(r) for r in records], "total": total,
-               "offset": offset, "page_size": PAGE_SIZE, "values": values,
-               "problems": problems, "query": query, "chain": pages.chain.last,
-               "prev_href": _page_href(query, offset - PAGE_SIZE) if offset > 0 else None,
-               "next_href": _page_href(query, offset + PAGE_SIZE)
+               "offset": offset, "page_size": PAGE_SIZE, "q": query,
+               "values": query.values, "problems": query.problems,
+               "time_zone": SERVER_TIME_ZONE, **chain_context(watch),
+               "export_href": "/audit/export.csv?" + urlencode(query.kept),
+               "prev_href": query.href(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
+               "next_href": query.href(offset + PAGE_SIZE)
                if offset + PAGE_SIZE < total else None}
-    return render(request, pages, "audit_list.html", context, 422 if problems else 200)
-
-
-def _page_href(query: dict[str, str], offset: int) -> str:
-    return "/audit?" + urlencode({**query, "offset": max(0, offset)})
+    return render(request, pages, "audit_list.html", context, 422 if query.problems else 200)
 
 
 def _offset(text: str | None) -> int:
@@ -93,25 +69,33 @@ def _offset(text: str | None) -> int:
 
 
 def _row(record: AuditRecord) -> dict[str, Any]:
-    output = record.output
-    return {"r": record, "probability": output["probability_response"]["estimate"],
-            "delta": output["predicted_delta_mrss"]["estimate"]}
+    """A list row; an output without the expected estimates (an edited entry) shows blanks."""
+    output = record.output if isinstance(record.output, dict) else {}
+    return {"r": record, "probability": _estimate(output, "probability_response"),
+            "delta": _estimate(output, "predicted_delta_mrss")}
+
+
+def _estimate(output: dict[str, Any], name: str) -> float | None:
+    value = output.get(name)
+    estimate = value.get("estimate") if isinstance(value, dict) else None
+    return estimate if isinstance(estimate, int | float) else None
 
 
 @router.get("/audit/export.csv")
 def export_csv(request: Request, signed: AuditorPage, services: ServicesDep) -> Response:
     """The filtered list as CSV (every matching entry, up to 100,000)."""
-    filters, values, problems = read_filters(dict(request.query_params))
-    if problems:
+    query = read_query(dict(request.query_params))
+    if query.problems:
         raise PageDenied(422, "The filters are not valid; correct them on the list page.")
-    records, _total = _list(services.audit, filters, EXPORT_LIMIT, 0)
-    detail = json.dumps({k: v for k, v in values.items() if v}, sort_keys=True)
+    records, _total = _list(services.audit, query, EXPORT_LIMIT, 0)
+    detail = json.dumps(query.kept, sort_keys=True)
     AccessLog(services.engine).record(signed.key.key_id, "export", detail=detail)
     headers = {"Content-Disposition": 'attachment; filename="audit-predictions.csv"'}
     return Response(_csv(records), media_type="text/csv", headers=headers)
 
 
 def _csv(records: list[AuditRecord]) -> str:
+    """The rows as CSV; no text cell can run as a spreadsheet formula."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["seq", "prediction_id", "created_at", "key_id", "patient_id", "model_name",
@@ -119,9 +103,9 @@ def _csv(records: list[AuditRecord]) -> str:
                      "entry_hash"])
     for row in map(_row, records):
         r = row["r"]
-        writer.writerow([r.seq, r.prediction_id, r.created_at, r.key_id, r.patient_id,
-                         r.model_name, r.model_version, row["probability"], row["delta"],
-                         r.entry_hash])
+        writer.writerow(neutralised_row([r.seq, r.prediction_id, r.created_at, r.key_id,
+                                         r.patient_id, r.model_name, r.model_version,
+                                         row["probability"], row["delta"], r.entry_hash]))
     return out.getvalue()
 
 
@@ -153,7 +137,7 @@ def _entry_page(request: Request, signed: Any, pages: PagesDep, services: Servic
         record.model_name, record.model_version, None, None)
     context = {"signed": signed, "r": record, "requester": requester, "model": facts,
                "input": in_dictionary_order(record.input), "replay": replay,
-               "chain": pages.chain.last,
+               **chain_context(request.state.audit_watch),
                "accesses": AccessLog(services.engine).for_prediction(record.prediction_id),
                **prediction_view(prediction)}
     return render(request, pages, "audit_entry.html", context)
@@ -185,11 +169,21 @@ def replay(request: Request, prediction_id: UUID, signed: AuditorPage, _form: Ch
 
 
 @router.post("/audit/verify")
-async def verify(request: Request, signed: AuditorPage, _form: CheckedForm, pages: PagesDep,
-                 services: ServicesDep) -> Any:
-    """Recompute the whole hash chain now; back to the page the button was on."""
-    await run_in_threadpool(pages.chain.check, services.audit)
+async def verify(request: Request, signed: AuditorPage, _form: CheckedForm,
+                 services: ServicesDep, watch: WatchDep) -> Any:
+    """Verify the whole trail against its checkpoints now; back to the page the button was on."""
+    await run_in_threadpool(watch.verify_now)
     await run_in_threadpool(AccessLog(services.engine).record, signed.key.key_id, "verify")
     back = request.headers.get("referer", "/audit")
     target = back if back.startswith(str(request.base_url)) else "/audit"
     return Response(status_code=303, headers={"Location": target})
+
+
+@router.get("/audit/checkpoints.jsonl")
+def checkpoint_file(_signed: AuditorPage, watch: WatchDep) -> Response:
+    """The signed checkpoints as they are on the server, to keep a copy elsewhere."""
+    path = watch.config.checkpoint_path
+    if not path.is_file():
+        raise PageDenied(404, "No checkpoint has been signed yet.")
+    headers = {"Content-Disposition": 'attachment; filename="audit-checkpoints.jsonl"'}
+    return Response(path.read_bytes(), media_type="application/jsonl", headers=headers)

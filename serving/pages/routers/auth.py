@@ -17,11 +17,13 @@ from ssc_response.serving.pages.deps import (
     SignedInDep,
     checked_form,
     render,
+    session_key,
 )
 from ssc_response.serving.pages.session import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     clear_cookie,
+    revoke,
     set_cookie,
     tokens_match,
 )
@@ -35,9 +37,8 @@ WRONG_KEY = "That API key was not recognised, or it has been revoked. Check it a
 async def sign_in_page(request: Request, pages: PagesDep, services: ServicesDep) -> Any:
     """The sign-in form (or, when signed in, the role's first page)."""
     session = pages.signer.read(request.cookies.get(SESSION_COOKIE))
-    key = None if session is None else await run_in_threadpool(
-        services.keys.store.get, session.key_id)
-    if key is not None and not key.revoked:
+    key = None if session is None else await run_in_threadpool(session_key, services, session)
+    if key is not None:
         return RedirectResponse(HOME[key.role], status_code=303)
     return _sign_in_form(request, pages, None, 200)
 
@@ -68,9 +69,10 @@ async def sign_in(request: Request, pages: PagesDep, services: ServicesDep,
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, signed: SignedInDep) -> Any:
-    """End the session in this browser (CSRF-checked like every form)."""
+async def sign_out(request: Request, signed: SignedInDep, services: ServicesDep) -> Any:
+    """End the session: here, and for any copy of its cookie (CSRF-checked like every form)."""
     await checked_form(request, signed)
+    await run_in_threadpool(revoke, services.engine, signed.session)
     response = RedirectResponse("/", status_code=303)
     clear_cookie(response, request, SESSION_COOKIE)
     return response

@@ -21,6 +21,7 @@ from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
 from ssc_response.serving.coalescing import BatcherClosed
+from ssc_response.serving.csv_cells import neutralised_frame
 from ssc_response.serving.deps import BatcherDep, ModelDep, SettingsDep
 from ssc_response.serving.keys import ApiKey
 from ssc_response.serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
@@ -122,5 +123,6 @@ def _csv_link(predictions: list[dict[str, Any]], version: str) -> str:
     """The predictions as a CSV file in a ``data:`` link (no copy kept on the server)."""
     table = predictions_frame(predictions, version)
     table.insert(0, "prediction_id", [p["prediction_id"] for p in predictions])
-    encoded = base64.b64encode(table.to_csv(index=False).encode("utf-8")).decode("ascii")
+    text = neutralised_frame(table).to_csv(index=False)  # no cell may run as a formula
+    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
     return f"data:text/csv;base64,{encoded}"

@@ -1,5 +1,6 @@
 // ssc-response pages: the only script. The pages work without it; it adds the running mRSS total
-// on the one-patient form and the print button on the result page.
+// on the one-patient form, the print button on the result page and, on the auditor's list, the
+// search for a prediction id pasted anywhere on the page.
 (function () {
   "use strict";
   function updateSum() {
@@ -22,5 +23,19 @@
     updateSum();
     var print = document.getElementById("print");
     if (print) { print.addEventListener("click", function () { window.print(); }); }
+    var predictionId = document.getElementById("q-prediction_id");
+    if (predictionId) { document.addEventListener("paste", pastePredictionId); }
   });
+  // The auditor's list: a prediction id pasted anywhere outside a text box is searched for.
+  var UUID_TEXT = /[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}/i;
+  function pastePredictionId(event) {
+    var target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA")) { return; }
+    var text = (event.clipboardData || window.clipboardData).getData("text") || "";
+    var found = text.match(UUID_TEXT);
+    if (!found) { return; }
+    event.preventDefault();
+    document.getElementById("q-prediction_id").value = found[0];
+    document.getElementById("filters").submit();
+  }
 })();
