@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ssc_response.cli.demo_cmd",
     "ssc_response.cli.stack_cmd",
     "ssc_response.cli.study_cmd",
+    "ssc_response.cli.validate_cmd",
 )
 
 
