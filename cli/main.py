@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ssc_response.cli.stack_cmd",
     "ssc_response.cli.study_cmd",
     "ssc_response.cli.validate_cmd",
+    "ssc_response.cli.update_cmd",
 )
 
 
