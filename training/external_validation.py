@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from ssc_response.features.io import read_table
 from ssc_response.features.validation import validate_frame
 from ssc_response.models.bundle import MRSS_MAX, ResponseModel
 from ssc_response.models.registry import ServedModel, load_served_model
+from ssc_response.models.validation_runs import validations_experiment
 from ssc_response.models.validation_sample_size import ValidationSampleSize, validation_sample_size
 from ssc_response.models.validation_summary import (
     Predictions,
@@ -45,7 +45,6 @@ from ssc_response.training.validation_plots import (
     flexible_calibration_figure,
 )
 
-VALIDATIONS_EXPERIMENT = "ssc-response-validations"
 OUTCOME_FIELDS = {"mrss_total_followup": "the mRSS total at follow-up",
                   "mrss_total": "the baseline mRSS total"}
 DURATION_CUT_MONTHS = 18.0  # < 18 months: mostly worsening trajectories [S33] (clinical reference)
@@ -68,21 +67,27 @@ class ExternalValidation:
     n_excluded: int
 
 
-def validations_experiment() -> str:
-    """The MLflow experiment of validation runs (``SSC_VALIDATIONS_EXPERIMENT`` overrides)."""
-    return os.environ.get("SSC_VALIDATIONS_EXPERIMENT") or VALIDATIONS_EXPERIMENT
+def experiment_file(served: ServedModel) -> Path:
+    """The experiment file the model was trained by (its run's ``experiment/`` artifact; an
+    update run logs its parent's)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=f"runs:/{served.ref.run_id}/experiment"))
+        files = sorted(local.glob("*.y*ml"))
+    except MlflowException:
+        files = []
+    if not files:
+        raise ValueError(f"the run of {served.ref.uri} ({served.ref.run_id}) logged no "
+                         "experiment file: the outcome's definition is unknown")
+    return files[0]
 
 
 def training_config(served: ServedModel) -> ExperimentConfig:
-    """The experiment the model was trained by, from its run's ``experiment/`` artifact."""
-    import mlflow
-
-    local = Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"runs:/{served.ref.run_id}/experiment"))
-    files = sorted(local.glob("*.y*ml"))
-    if not files:
-        raise ValueError(f"run {served.ref.run_id} logged no experiment file")
-    return load_experiment(files[0])
+    """The experiment the model was trained by (:func:`experiment_file`)."""
+    return load_experiment(experiment_file(served))
 
 
 def read_validation_cohort(path: Path, config: ExperimentConfig) -> tuple[Cohort, pd.DataFrame]:

@@ -24,7 +24,11 @@ from ssc_response.training import tracking
 from ssc_response.training.assessment import BINARY, score
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import Cohort, FinalModel, fit_final, validate
-from ssc_response.training.external_validation import read_validation_cohort, training_config
+from ssc_response.training.external_validation import (
+    experiment_file,
+    read_validation_cohort,
+    training_config,
+)
 from ssc_response.training.headline import headline_metrics
 from ssc_response.training.packaging import package
 from ssc_response.training.promotion import promotion_failures
@@ -156,6 +160,7 @@ def run_update(model_uri: str, data_path: str | Path, method: str | None = None)
                 "update.method": chosen, "data.sha256": sha256, "data.name": data_path.name,
                 "validation.method": "bootstrap" if chosen != "refit" else config.validation.method}
         mlflow.set_tags(tags)
+        mlflow.log_artifact(str(experiment_file(served)), artifact_path="experiment")
         tracking.log_metrics(metrics | facts | {"n_patients": float(len(cohort.y))})
         mlflow.log_text(update_card(served, chosen, test, metrics, facts, len(cohort.y),
                                     data_path.name, sha256), "model_card.md")
