@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ssc_response.cli.study_cmd",
     "ssc_response.cli.redcap_cmd",
     "ssc_response.cli.describe_cmd",
+    "ssc_response.cli.validate_cmd",
+    "ssc_response.cli.update_cmd",
 )
 
 

@@ -18,19 +18,19 @@ calibrated log-odds.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-# A very weak ridge keeps the two-parameter fit finite should the out-of-fold scores separate
-# the classes perfectly; it changes nothing otherwise.
-_RECALIBRATION_C = 1e4
+from ssc_response.models.logistic_fit import fit_intercept_slope
+
+# A very weak ridge on the slope (1e-4, scikit-learn's C = 1e4) keeps the two-parameter fit
+# finite should the out-of-fold scores separate the classes perfectly; it changes nothing
+# otherwise.
+_RECALIBRATION_SLOPE_PENALTY = 1e-4
 
 
 def raw_score(estimator: Any, X: Any) -> np.ndarray:
@@ -56,17 +56,17 @@ def fit_recalibration(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     on fresh patients. The log-likelihood is concave, so when the unconstrained slope is
     negative the constrained fit is slope 0 with the base rate's log-odds: the candidate then
     predicts the base rate for everyone and has to win on that.
+
+    The fit is :func:`models.logistic_fit.fit_intercept_slope`, the one used to measure the
+    calibration slope (:mod:`models.performance`).
     """
-    scores = np.asarray(scores, dtype=float).reshape(-1, 1)
+    scores = np.asarray(scores, dtype=float).ravel()
     if np.ptp(scores) == 0:  # an uninformative score: predict the base rate
         return _base_rate(y)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model = LogisticRegression(C=_RECALIBRATION_C, max_iter=1000).fit(scores, y)
-    slope = float(model.coef_[0, 0])
+    intercept, slope = fit_intercept_slope(scores, y, _RECALIBRATION_SLOPE_PENALTY).coefficients
     if slope <= 0:
         return _base_rate(y)
-    return float(model.intercept_[0]), slope
+    return float(intercept), float(slope)
 
 
 def _base_rate(y: np.ndarray) -> tuple[float, float]:

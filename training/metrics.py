@@ -5,7 +5,9 @@ continuous measures take observed values and point predictions. Definitions foll
 Steyerberg, *Clinical Prediction Models* (2nd ed., 2019), ch. 15, and Van Calster et al.,
 "Calibration: the Achilles heel of predictive analytics", BMC Med 2019;17:230.
 
-Every measure returns a plain ``float``, so :mod:`training.assessment` can average and
+The binary measures live in :mod:`models.performance` (serving reuses them for prospective
+validation); they are re-exported here under their historical names. Every measure returns a
+plain ``float``, so :mod:`training.assessment` can average and
 summarise them over resamples.
 """
 
@@ -16,19 +18,31 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from scipy.optimize import brentq
-from scipy.special import expit, logit
-from scipy.stats import rankdata
+
+from ssc_response.models.logistic_fit import SeparationError, fit_intercept_slope
+from ssc_response.models.performance import (
+    PROBABILITY_CLIP,
+    auroc,
+    brier,
+    brier_variance,
+    calibration_in_the_large,
+    delong_placements,
+    delong_variance,
+    net_benefit,
+)
+from ssc_response.models.performance import calibration_slope as calibration_slope_interval
 
 FloatArray = npt.NDArray[np.float64]
 
 Metric = Callable[[FloatArray, FloatArray], float]
 """A performance measure ``metric(y, pred) -> float``."""
 
-PROBABILITY_CLIP = 1e-6
-_NEWTON_TOL = 1e-10
-_NEWTON_MAX_ITER = 100
+__all__ = [
+    "BINARY_METRICS", "CONTINUOUS_METRICS", "PROBABILITY_CLIP", "auroc", "brier",
+    "brier_variance", "calibration_intercept", "calibration_slope",
+    "calibration_slope_intercept", "delong_placements", "delong_variance", "mae",
+    "net_benefit", "r2", "score_all",
+]
 
 
 def _paired(y: npt.ArrayLike, pred: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -41,81 +55,17 @@ def _paired(y: npt.ArrayLike, pred: npt.ArrayLike) -> tuple[FloatArray, FloatArr
     return y_arr, pred_arr
 
 
-def _binary(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    y_arr, p_arr = _paired(y, p)
-    if not np.all((y_arr == 0) | (y_arr == 1)):
-        raise ValueError(f"y must be 0/1; received values {np.unique(y_arr)[:5]}.")
-    if np.any((p_arr < 0) | (p_arr > 1)):
-        raise ValueError("predicted probabilities must lie in [0, 1].")
-    if y_arr.min() == y_arr.max():
-        raise ValueError(f"y contains a single class ({y_arr[0]:g}); the measure is undefined.")
-    return y_arr, p_arr
-
-
-def auroc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """Area under the ROC curve (concordance statistic).
-
-    Computed as the Mann-Whitney U statistic scaled to [0, 1], with ties in ``p``
-    counting one half (Hanley & McNeil, Radiology 1982;143:29-36).
-    """
-    y_arr, p_arr = _binary(y, p)
-    ranks = rankdata(p_arr)
-    n_pos = y_arr.sum()
-    n_neg = y_arr.size - n_pos
-    u_stat = ranks[y_arr == 1].sum() - n_pos * (n_pos + 1) / 2
-    return float(u_stat / (n_pos * n_neg))
-
-
-def brier(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """Brier score: mean squared difference between outcome and probability (Brier 1950)."""
-    y_arr, p_arr = _binary(y, p)
-    return float(np.mean((p_arr - y_arr) ** 2))
-
-
-def _is_separated(x: FloatArray, y: FloatArray) -> bool:
-    # With one covariate the logistic MLE exists iff the classes overlap on x
-    # (Albert & Anderson, Biometrika 1984); ties at the boundary = quasi-separation.
-    x0, x1 = x[y == 0], x[y == 1]
-    return bool(x0.max() <= x1.min() or x1.max() <= x0.min())
-
-
 def _logistic_newton(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Unpenalised ML fit of ``logit P(y=1) = a + b*x`` by Newton-Raphson with step halving."""
-    design = np.column_stack([np.ones_like(x), x])
-    beta = np.zeros(2)
-
-    def loglik(b: FloatArray) -> float:
-        eta = design @ b
-        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-
-    for _ in range(_NEWTON_MAX_ITER):
-        mu = expit(design @ beta)
-        hessian = design.T @ (design * (mu * (1 - mu))[:, None])
-        step = np.linalg.solve(hessian, design.T @ (y - mu))
-        current = loglik(beta)
-        while loglik(beta + step) < current and np.max(np.abs(step)) > _NEWTON_TOL:
-            step = step / 2
-        beta = beta + step
-        if np.max(np.abs(step)) < _NEWTON_TOL:
-            return beta
-    raise RuntimeError("calibration slope: Newton-Raphson did not converge.")
-
-
-def _calibration_in_the_large(y: FloatArray, offset: FloatArray) -> float:
-    # Score equation of the intercept-only model with offset: sum(y - expit(a + offset)) = 0.
-    # It is strictly decreasing in a, and offsets are bounded by the clip (|logit| < 14),
-    # so [-50, 50] always brackets the root when both classes are present.
-    def score(a: float) -> float:
-        return float(np.sum(y - expit(a + offset)))
-
-    return float(brentq(score, -50.0, 50.0, xtol=1e-12))
+    """``[a, b]`` of the unpenalised ML fit of ``logit P(y=1) = a + b*x``
+    (:func:`models.logistic_fit.fit_intercept_slope`, the one logistic fit)."""
+    return fit_intercept_slope(x, y).coefficients
 
 
 def _calibration(y: npt.ArrayLike, p: npt.ArrayLike, stacklevel: int) -> tuple[float, float]:
-    y_arr, p_arr = _binary(y, p)
-    x = logit(np.clip(p_arr, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP))
-    intercept = _calibration_in_the_large(y_arr, x)
-    if np.ptp(x) == 0 or _is_separated(x, y_arr):
+    intercept = calibration_in_the_large(y, p).value
+    try:
+        slope = calibration_slope_interval(y, p).value
+    except SeparationError:
         warnings.warn(
             "calibration slope undefined: predictions are constant or separate the outcomes "
             "perfectly; returning NaN.",
@@ -123,27 +73,20 @@ def _calibration(y: npt.ArrayLike, p: npt.ArrayLike, stacklevel: int) -> tuple[f
             stacklevel=stacklevel + 1,
         )
         return float("nan"), intercept
-    return float(_logistic_newton(x, y_arr)[1]), intercept
+    return slope, intercept
 
 
 def calibration_slope_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[float, float]:
-    """Calibration slope and calibration-in-the-large intercept.
+    """Calibration slope and calibration-in-the-large intercept (:mod:`models.performance`).
 
-    Probabilities are clipped to ``[1e-6, 1 - 1e-6]`` and mapped to the logit scale.
+    * slope: ``b`` of the unpenalised logistic regression ``logit P(y=1) = a + b * logit(p)``
+      (Cox, Biometrika 1958). ``b < 1`` means predictions are too extreme.
+    * intercept: ``a`` in ``logit P(y=1) = a + offset(logit(p))`` (calibration-in-the-large;
+      Steyerberg 2019, ch. 15). ``a > 0`` means risks are underestimated on average.
 
-    * slope: coefficient ``b`` of the unpenalised logistic regression
-      ``logit P(y=1) = a + b * logit(p)`` (Cox, Biometrika 1958). ``b < 1`` means
-      predictions are too extreme (overfitting), ``b > 1`` too modest.
-    * intercept: ``a`` in ``logit P(y=1) = a + offset(logit(p))`` with the slope fixed
-      at 1 (calibration-in-the-large; Steyerberg 2019, ch. 15). ``a > 0`` means risks
-      are underestimated on average.
-
-    Returns
-    -------
-    tuple of float
-        ``(slope, intercept)``. The slope is NaN (with a ``RuntimeWarning``) when the
-        predictions perfectly separate the outcomes or are all equal, because the
-        maximum-likelihood estimate does not exist then; the intercept is always finite.
+    Returns ``(slope, intercept)``. The slope is NaN (with a ``RuntimeWarning``) when the
+    predictions perfectly separate the outcomes or are all equal, because the
+    maximum-likelihood estimate does not exist then; the intercept is always finite.
     """
     return _calibration(y, p, stacklevel=2)
 
@@ -155,78 +98,7 @@ def calibration_slope(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
 
 def calibration_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Calibration-in-the-large alone (see :func:`calibration_slope_intercept`)."""
-    y_arr, p_arr = _binary(y, p)
-    return _calibration_in_the_large(
-        y_arr, logit(np.clip(p_arr, PROBABILITY_CLIP, 1 - PROBABILITY_CLIP))
-    )
-
-
-def net_benefit(y: npt.ArrayLike, p: npt.ArrayLike, thresholds: npt.ArrayLike) -> pd.DataFrame:
-    """Decision curve: net benefit of the model, treat-all and treat-none.
-
-    ``NB(pt) = TP/n - FP/n * pt / (1 - pt)``, treating patients with ``p >= pt``
-    (Vickers & Elkin, Med Decis Making 2006;26:565-574). Treat-all has
-    ``NB = prevalence - (1 - prevalence) * pt / (1 - pt)``; treat-none has ``NB = 0``.
-
-    Parameters
-    ----------
-    y, p : array-like
-        Observed 0/1 outcomes and predicted probabilities.
-    thresholds : array-like
-        Threshold probabilities, each strictly between 0 and 1.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``threshold``, ``model``, ``treat_all``, ``treat_none``; one row per threshold.
-    """
-    y_arr, p_arr = _binary(y, p)
-    pt = np.atleast_1d(np.asarray(thresholds, dtype=float))
-    if np.any((pt <= 0) | (pt >= 1)) or not np.all(np.isfinite(pt)):
-        raise ValueError("thresholds must lie strictly between 0 and 1.")
-    odds = pt / (1 - pt)
-    treated = p_arr[None, :] >= pt[:, None]
-    n = y_arr.size
-    tp = (treated & (y_arr == 1)).sum(axis=1) / n
-    fp = (treated & (y_arr == 0)).sum(axis=1) / n
-    prevalence = y_arr.mean()
-    return pd.DataFrame(
-        {
-            "threshold": pt,
-            "model": tp - fp * odds,
-            "treat_all": prevalence - (1 - prevalence) * odds,
-            "treat_none": np.zeros_like(pt),
-        }
-    )
-
-
-def delong_placements(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """DeLong's placement values: per positive, the share of negatives ranked below it; per
-    negative, the share of positives ranked above it (midranks, so ties count one half).
-
-    Their means are the AUROC; their variances give its variance (DeLong, DeLong &
-    Clarke-Pearson, Biometrics 1988;44:837-845).
-    """
-    y_arr, p_arr = _binary(y, p)
-    positive, negative = p_arr[y_arr == 1], p_arr[y_arr == 0]
-    m, n = positive.size, negative.size
-    overall = rankdata(np.concatenate([positive, negative]))
-    v10 = (overall[:m] - rankdata(positive)) / n
-    v01 = 1.0 - (overall[m:] - rankdata(negative)) / m
-    return v10, v01
-
-
-def delong_variance(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """DeLong's variance of the AUROC of predictions ``p``."""
-    v10, v01 = delong_placements(y, p)
-    return float(np.var(v10, ddof=1) / v10.size + np.var(v01, ddof=1) / v01.size)
-
-
-def brier_variance(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
-    """Variance of the Brier score as the mean of per-patient squared errors."""
-    y_arr, p_arr = _binary(y, p)
-    squared = (p_arr - y_arr) ** 2
-    return float(np.var(squared, ddof=1) / squared.size)
+    return calibration_in_the_large(y, p).value
 
 
 def mae(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:

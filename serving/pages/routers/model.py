@@ -1,4 +1,5 @@
-"""The model page: the champion's validated metrics, its model card and the alias history.
+"""The model page: the champion's validated metrics, its external validations, its model card
+and the alias history.
 
 Read by researchers and clinicians (the roles of ``GET /v1/model``). The card and the history
 come from the MLflow registry; the card is fetched once per run and kept.
@@ -15,6 +16,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ssc_response.models.registry import VersionRecord, run_text, version_history
+from ssc_response.models.validation_runs import validations_of
 from ssc_response.serving.deps import HolderDep, SettingsDep
 from ssc_response.serving.pages.deps import ModelPage, PagesDep, render
 from ssc_response.serving.routers.model import describe
@@ -66,6 +68,8 @@ def model_page(request: Request, signed: ModelPage, pages: PagesDep, holder: Hol
         "card": Markup(_markdown().render(card)) if card else None,  # raw HTML disabled
         "periods": champion_periods(version_history(served.ref.name)),
         "links": _links(settings.mlflow_ui_url, served.experiment_id, served.ref),
+        # External validations of this version (``ssc-response validate``), newest first.
+        "validations": validations_of(served.ref.name, served.ref.version),
     }
     return render(request, pages, "model.html", context)
 
