@@ -19,6 +19,7 @@ from ssc_response.cli.options import (
 
 if TYPE_CHECKING:
     from ssc_response.features.io import ReadOptions
+from ssc_response.cli.tables import COLUMNS_HELP
 
 DEFAULT_EXPERIMENT = "default"
 EXPERIMENT_HELP = ("Built-in experiment by name (default, quick) or the path of an experiment "
@@ -98,13 +99,26 @@ def print_summary(summary) -> None:  # noqa: ANN001
             typer.echo(line)
     if summary.sample_size_warning:
         typer.echo(f"warning: {summary.sample_size_warning}")
+    print_gate(summary.gate)
     reg = summary.registration
     if reg.promoted:
         typer.echo(f"registered {reg.name} version {reg.version}; alias 'champion' moved to it")
     else:
-        typer.echo(f"registered {reg.name} version {reg.version}; NOT promoted:")
-        for failure in reg.failures:
-            typer.echo(f"  - {failure}")
+        typer.echo(f"registered {reg.name} version {reg.version}; NOT promoted (the gate failed), "
+                   "alias 'champion' not moved")
+
+
+def print_gate(checks) -> None:  # noqa: ANN001 - GateCheck, lazily imported
+    """The promotion gate as a table: each threshold, the validated value, pass or FAIL."""
+    from rich.console import Console
+
+    from ssc_response.cli.tables import gate_table
+
+    if not checks:
+        typer.echo("promotion gate: the experiment sets no thresholds")
+        return
+    typer.echo("promotion gate (the experiment's thresholds, on the validated values):")
+    Console(highlight=False).print(gate_table(checks))
 
 
 def comparison_lines(metrics: dict[str, float]) -> list[str]:
@@ -145,13 +159,26 @@ def _estimate(metrics: dict[str, float], name: str, digits: int) -> str:
     return f"{value:.{digits}f} (CI {low:.{digits}f} to {high:.{digits}f}{mc_text})"
 
 
+def _columns_option(text: str | None) -> list[str] | None:
+    from ssc_response.cli.tables import parse_columns
+
+    try:
+        return parse_columns(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="'--columns'") from None
+
+
 def runs(
     experiment: Annotated[str, typer.Option(help=EXPERIMENT_HELP)] = DEFAULT_EXPERIMENT,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 20,
+    columns: Annotated[str | None, typer.Option(help=COLUMNS_HELP)] = None,
 ) -> None:
     """Leaderboard of an experiment's runs, best validated AUROC first."""
+    chosen = _columns_option(columns)  # a usage error before any work
     import mlflow
+    from rich.console import Console
 
+    from ssc_response.cli.tables import print_leaderboard
     from ssc_response.training.config import ExperimentConfigError, load_experiment
     from ssc_response.training.tracking import configure_tracking
 
@@ -165,17 +192,7 @@ def runs(
     if frame.empty:
         typer.echo(f"no runs yet for experiment {config.name!r}")
         return
-    columns = {
-        "run_id": "run_id", "start_time": "started", "tags.selected_family": "family",
-        "metrics.auroc_apparent": "auroc_apparent", "metrics.auroc_corrected": "auroc_corrected",
-        "metrics.auroc_corrected_ci_low": "ci_low", "metrics.auroc_corrected_ci_high": "ci_high",
-        "metrics.brier_corrected": "brier_corrected",
-        "metrics.calibration_slope_corrected": "cal_slope",
-        "tags.validation.method": "method",
-        "tags.registered_version": "version", "tags.promoted": "promoted",
-    }
-    shown = frame[[c for c in columns if c in frame]].rename(columns=columns)
-    typer.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print_leaderboard(Console(highlight=False), frame, chosen)
 
 
 def register(app: typer.Typer) -> None:

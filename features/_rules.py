@@ -7,6 +7,7 @@ these very definitions. Python work happens only for the rows that fail.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ class ContractError(ValueError):
 def column_name_problems(names: Sequence[object]) -> list[Problem]:
     """Unknown and repeated column names: one problem per column, not per row."""
     known = fields()
-    problems = [Problem(None, str(c), None, UNKNOWN_FIELD_RULE) for c in names if c not in known]
+    problems = [
+        Problem(None, str(c), None, unknown_field_rule(str(c), known)) for c in names
+        if c not in known
+    ]
     seen: set[object] = set()
     repeated: dict[object, None] = {}  # in the order of their second appearance, like pandas
     for name in names:
@@ -83,10 +87,51 @@ def column_name_problems(names: Sequence[object]) -> list[Problem]:
     return problems + [Problem(None, str(c), None, "field given more than once") for c in repeated]
 
 
-def outcome_field_problems(names: Sequence[object]) -> list[Problem]:
-    """Follow-up (outcome) fields, where only baseline data may be given (a prediction)."""
-    outcomes = {name for name, field in fields().items() if field.role == "outcome"}
-    return [Problem(None, str(c), None, OUTCOME_FIELD_RULE) for c in names if c in outcomes]
+def record_field_problems(
+    records: Sequence[Mapping[str, object]], names: Sequence[str], *, outcomes: bool
+) -> list[Problem]:
+    """Unknown fields (and follow-up ones unless ``outcomes``) in each record that has them.
+
+    ``names``: every field name given in any record. A record is an object of its own (not a
+    column of a file), so the problem names its row: the caller sees which record to fix.
+    """
+    refused = {
+        name: unknown_field_rule(name, _suggestible(outcomes))
+        for name in names if name not in fields()
+    }
+    if not outcomes:
+        refused.update((name, OUTCOME_FIELD_RULE) for name in names if name in _outcomes())
+    if not refused:  # the usual case: no record is read again
+        return []
+    return [
+        Problem(row, name, None, rule)
+        for row, record in enumerate(records, start=1)
+        for name, rule in refused.items() if name in record
+    ]
+
+
+def unknown_field_rule(name: str, allowed: Iterable[str]) -> str:
+    """The unknown-field rule, with "did you mean" when exactly one allowed name is close.
+
+    0.8 (difflib's similarity ratio) catches a doubled or dropped letter or a missing suffix
+    ("agee_years", "patientid") but not a different word; two close names ("mrss_fingers" for
+    the right and left) would be a guess, so nothing is suggested then.
+    """
+    close = difflib.get_close_matches(name, list(allowed), n=2, cutoff=0.8)
+    if len(close) != 1:
+        return UNKNOWN_FIELD_RULE
+    return f"{UNKNOWN_FIELD_RULE}; did you mean `{close[0]}`?"
+
+
+@cache
+def _outcomes() -> frozenset[str]:
+    return frozenset(name for name, field in fields().items() if field.role == "outcome")
+
+
+@cache
+def _suggestible(outcomes: bool) -> tuple[str, ...]:
+    """Names worth suggesting: every field, or only baseline ones where outcomes are refused."""
+    return tuple(name for name in fields() if outcomes or name not in _outcomes())
 
 
 def required_column_problems(names: Sequence[object]) -> list[Problem]:
@@ -209,9 +254,11 @@ def _missing_sites_rule(site_missing: np.ndarray) -> str:
     return f"{MRSS_REQUIRED_RULE}; missing site scores: {', '.join(names)}"
 
 
-def duplicate_id_problems(ids: np.ndarray, first_row: int = 1) -> list[Problem]:
+def duplicate_id_problems(
+    ids: np.ndarray, first_row: int = 1, within: str = "the file"
+) -> list[Problem]:
     """Each row whose patient_id appears more than once, naming all rows with that ID
-    (``ids[0]`` is row ``first_row``)."""
+    (``ids[0]`` is row ``first_row``; ``within``: what the rows belong to, as the user sees it)."""
     if len(ids) < 2:
         return []
     codes, _ = pd.factorize(ids)  # missing IDs get -1: never duplicates
@@ -220,7 +267,9 @@ def duplicate_id_problems(ids: np.ndarray, first_row: int = 1) -> list[Problem]:
     for row in np.flatnonzero(duplicated):
         rows_by_id.setdefault(str(ids[row]), []).append(int(row) + first_row)
     return [
-        Problem(row, "patient_id", pid, f"must be unique in the file; also in {_rows(rows, row)}")
+        Problem(
+            row, "patient_id", pid, f"must be unique in {within}; also in {_rows(rows, row)}"
+        )
         for pid, rows in rows_by_id.items()
         for row in rows
     ]

@@ -46,7 +46,7 @@ from ssc_response.features._rules import (
     duplicate_id_problems,
     flagged_problems,
     mrss_problems,
-    outcome_field_problems,
+    record_field_problems,
     required_column_problems,
     sort_problems,
     type_rule,
@@ -95,7 +95,8 @@ def validate_records(
     """Validate a batch of records (as the API receives them) and return them as a typed frame.
 
     The same rules as ``validate_frame`` (``patient_id`` unique in the batch; rows numbered from 1
-    in the order given); a field absent from a record is a missing value. The frame has a
+    in the order given); a field absent from a record is a missing value. An unknown (or refused
+    follow-up) field is reported in each record that has it, with that record's row. The frame has a
     ``RangeIndex`` and the columns of every field given in any record, in dictionary order.
     ``outcomes=False`` refuses follow-up (outcome) fields, which a prediction must not be given.
     ``id_groups``: the sizes of consecutive groups of records (e.g. the requests of a served
@@ -104,12 +105,13 @@ def validate_records(
     (:func:`model_frame`) instead of the documented nullable ones.
     """
     names = list(dict.fromkeys(chain.from_iterable(records)))
-    columns = _record_columns(records, [n for n in names if n in fields()])
-    extra = [] if outcomes else outcome_field_problems(names)
+    known = [n for n in names if n in fields()]
+    columns = _record_columns(records, known)
+    extra = record_field_problems(records, names, outcomes=outcomes)
     groups = [len(records)] if id_groups is None else list(id_groups)
     if sum(groups) != len(records):
         raise ValueError(f"id_groups {groups} do not add up to the {len(records)} records")
-    parsed = _validate(names, columns, len(records), extra, groups)
+    parsed = _validate(known, columns, len(records), extra, groups, within="the request")
     build = model_frame if model_dtypes else _typed_frame
     return build(parsed, pd.RangeIndex(len(records)))
 
@@ -131,10 +133,11 @@ def validate_record(record: Mapping[str, object]) -> dict[str, object]:
 def _validate(
     names: Sequence[object], columns: Mapping[str, Raw], n_rows: int,
     problems: Sequence[Problem] = (), id_groups: Sequence[int] | None = None,
+    within: str = "the file",
 ) -> dict[str, np.ndarray]:
     """Every rule, on the given columns; the parsed columns in dictionary order, or raises
     (with ``problems`` found beforehand). ``patient_id`` is unique within each of ``id_groups``
-    (sizes of consecutive rows; default: all rows)."""
+    (sizes of consecutive rows; default: all rows), which together are ``within``."""
     problems = [*problems, *column_name_problems(names)]
     parsed: dict[str, np.ndarray] = {}
     missing: dict[str, np.ndarray] = {}
@@ -148,7 +151,7 @@ def _validate(
         start = 0
         for size in [n_rows] if id_groups is None else id_groups:
             ids = parsed["patient_id"][start:start + size]
-            problems += duplicate_id_problems(ids, first_row=start + 1)
+            problems += duplicate_id_problems(ids, start + 1, within)
             start += size
     if problems:
         raise ContractError(sort_problems(problems))

@@ -184,7 +184,7 @@ class ModelCard:
     """Everything the Markdown card reports; built by the experiment runner from one run."""
 
     model_name: str
-    model_version: str
+    model_version: str | None  # None until the model is registered (the card is logged first)
     run_id: str
     created_utc: datetime
     data: DataSource
@@ -213,7 +213,7 @@ class ModelCard:
 
 def model_card_markdown(card: ModelCard) -> str:
     """The model card as Markdown, for ``mlflow.log_text(..., "model_card.md")``."""
-    parts = [f"# Model card: {card.model_name} (version {card.model_version})"]
+    parts = [_heading(card)]
     if card.data.simulated:
         parts.append(SIMULATED_WARNING)
     parts += [
@@ -223,6 +223,13 @@ def model_card_markdown(card: ModelCard) -> str:
         _sample_size(card), _subgroups(card), _limitations(card), _checklist(),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _heading(card: ModelCard) -> str:
+    """``# Model card: name version 1``; before registration, the run the model comes from."""
+    if card.model_version is None:
+        return f"# Model card: {card.model_name}, run {card.run_id} (not registered)"
+    return f"# Model card: {card.model_name} version {card.model_version}"
 
 
 SIMULATED_WARNING = (
@@ -256,7 +263,7 @@ def _number(value: float | None, digits: int = 3) -> str:
 def _details(card: ModelCard) -> str:
     created = card.created_utc.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return "## Model details\n\n" + _bullets([
-        f"Name: `{card.model_name}`", f"Version: {card.model_version}",
+        f"Name: `{card.model_name}`", f"Version: {card.model_version or 'not registered'}",
         f"MLflow run id: `{card.run_id}`", f"Created: {created}",
         f"Code version: `{card.code_version}`", f"Model type: {card.model_type}",
     ])

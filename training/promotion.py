@@ -8,7 +8,33 @@ probabilities.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 from ssc_response.training.config import ExperimentConfig
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One threshold of the gate: ``promotion.<threshold>`` needs ``metric op limit``."""
+
+    threshold: str  # the name in the experiment's ``promotion``
+    metric: str  # what is compared, e.g. "|calibration_intercept_corrected|"
+    op: str  # ">=" or "<="
+    limit: float
+    value: float | None  # None: not measured
+
+    @property
+    def passed(self) -> bool:
+        """Whether the value meets the limit; a missing or undefined (NaN) value never does."""
+        if self.value is None or math.isnan(self.value):
+            return False
+        return self.value >= self.limit if self.op == ">=" else self.value <= self.limit
+
+    def failure(self) -> str:
+        """Why the check failed, in the words of the registry's ``promotion_failures`` tag."""
+        measured = "was not measured" if self.value is None else f"= {self.value:.3f}"
+        return f"promotion.{self.threshold}: {self.metric} {measured}, needs {self.op} {self.limit}"
 
 
 def _promotion_rules(metrics: dict[str, float]) -> list[tuple[str, str, float | None, str]]:
@@ -26,21 +52,20 @@ def _promotion_rules(metrics: dict[str, float]) -> list[tuple[str, str, float | 
     ]
 
 
+def promotion_checks(metrics: dict[str, float], config: ExperimentConfig) -> list[GateCheck]:
+    """Every threshold the experiment sets, with the run's value (for a table of the gate)."""
+    checks = []
+    for name, label, value, op in _promotion_rules(metrics):
+        limit = getattr(config.promotion, name)
+        if limit is not None:
+            checks.append(GateCheck(name, label, op, limit, value))
+    return checks
+
+
 def promotion_failures(metrics: dict[str, float], config: ExperimentConfig) -> list[str]:
     """Which promotion thresholds the run fails (empty: promote), each named as in the YAML.
 
     A threshold whose metric is missing or undefined (NaN) fails: the gate never promotes on a
     number it could not compute.
     """
-    failures = []
-    for name, label, value, op in _promotion_rules(metrics):
-        threshold = getattr(config.promotion, name)
-        if threshold is None:
-            continue
-        if value is None:
-            failures.append(f"promotion.{name}: {label} was not measured, needs {op} {threshold}")
-            continue
-        passed = value >= threshold if op == ">=" else value <= threshold
-        if not passed:  # NaN compares False, so an undefined metric fails, as it should
-            failures.append(f"promotion.{name}: {label} = {value:.3f}, needs {op} {threshold}")
-    return failures
+    return [check.failure() for check in promotion_checks(metrics, config) if not check.passed]

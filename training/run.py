@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -17,9 +16,7 @@ from ssc_response.training.config import ExperimentConfig, experiment_path, load
 from ssc_response.training.experiment import Tick, fit_final, prepare_cohort, validate
 from ssc_response.training.headline import headline_metrics, validation_description
 from ssc_response.training.packaging import package
-from ssc_response.training.promotion import promotion_failures
-
-log = logging.getLogger(__name__)
+from ssc_response.training.promotion import GateCheck, promotion_checks
 
 
 @dataclass(frozen=True)
@@ -31,13 +28,14 @@ class RunSummary:
     selected_family: str
     metrics: dict[str, float]
     registration: tracking.Registration
-    sample_size_warning: str | None
+    sample_size_warning: str | None  # shown by the caller (the CLI prints it once)
     n_patients: int
     n_excluded: int
     validation_method: str  # "nested_cv" or "bootstrap" (training.assessment)
     validation_text: str  # the same, in words, with its numbers of folds and resamples
     champion: str  # the chosen candidate, e.g. "logistic_l2(C=0.1)"
     recalibration: tuple[float, float]  # (intercept, slope) fitted on out-of-fold scores
+    gate: tuple[GateCheck, ...] = field(default=())  # each promotion threshold and its value
 
 
 def model_name_from_env() -> str:
@@ -63,8 +61,6 @@ def run_experiment(experiment: str | Path, data_path: str | Path,
     tracking.use_experiment(config.name)
     with mlflow.start_run() as run:
         sample_size = run_reports.sample_size_check(cohort, config)
-        if sample_size.warning:
-            log.warning("%s", sample_size.warning)
         sha256 = tracking.file_sha256(data_path)
         _log_inputs(config, config_path, cohort.frame, data_path, sha256)
         validation = validate(cohort, config, tick)
@@ -76,19 +72,21 @@ def run_experiment(experiment: str | Path, data_path: str | Path,
                     "run_id": run.info.run_id, "data_name": data_path.name,
                     "data_sha256": sha256, "validation_method": validation.method}
         model = with_probes(package(final, cohort, config, metadata))
-        run_reports.log_reports(cohort, config, validation, final, model, metrics, sample_size,
-                              run.info.run_id)
+        card = run_reports.log_reports(cohort, config, validation, final, model, metrics,
+                                       sample_size, run.info.run_id)
         model_uri = tracking.log_model(model, tracking.input_example(cohort.frame), cohort.frame)
-        failures = promotion_failures(metrics, config)
+        gate = promotion_checks(metrics, config)
+        failures = [check.failure() for check in gate if not check.passed]
         registration = tracking.register(model_uri, model_name_from_env(), failures,
                                          run.info.run_id)
+        run_reports.log_model_card(card, registration.name, registration.version)
         mlflow.set_tags({"selected_family": final.selected,
                          "registered_version": registration.version,
                          "promoted": str(registration.promoted)})
     return RunSummary(run.info.run_id, config.name, final.selected, metrics, registration,
                       sample_size.warning, len(cohort.y), cohort.n_excluded, validation.method,
                       validation_description(config), final.procedure.chosen.label,
-                      final.procedure.recalibration)
+                      final.procedure.recalibration, tuple(gate))
 
 
 def _log_inputs(config: ExperimentConfig, config_path: Path, frame: pd.DataFrame,

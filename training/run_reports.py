@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import numpy as np
@@ -116,11 +117,11 @@ def _interval_scheme(config: ExperimentConfig, final: FinalModel) -> report_cont
 
 def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
                final: FinalModel, model: ResponseModel, metrics: dict[str, float],
-               sample_size: RileyResult, run_id: str) -> str:
-    """The TRIPOD+AI model card as Markdown."""
+               sample_size: RileyResult, run_id: str) -> report_content.ModelCard:
+    """The TRIPOD+AI model card of the run, before the model is registered (no version yet)."""
     simulated = cohort.frame["patient_id"].astype(str).str.startswith("SIM-").all()
     card = report_content.ModelCard(
-        model_name=config.name, model_version="(registered after this run)", run_id=run_id,
+        model_name=config.name, model_version=None, run_id=run_id,
         created_utc=datetime.now(UTC),
         data=report_content.DataSource(
             name=str(model.metadata.get("data_name", "training cohort")),
@@ -141,7 +142,21 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
         subgroups=_subgroups(cohort, validation),
         code_version=tracking.git_commit(),
     )
-    return report_content.model_card_markdown(card)
+    return card
+
+
+def log_model_card(card: report_content.ModelCard, name: str | None = None,
+                   version: str | None = None) -> None:
+    """Log ``model_card.md``; once registered, under the registered ``name`` and ``version``.
+
+    Logged before registration (a run whose registration fails still has its card), then again,
+    in place, with the version the registry gave.
+    """
+    import mlflow
+
+    if version is not None:
+        card = dataclasses.replace(card, model_name=name or card.model_name, model_version=version)
+    mlflow.log_text(report_content.model_card_markdown(card), "model_card.md")
 
 
 def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataFrame]:
@@ -159,8 +174,9 @@ def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataF
 
 def log_reports(cohort: Cohort, config: ExperimentConfig, validation: Validation,
                 final: FinalModel, model: ResponseModel, metrics: dict[str, float],
-                sample_size: RileyResult, run_id: str) -> None:
-    """Log figures, tables and the model card as artifacts of the active run."""
+                sample_size: RileyResult, run_id: str) -> report_content.ModelCard:
+    """Log figures, tables and the model card as artifacts of the active run; the card, for
+    :func:`log_model_card` to log again once the model has its version."""
     import mlflow
 
     _log_figures(cohort, validation, final)
@@ -178,11 +194,12 @@ def log_reports(cohort: Cohort, config: ExperimentConfig, validation: Validation
         mlflow.log_figure(report_content.comparison_figure(validation.decision_curves),
                           "plots/comparison_decision_curves.png")
     card = model_card(cohort, config, validation, final, model, metrics, sample_size, run_id)
-    mlflow.log_text(card, "model_card.md")
+    log_model_card(card)
     mlflow.set_tags({"validation.method": validation.method,
                      "champion": final.procedure.chosen.label})
     if sample_size.warning:
         mlflow.set_tag("sample_size_warning", sample_size.warning[:4000])
+    return card
 
 
 def _log_figures(cohort: Cohort, validation: Validation, final: FinalModel) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from ssc_response.cli import train_cmd
+from ssc_response.cli.tables import BOARD_COLUMNS
 from ssc_response.features.io import write_table
 from ssc_response.training.simulation import simulate_cohort
 
@@ -32,28 +34,117 @@ def app() -> typer.Typer:
     return application
 
 
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str, str]]:
+    """One cheap run in a store of the module's own (``MLFLOW_TRACKING_URI`` set meanwhile):
+    (experiment file, train's stdout and stderr, run id)."""
+    import mlflow
+
+    folder = tmp_path_factory.mktemp("gate")
+    write_table(simulate_cohort(100, 21), folder / "cohort.csv")
+    experiment = folder / "cheap.yaml"
+    experiment.write_text(yaml.safe_dump(CHEAP | {"name": "gate-test"}), encoding="utf-8")
+    application = typer.Typer()
+    application.callback()(lambda: None)
+    train_cmd.register(application)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlflow.db'}")
+        result = runner.invoke(application, ["train", "--data", str(folder / "cohort.csv"),
+                                             "--experiment", str(experiment)])
+        assert result.exit_code == 0, result.output
+        assert "fitting logistic_l2" not in result.stdout  # progress goes to stderr only
+        yield experiment, result.stdout + result.stderr, result.stdout.split()[1]
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # back to reading the env
+
+
 def test_train_prints_family_auroc_and_registration(
-    app: typer.Typer, tmp_mlflow: str, tmp_path: Path
+    app: typer.Typer, trained: tuple[Path, str, str]
 ) -> None:
-    data = tmp_path / "cohort.csv"
-    write_table(simulate_cohort(100, 21), data)
-    experiment = tmp_path / "cheap.yaml"
-    experiment.write_text(yaml.safe_dump(CHEAP), encoding="utf-8")
-
-    result = runner.invoke(app, ["train", "--data", str(data), "--experiment", str(experiment)])
-
-    assert result.exit_code == 0, result.output
-    assert "champion: logistic_l2(C=" in result.stdout
-    assert "validated: the whole procedure" in result.stdout
-    assert "nested cross-validation" in result.stdout and "(CI " in result.stdout
-    assert "registered ssc-skin-response version 1; alias 'champion' moved to it" in result.stdout
-    assert "fitting logistic_l2" not in result.stdout  # progress goes to stderr only
+    experiment, output, run_id = trained
+    assert "champion: logistic_l2(C=" in output
+    assert "validated: the whole procedure" in output
+    assert "nested cross-validation" in output and "(CI " in output
+    assert "registered ssc-skin-response version 1; alias 'champion' moved to it" in output
 
     board = runner.invoke(app, ["runs", "--experiment", str(experiment)])
 
     assert board.exit_code == 0, board.output
-    run_id = result.stdout.split()[1]
     assert run_id in board.stdout and "logistic_l2" in board.stdout
+
+
+def test_train_prints_each_gate_threshold_with_its_value_and_result(
+    trained: tuple[Path, str, str],
+) -> None:
+    """Issue 24: the thresholds the run passed, not only "alias moved"."""
+    import mlflow
+
+    _, output, run_id = trained
+    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics
+    rows = {line.split()[0]: line.split() for line in output.splitlines()
+            if line.strip().startswith(("auroc_corrected", "brier_corrected"))}
+    assert rows["auroc_corrected"][1:] == [">=", "0.5", f"{metrics['auroc_corrected']:.3f}",
+                                           "pass" if metrics["auroc_corrected"] >= 0.5 else "FAIL"]
+    assert rows["brier_corrected"][1:] == ["<=", "0.3", f"{metrics['brier_corrected']:.3f}",
+                                           "pass" if metrics["brier_corrected"] <= 0.3 else "FAIL"]
+    assert len(rows) == 2  # only the thresholds the experiment sets
+
+
+def test_the_model_card_names_the_registered_version(trained: tuple[Path, str, str]) -> None:
+    """Logged before registration, then again with the version the registry gave (issue 24)."""
+    import mlflow
+
+    _, _, run_id = trained
+    card = mlflow.artifacts.load_text(f"runs:/{run_id}/model_card.md")
+    assert card.splitlines()[0] == "# Model card: ssc-skin-response version 1"
+    assert "- Version: 1\n" in card and "registered after" not in card
+
+
+def test_train_prints_the_sample_size_warning_once(trained: tuple[Path, str, str]) -> None:
+    _, output, _ = trained
+    assert output.count("Expect overfitting") == 1, output
+
+
+@pytest.mark.parametrize("width", [60, 80, 120])
+def test_runs_fits_the_terminal_and_names_what_it_left_out(
+    app: typer.Typer, trained: tuple[Path, str, str], width: int
+) -> None:
+    experiment, _, run_id = trained
+    board = runner.invoke(app, ["runs", "--experiment", str(experiment)],
+                          env={"COLUMNS": str(width)})
+
+    assert board.exit_code == 0, board.output
+    lines = board.stdout.splitlines()
+    assert max(len(line) for line in lines) <= width, board.stdout
+    assert run_id in board.stdout
+    header = lines[0].split()
+    assert header[0] == "run_id"
+    left_out = [name for name in BOARD_COLUMNS if name not in header]
+    assert left_out, "all eleven columns do not fit in 120 characters"
+    note = f"not shown, for the terminal's width ({width}): {', '.join(left_out)}"
+    assert note in " ".join(board.stdout.split())
+
+
+def test_runs_shows_the_chosen_columns_in_order(
+    app: typer.Typer, trained: tuple[Path, str, str]
+) -> None:
+    experiment, _, run_id = trained
+    board = runner.invoke(app, ["runs", "--experiment", str(experiment),
+                                "--columns", "method, run_id"], env={"COLUMNS": "40"})
+
+    assert board.exit_code == 0, board.output
+    lines = board.stdout.splitlines()
+    assert lines[0].split() == ["method", "run_id"]
+    assert lines[-1].split() == ["nested_cv", run_id]
+    assert "not shown" not in board.stdout
+
+
+def test_runs_refuses_an_unknown_column_as_a_usage_error(app: typer.Typer) -> None:
+    result = runner.invoke(app, ["runs", "--columns", "run_id,auc"])
+
+    assert result.exit_code == 2
+    text = " ".join(result.stderr.replace("│", " ").split())  # the words, without rich's box
+    assert "'--columns': unknown column(s) auc; choose from: run_id, family," in text
 
 
 def test_train_progress_goes_to_stderr(

@@ -285,8 +285,8 @@ def test_ids_are_unique_within_each_id_group_and_rows_count_across_the_batch() -
     with pytest.raises(ContractError) as caught:
         validate_records(records, id_groups=[1, 2])
     found = {(p.row, p.rule) for p in caught.value.problems}
-    assert found == {(2, "must be unique in the file; also in row 3"),
-                     (3, "must be unique in the file; also in row 2")}
+    assert found == {(2, "must be unique in the request; also in row 3"),
+                     (3, "must be unique in the request; also in row 2")}
     assert len(validate_records(records, id_groups=[1, 1, 1])) == 3
     with pytest.raises(ValueError, match="add up"):
         validate_records(records, id_groups=[1, 1])
@@ -390,11 +390,63 @@ def test_an_empty_batch_lacks_the_required_fields() -> None:
     assert [p.field for p in batch_problems([])] == [*REQUIRED_FIELDS, "mrss_total"]
 
 
+def test_an_unknown_field_is_reported_in_each_record_that_has_it() -> None:
+    """A record is an object of its own: the caller must learn which one to fix (issue 24)."""
+    records = [make_patient(patient_id="A"), make_patient(patient_id="B"),
+               make_patient(patient_id="C", shoe_size=42)]
+    found = [(p.row, p.field) for p in batch_problems(records)]
+    assert found == [(3, "shoe_size")]
+    records[0]["shoe_size"] = 41
+    assert [(p.row, p.field) for p in batch_problems(records)] == [(1, "shoe_size"),
+                                                                   (3, "shoe_size")]
+
+
+def test_a_followup_field_in_a_prediction_is_reported_in_its_record() -> None:
+    records = [make_patient(patient_id="A"), make_patient(patient_id="B", haq_di_followup=1.0)]
+    with pytest.raises(ContractError) as caught:
+        validate_records(records, outcomes=False)
+    assert [(p.row, p.field) for p in caught.value.problems] == [(2, "haq_di_followup")]
+
+
+def test_duplicate_ids_in_records_are_unique_in_the_request() -> None:
+    records = [make_patient(patient_id="A"), make_patient(patient_id="A")]
+    rules = [p.rule for p in batch_problems(records)]
+    assert rules == ["must be unique in the request; also in row 2",
+                     "must be unique in the request; also in row 1"]
+
+
+# (given, suggested): one close name is suggested; none, or two equally close, give no guess.
+SUGGESTIONS = [
+    ("agee_years", "age_years"),
+    ("Age_years", "age_years"),
+    ("patientid", "patient_id"),
+    ("mrss_face_x", "mrss_face"),
+    ("shoe_size", None),
+    ("mrss_fingers", None),  # mrss_fingers_r and mrss_fingers_l are equally close
+]
+
+
+@pytest.mark.parametrize(("given", "suggested"), SUGGESTIONS)
+def test_a_misspelled_field_gets_a_suggestion(given: str, suggested: str | None) -> None:
+    problem = batch_problems([make_patient(**{given: 1})])[0]
+    assert problem.rule.startswith(UNKNOWN_FIELD_RULE)
+    hint = f"; did you mean `{suggested}`?"
+    assert problem.rule == (UNKNOWN_FIELD_RULE if suggested is None else UNKNOWN_FIELD_RULE + hint)
+
+
+def test_a_prediction_is_never_pointed_to_a_followup_field() -> None:
+    record = make_patient(haq_di_folowup=1.0)  # close to haq_di_followup, refused in predictions
+    with pytest.raises(ContractError) as caught:
+        validate_records([record], outcomes=False)
+    assert [p.rule for p in caught.value.problems] == [UNKNOWN_FIELD_RULE]
+    assert "`haq_di_followup`" in batch_problems([record])[0].rule  # a research file may have it
+
+
 @pytest.mark.parametrize(("name", "value", "rule"), BAD_VALUES)
 def test_record_and_batch_paths_agree(name: str, value: object, rule: str) -> None:
     record = make_patient(**{name: value})
     problems = batch_problems([make_patient(patient_id="OK"), record])
-    assert {p.row for p in problems} <= {None, 2}
+    assert {p.row for p in problems} <= {None, 2}  # an unknown field: row 2, its record
     assert [(p.field, p.value, p.rule) for p in problems] == [
         (p.field, p.value, p.rule) for p in problems_of(record)
     ]

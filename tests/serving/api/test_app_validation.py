@@ -37,12 +37,13 @@ def without_mrss() -> dict[str, Any]:
 
 
 # (batch, field named, words in the rule, 1-based row or None). Records are judged by the data
-# contract (features.validation): its rules and wording, the same as for a file. A rule about a
-# field as a whole (unknown, follow-up, absent from every record) has no row.
+# contract (features.validation): its rules and wording, the same as for a file. A field given
+# in a record (unknown, follow-up) is that record's problem; a rule about a field absent from
+# every record has no row.
 CASES: dict[str, tuple[list[dict[str, Any]], str, str, int | None]] = {
-    "unknown field": ([make_patient(shoe_size=42)], "shoe_size", UNKNOWN_FIELD_RULE, None),
+    "unknown field": ([make_patient(shoe_size=42)], "shoe_size", UNKNOWN_FIELD_RULE, 1),
     "follow-up field": (
-        [make_patient(mrss_total_followup=10)], "mrss_total_followup", OUTCOME_FIELD_RULE, None
+        [make_patient(mrss_total_followup=10)], "mrss_total_followup", OUTCOME_FIELD_RULE, 1
     ),
     "above range": ([make_patient(age_years=120.0)], "age_years", "between 18 and 90 years", 1),
     "below range": ([make_patient(c3_g_l=0.0)], "c3_g_l", "between 0.05 and 3 g/L", 1),
@@ -90,6 +91,25 @@ def test_locations_follow_fastapi(service: Service) -> None:
     response = service.predict(make_patient(patient_id="A"), make_patient(patient_id="A"))
     locations = [item["loc"] for item in response.json()["detail"]]
     assert ["body", "patients", 1, "patient_id"] in locations
+
+
+def test_an_unknown_field_names_its_record_and_the_close_field(service: Service) -> None:
+    """Record 3 of 3 misspells age_years (issue 24): its index in ``loc``, its number in ``row``."""
+    batch = [make_patient(patient_id=pid) for pid in ("A", "B", "C")]
+    batch[2]["agee_years"] = batch[2].pop("age_years")
+    detail = service.predict(*batch).json()["detail"]
+    unknown = [item for item in detail if item["field"] == "agee_years"]
+    assert [(item["loc"], item["row"]) for item in unknown] == [
+        (["body", "patients", 2, "agee_years"], 3)
+    ]
+    assert unknown[0]["rule"].endswith("did you mean `age_years`?")
+
+
+def test_duplicate_ids_are_unique_in_the_request(service: Service) -> None:
+    detail = service.predict(make_patient(patient_id="A"), make_patient(patient_id="A")).json()
+    rules = {item["rule"] for item in detail["detail"]}
+    assert rules == {"must be unique in the request; also in row 2",
+                     "must be unique in the request; also in row 1"}
 
 
 def test_received_value_is_echoed(service: Service) -> None:
