@@ -6,8 +6,13 @@ returns a Python scalar for all-scalar input, a numpy ``float64`` array (or a pa
 ``BooleanArray`` for yes/no results, which may be ``<NA>``) for array input, and a Series on the
 shared index for Series input.
 
-Missing items: an index item whose input is missing (NaN, ``pd.NA`` or ``None``) counts as
-absent and scores 0 points, so an index is never NaN; it is a lower bound when items are missing.
+Missing items: an item whose input is missing (NaN, ``pd.NA`` or ``None``) may be present or
+absent, so an index with missing items is a range of scores (``*_range``: :class:`ScoreRange`,
+low = every missing item absent, high = every missing item present). An index reports the score of
+its recorded items (the range's low end) when that range lies wholly on one side of its class
+threshold (active / criteria met), so the class is decided whatever the missing items are; else
+it is NaN ("not assessable"), and so is its class. The low end is then a lower bound, which
+callers name with the missing items (:mod:`features.index_columns`).
 Cut-offs on raw measurements (mRSS > 14, ESR > 30 mm/h, ...) are compared exactly: no arithmetic
 comes between the measurement and the comparison, so no rounding tolerance is needed.
 
@@ -28,15 +33,22 @@ import pandas as pd
 from ssc_response.features.schema import MRSS_SITE_FIELDS
 
 __all__ = [
+    "ACR_EULAR_2013_THRESHOLD",
     "ACR_EULAR_2013_WEIGHTS",
+    "ESCSG_THRESHOLD",
+    "EUSTAR_THRESHOLD",
     "ESCSG_WEIGHTS",
     "EUSTAR_WEIGHTS",
+    "ScoreRange",
     "acr_eular_2013_classified",
+    "acr_eular_2013_range",
     "acr_eular_2013_score",
     "escsg_active",
     "escsg_activity_index",
+    "escsg_activity_range",
     "eustar_active",
     "eustar_activity_index",
+    "eustar_activity_range",
     "hypocomplementemia_from_complement",
     "mrss_total_from_sites",
     "mrss_total_of_scores",
@@ -109,9 +121,71 @@ def _as_float(value: ArrayInput) -> np.ndarray:
 
 
 def _as_flag(value: ArrayInput) -> np.ndarray:
-    """Boolean item values; a missing item counts as absent (False)."""
+    """Boolean values with a missing value as False (CRISS's organ event, features.outcomes)."""
     values = _as_float(value)
     return np.where(np.isnan(values), False, values != 0)
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One index item over patients: known present, and present or missing (could be present)."""
+
+    present: np.ndarray
+    possible: np.ndarray
+
+
+def _flag_item(value: ArrayInput) -> _Item:
+    """A yes/no item; a missing answer could be either."""
+    values = _as_float(value)
+    present = ~np.isnan(values) & (values != 0)
+    return _Item(present, present | np.isnan(values))
+
+
+def _above_item(value: ArrayInput, cutoff: float) -> _Item:
+    """``value > cutoff`` (strict); a missing measurement could be either side."""
+    values = _as_float(value)
+    return _Item(values > cutoff, (values > cutoff) | np.isnan(values))
+
+
+def _below_item(value: ArrayInput, cutoff: float) -> _Item:
+    """``value < cutoff`` (strict); a missing measurement could be either side."""
+    values = _as_float(value)
+    return _Item(values < cutoff, (values < cutoff) | np.isnan(values))
+
+
+def _any_item(*items: _Item) -> _Item:
+    """An "A and/or B" item: present if any part is; possible if any part could be."""
+    return _Item(reduce(np.logical_or, [i.present for i in items]),
+                 reduce(np.logical_or, [i.possible for i in items]))
+
+
+@dataclass(frozen=True)
+class ScoreRange:
+    """The scores an index can take, given its missing items (points).
+
+    ``low``: every missing item absent (the points of the items recorded present); ``high``:
+    every missing item present. Equal when nothing the index reads is missing. Same shapes as
+    the calculators' float results.
+    """
+
+    low: FloatResult
+    high: FloatResult
+
+
+def _range_of(items: Mapping[str, _Item], weights: Mapping[str, float],
+              shape: _Shape) -> ScoreRange:
+    low = _weighted_sum({n: i.present for n, i in items.items()}, weights)
+    high = _weighted_sum({n: i.possible for n, i in items.items()}, weights)
+    return ScoreRange(_float_result(low, shape), _float_result(high, shape))
+
+
+def _decided_score(scores: ScoreRange, threshold: float, inclusive: bool,
+                   shape: _Shape) -> FloatResult:
+    """The range's low end where low and high fall on one side of the threshold, else NaN."""
+    low, high = _as_float(scores.low), _as_float(scores.high)
+    above_low = low >= threshold if inclusive else low > threshold
+    above_high = high >= threshold if inclusive else high > threshold
+    return _float_result(np.where(above_low == above_high, low, np.nan), shape)
 
 
 def _float_result(values: np.ndarray, shape: _Shape) -> FloatResult:
@@ -199,7 +273,10 @@ ESCSG_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 
 
-def escsg_activity_index(
+ESCSG_THRESHOLD = 3.0  # active if >= 3 [S35] (§2.1, §9.2)
+
+
+def escsg_activity_range(
     mrss_total: ArrayInput,
     scleredema: ArrayInput,
     delta_skin: ArrayInput,
@@ -210,8 +287,9 @@ def escsg_activity_index(
     delta_cardiopulmonary: ArrayInput,
     esr_mm_h: ArrayInput,
     hypocomplementemia: ArrayInput,
-) -> FloatResult:
-    """EScSG (Valentini 2001/2003) whole-series disease activity index, 0-10 (§2.1 [S34], [S35]).
+) -> ScoreRange:
+    """EScSG (Valentini 2001/2003) whole-series disease activity index, 0-10 (§2.1 [S34], [S35]):
+    the range of scores its missing items allow (equal ends when none is missing).
 
     Points: mRSS > 14: 1; scleredema 0.5; Δskin 2; digital necrosis (active ulcers) 0.5;
     Δvascular 0.5; arthritis 0.5; DLCO < 80 % predicted 0.5; Δcardiopulmonary 2;
@@ -225,40 +303,53 @@ def escsg_activity_index(
     hypocomplementemia : yes/no items.
     dlco_pct_pred : DLCO, % predicted.
     esr_mm_h : ESR, mm/h (Westergren).
-
-    Returns
-    -------
-    The index in points. A missing item counts as absent (0 points), so the index is never NaN.
     """
-    shape = _shape_of(
-        mrss_total,
-        scleredema,
-        delta_skin,
-        digital_necrosis,
-        delta_vascular,
-        arthritis,
-        dlco_pct_pred,
-        delta_cardiopulmonary,
-        esr_mm_h,
-        hypocomplementemia,
-    )
-    # NaN compares False, so a missing measurement scores 0 like a missing yes/no item.
+    values = (mrss_total, scleredema, delta_skin, digital_necrosis, delta_vascular, arthritis,
+              dlco_pct_pred, delta_cardiopulmonary, esr_mm_h, hypocomplementemia)
     items = {
-        "mrss_gt14": _as_float(mrss_total) > 14.0,
-        "scleredema": _as_flag(scleredema),
-        "delta_skin": _as_flag(delta_skin),
-        "digital_necrosis": _as_flag(digital_necrosis),
-        "delta_vascular": _as_flag(delta_vascular),
-        "arthritis": _as_flag(arthritis),
-        "dlco_lt80": _as_float(dlco_pct_pred) < 80.0,
-        "delta_cardiopulmonary": _as_flag(delta_cardiopulmonary),
-        "esr_gt30": _as_float(esr_mm_h) > 30.0,
-        "hypocomplementemia": _as_flag(hypocomplementemia),
+        "mrss_gt14": _above_item(mrss_total, 14.0),
+        "scleredema": _flag_item(scleredema),
+        "delta_skin": _flag_item(delta_skin),
+        "digital_necrosis": _flag_item(digital_necrosis),
+        "delta_vascular": _flag_item(delta_vascular),
+        "arthritis": _flag_item(arthritis),
+        "dlco_lt80": _below_item(dlco_pct_pred, 80.0),
+        "delta_cardiopulmonary": _flag_item(delta_cardiopulmonary),
+        "esr_gt30": _above_item(esr_mm_h, 30.0),
+        "hypocomplementemia": _flag_item(hypocomplementemia),
     }
-    return _float_result(_weighted_sum(items, ESCSG_WEIGHTS), shape)
+    return _range_of(items, ESCSG_WEIGHTS, _shape_of(*values))
 
 
-def escsg_active(index: ArrayInput, threshold: float = 3.0, inclusive: bool = True) -> BoolResult:
+def escsg_activity_index(
+    mrss_total: ArrayInput,
+    scleredema: ArrayInput,
+    delta_skin: ArrayInput,
+    digital_necrosis: ArrayInput,
+    delta_vascular: ArrayInput,
+    arthritis: ArrayInput,
+    dlco_pct_pred: ArrayInput,
+    delta_cardiopulmonary: ArrayInput,
+    esr_mm_h: ArrayInput,
+    hypocomplementemia: ArrayInput,
+    *,
+    threshold: float = ESCSG_THRESHOLD,
+    inclusive: bool = True,
+) -> FloatResult:
+    """EScSG activity index in points (items and parameters: :func:`escsg_activity_range`).
+
+    With every item recorded, the score. With items missing, the points of the recorded items
+    when the missing ones cannot change the class at ``threshold`` (``>=``, or ``>`` if not
+    ``inclusive``; pass the threshold :func:`escsg_active` will use), else NaN: not assessable.
+    """
+    scores = escsg_activity_range(
+        mrss_total, scleredema, delta_skin, digital_necrosis, delta_vascular, arthritis,
+        dlco_pct_pred, delta_cardiopulmonary, esr_mm_h, hypocomplementemia)
+    return _decided_score(scores, threshold, inclusive, _shape_of(scores.low))
+
+
+def escsg_active(index: ArrayInput, threshold: float = ESCSG_THRESHOLD,
+                 inclusive: bool = True) -> BoolResult:
     """Active disease by the EScSG index: ``index >= threshold`` (``>`` if not ``inclusive``).
 
     The EHR form says "active if >= 3" [S35]; Valentini 2003 part III compared > 3 [S37]
@@ -284,17 +375,19 @@ EUSTAR_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 MG_L_PER_MG_DL = 10.0
 EUSTAR_CRP_CUTOFF_MG_DL = 1.0
+EUSTAR_THRESHOLD = 2.5  # active if >= 2.5 [S39a] (§3)
 
 
-def eustar_activity_index(
+def eustar_activity_range(
     delta_skin: ArrayInput,
     mrss_total: ArrayInput,
     digital_ulcers: ArrayInput,
     tendon_friction_rubs: ArrayInput,
     crp_mg_l: ArrayInput,
     dlco_pct_pred: ArrayInput,
-) -> FloatResult:
-    """Revised EUSTAR activity index (Valentini 2017), 0-10 (§3 [S39a], [S39b]).
+) -> ScoreRange:
+    """Revised EUSTAR activity index (Valentini 2017), 0-10 (§3 [S39a], [S39b]): the range of
+    scores its missing items allow.
 
     Points: Δskin 1.5; mRSS > 18: 1.5; digital ulcers 1.5; tendon friction rubs 2.25;
     CRP > 1 mg/dL 2.25; DLCO < 70 % predicted 1.0. All cut-offs are strict.
@@ -305,28 +398,43 @@ def eustar_activity_index(
     mrss_total : points (0-51).
     crp_mg_l : CRP in **mg/L**; the published rule is > 1 mg/dL, i.e. > 10 mg/L (§9.3).
     dlco_pct_pred : DLCO, % predicted.
-
-    Returns
-    -------
-    The index in points. A missing item counts as absent (0 points), so the index is never NaN.
     """
-    shape = _shape_of(
-        delta_skin, mrss_total, digital_ulcers, tendon_friction_rubs, crp_mg_l, dlco_pct_pred
-    )
+    values = (delta_skin, mrss_total, digital_ulcers, tendon_friction_rubs, crp_mg_l,
+              dlco_pct_pred)
     # Compare in mg/L against 10.0 rather than dividing the input: 10 mg/L stays exactly 10.
     crp_cutoff_mg_l = EUSTAR_CRP_CUTOFF_MG_DL * MG_L_PER_MG_DL
     items = {
-        "delta_skin": _as_flag(delta_skin),
-        "mrss_gt18": _as_float(mrss_total) > 18.0,
-        "digital_ulcers": _as_flag(digital_ulcers),
-        "tendon_friction_rubs": _as_flag(tendon_friction_rubs),
-        "crp_gt1_mg_dl": _as_float(crp_mg_l) > crp_cutoff_mg_l,
-        "dlco_lt70": _as_float(dlco_pct_pred) < 70.0,
+        "delta_skin": _flag_item(delta_skin),
+        "mrss_gt18": _above_item(mrss_total, 18.0),
+        "digital_ulcers": _flag_item(digital_ulcers),
+        "tendon_friction_rubs": _flag_item(tendon_friction_rubs),
+        "crp_gt1_mg_dl": _above_item(crp_mg_l, crp_cutoff_mg_l),
+        "dlco_lt70": _below_item(dlco_pct_pred, 70.0),
     }
-    return _float_result(_weighted_sum(items, EUSTAR_WEIGHTS), shape)
+    return _range_of(items, EUSTAR_WEIGHTS, _shape_of(*values))
 
 
-def eustar_active(index: ArrayInput, threshold: float = 2.5) -> BoolResult:
+def eustar_activity_index(
+    delta_skin: ArrayInput,
+    mrss_total: ArrayInput,
+    digital_ulcers: ArrayInput,
+    tendon_friction_rubs: ArrayInput,
+    crp_mg_l: ArrayInput,
+    dlco_pct_pred: ArrayInput,
+    *,
+    threshold: float = EUSTAR_THRESHOLD,
+) -> FloatResult:
+    """Revised EUSTAR activity index in points (items: :func:`eustar_activity_range`).
+
+    With items missing, the points of the recorded items when the missing ones cannot change
+    the class at ``threshold`` (``>=``), else NaN: not assessable.
+    """
+    scores = eustar_activity_range(delta_skin, mrss_total, digital_ulcers,
+                                   tendon_friction_rubs, crp_mg_l, dlco_pct_pred)
+    return _decided_score(scores, threshold, True, _shape_of(scores.low))
+
+
+def eustar_active(index: ArrayInput, threshold: float = EUSTAR_THRESHOLD) -> BoolResult:
     """Active disease by the revised EUSTAR index: ``index >= threshold`` (§3 [S39a]).
 
     The weights are multiples of 0.25, so sums such as 1.5 + 1.0 are exactly 2.5.
@@ -355,10 +463,73 @@ ACR_EULAR_2013_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 
 
-def _category_max(items: Mapping[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    """Highest weight among the present items of one category (0 if none)."""
-    points = (ACR_EULAR_2013_WEIGHTS[name] * items[name] for name in names)
-    return np.asarray(reduce(np.maximum, points), dtype="float64")
+ACR_EULAR_2013_THRESHOLD = 9.0  # definite SSc if >= 9 [S44] (§4)
+# Within a category only the highest weight counts (§4).
+_ACR_CATEGORIES: tuple[tuple[str, ...], ...] = (
+    ("skin_thickening_proximal_mcp", "puffy_fingers", "sclerodactyly"),
+    ("digital_tip_ulcers", "pitting_scars"),
+    ("telangiectasia",),
+    ("abnormal_nailfold_capillaries",),
+    ("pah_or_ild",),
+    ("raynaud_phenomenon",),
+    ("ssc_autoantibody",),
+)
+
+
+def _category_max(points: Mapping[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Highest weight among the (present or possible) items of one category (0 if none)."""
+    weighted = (ACR_EULAR_2013_WEIGHTS[name] * points[name] for name in names)
+    return np.asarray(reduce(np.maximum, weighted), dtype="float64")
+
+
+def acr_eular_2013_range(
+    skin_thickening_proximal_mcp: ArrayInput,
+    puffy_fingers: ArrayInput,
+    sclerodactyly: ArrayInput,
+    digital_tip_ulcers: ArrayInput,
+    pitting_scars: ArrayInput,
+    telangiectasia: ArrayInput,
+    abnormal_nailfold_capillaries: ArrayInput,
+    pah: ArrayInput,
+    ild: ArrayInput,
+    raynaud_phenomenon: ArrayInput,
+    anti_centromere: ArrayInput,
+    anti_topo1: ArrayInput,
+    anti_rnap3: ArrayInput,
+) -> ScoreRange:
+    """ACR/EULAR 2013 classification score for SSc, 0-24 (§4 [S44]): the range of scores its
+    missing findings allow.
+
+    The sum of the highest weight in each category. Skin thickening proximal to the MCPs (the
+    sufficient criterion, 9) shares one category with puffy fingers (2) and sclerodactyly (4),
+    the common convention of §4; fingertip lesions: tip ulcers 2, pitting scars 3;
+    telangiectasia 2; abnormal nailfold capillaries 2; PAH and/or ILD 2; Raynaud's 3;
+    anticentromere / anti-topoisomerase I / anti-RNA polymerase III 3. All parameters are
+    yes/no findings.
+    """
+    values = (skin_thickening_proximal_mcp, puffy_fingers, sclerodactyly, digital_tip_ulcers,
+              pitting_scars, telangiectasia, abnormal_nailfold_capillaries, pah, ild,
+              raynaud_phenomenon, anti_centromere, anti_topo1, anti_rnap3)
+    flag = _flag_item
+    items = {
+        "skin_thickening_proximal_mcp": flag(skin_thickening_proximal_mcp),
+        "puffy_fingers": flag(puffy_fingers),
+        "sclerodactyly": flag(sclerodactyly),
+        "digital_tip_ulcers": flag(digital_tip_ulcers),
+        "pitting_scars": flag(pitting_scars),
+        "telangiectasia": flag(telangiectasia),
+        "abnormal_nailfold_capillaries": flag(abnormal_nailfold_capillaries),
+        "pah_or_ild": _any_item(flag(pah), flag(ild)),
+        "raynaud_phenomenon": flag(raynaud_phenomenon),
+        "ssc_autoantibody": _any_item(flag(anti_centromere), flag(anti_topo1), flag(anti_rnap3)),
+    }
+    shape = _shape_of(*values)
+    present = {name: item.present for name, item in items.items()}
+    possible = {name: item.possible for name, item in items.items()}
+    low = sum(_category_max(present, names) for names in _ACR_CATEGORIES)
+    high = sum(_category_max(possible, names) for names in _ACR_CATEGORIES)
+    return ScoreRange(_float_result(np.asarray(low, dtype="float64"), shape),
+                      _float_result(np.asarray(high, dtype="float64"), shape))
 
 
 def acr_eular_2013_score(
@@ -375,60 +546,23 @@ def acr_eular_2013_score(
     anti_centromere: ArrayInput,
     anti_topo1: ArrayInput,
     anti_rnap3: ArrayInput,
+    *,
+    threshold: float = ACR_EULAR_2013_THRESHOLD,
 ) -> FloatResult:
-    """ACR/EULAR 2013 classification score for SSc, 0-24 (§4 [S44]).
+    """ACR/EULAR 2013 score in points (findings: :func:`acr_eular_2013_range`).
 
-    The sum of the highest weight in each category. Skin thickening proximal to the MCPs (the
-    sufficient criterion, 9) shares one category with puffy fingers (2) and sclerodactyly (4),
-    the common convention of §4; fingertip lesions: tip ulcers 2, pitting scars 3;
-    telangiectasia 2; abnormal nailfold capillaries 2; PAH and/or ILD 2; Raynaud's 3;
-    anticentromere / anti-topoisomerase I / anti-RNA polymerase III 3.
-
-    All parameters are yes/no findings. A missing finding counts as absent (0 points), so the
-    score is never NaN.
+    With findings missing, the points of the recorded findings when the missing ones cannot
+    change whether the criteria are met (``>= threshold``), else NaN: not assessable.
     """
-    shape = _shape_of(
-        skin_thickening_proximal_mcp,
-        puffy_fingers,
-        sclerodactyly,
-        digital_tip_ulcers,
-        pitting_scars,
-        telangiectasia,
-        abnormal_nailfold_capillaries,
-        pah,
-        ild,
-        raynaud_phenomenon,
-        anti_centromere,
-        anti_topo1,
-        anti_rnap3,
-    )
-    flag = _as_flag
-    items = {
-        "skin_thickening_proximal_mcp": flag(skin_thickening_proximal_mcp),
-        "puffy_fingers": flag(puffy_fingers),
-        "sclerodactyly": flag(sclerodactyly),
-        "digital_tip_ulcers": flag(digital_tip_ulcers),
-        "pitting_scars": flag(pitting_scars),
-        "telangiectasia": flag(telangiectasia),
-        "abnormal_nailfold_capillaries": flag(abnormal_nailfold_capillaries),
-        "pah_or_ild": flag(pah) | flag(ild),
-        "raynaud_phenomenon": flag(raynaud_phenomenon),
-        "ssc_autoantibody": flag(anti_centromere) | flag(anti_topo1) | flag(anti_rnap3),
-    }
-    categories = (
-        ("skin_thickening_proximal_mcp", "puffy_fingers", "sclerodactyly"),
-        ("digital_tip_ulcers", "pitting_scars"),
-        ("telangiectasia",),
-        ("abnormal_nailfold_capillaries",),
-        ("pah_or_ild",),
-        ("raynaud_phenomenon",),
-        ("ssc_autoantibody",),
-    )
-    total = sum(_category_max(items, names) for names in categories)
-    return _float_result(np.asarray(total, dtype="float64"), shape)
+    scores = acr_eular_2013_range(
+        skin_thickening_proximal_mcp, puffy_fingers, sclerodactyly, digital_tip_ulcers,
+        pitting_scars, telangiectasia, abnormal_nailfold_capillaries, pah, ild,
+        raynaud_phenomenon, anti_centromere, anti_topo1, anti_rnap3)
+    return _decided_score(scores, threshold, True, _shape_of(scores.low))
 
 
-def acr_eular_2013_classified(score: ArrayInput, threshold: float = 9.0) -> BoolResult:
+def acr_eular_2013_classified(score: ArrayInput,
+                              threshold: float = ACR_EULAR_2013_THRESHOLD) -> BoolResult:
     """Definite SSc by ACR/EULAR 2013: ``score >= threshold`` (§4 [S44]). Missing -> ``<NA>``."""
     return _at_least(score, threshold, inclusive=True)
 

@@ -190,23 +190,77 @@ def test_digital_ulcers_feed_three_indices() -> None:
     assert out["acr_eular_2013_score"].diff().iloc[1] == 2.0
 
 
+ACR_FINDINGS_ABSENT = {name: False for name in (
+    "skin_thickening_proximal_mcp", "puffy_fingers", "sclerodactyly", "digital_ulcers_active",
+    "digital_pitting_scars", "telangiectasia", "pah", "ild_on_hrct", "raynaud_phenomenon",
+    "anti_centromere", "anti_topo1", "anti_rnap3")} | {"nvc_pattern": "normal"}
+
+
 def test_pitting_scars_and_ild_mapping() -> None:
-    base = make_patient(
-        skin_thickening_proximal_mcp=False,
-        raynaud_phenomenon=False,
-        anti_topo1=False,
-        nvc_pattern=None,
-    )
+    base = make_patient(**ACR_FINDINGS_ABSENT)
     frame = make_frame(base, base | {"digital_pitting_scars": True}, base | {"ild_on_hrct": True})
     out = index_columns.add_baseline_indices(frame)
     assert out["acr_eular_2013_score"].tolist() == [0.0, 3.0, 2.0]
 
 
-def test_absent_optional_columns_count_as_missing() -> None:
+def test_absent_optional_columns_make_indices_not_assessable() -> None:
+    """Every item missing: EScSG 0-10, EUSTAR 0-10, ACR/EULAR 0-24 span their thresholds."""
     out = index_columns.add_baseline_indices(minimal_frame()).iloc[0]
-    assert out["escsg_activity_index"] == 0.0 and out["eustar_activity_index"] == 0.0
-    assert out["acr_eular_2013_score"] == 0.0 and not out["escsg_active"]
+    assert np.isnan(out["escsg_activity_index"]) and np.isnan(out["eustar_activity_index"])
+    assert np.isnan(out["acr_eular_2013_score"])
+    assert out["escsg_active"] is pd.NA and out["eustar_active"] is pd.NA
     assert out["mrss_total"] is pd.NA and out["hypocomplementemia"] is pd.NA
+
+
+def test_blank_capillaroscopy_is_a_missing_finding() -> None:
+    """Every other ACR/EULAR finding absent except Raynaud's (3) and puffy fingers (2): 5 points,
+    plus 2 if the blank pattern were abnormal = 7 < 9, so 'not met' is decided (§4 weights)."""
+    findings = ACR_FINDINGS_ABSENT | {"raynaud_phenomenon": True, "puffy_fingers": True}
+    frame = make_frame(make_patient(**findings | {"nvc_pattern": None}))
+    assert index_columns.add_baseline_indices(frame)["acr_eular_2013_score"].iloc[0] == 5.0
+    [[gap]] = [[g for g in row if g.index == "acr_eular_2013_score"]
+               for row in index_columns.index_gaps(frame)]
+    assert (gap.low, gap.high, gap.missing, gap.assessable) == (5.0, 7.0, ("nvc_pattern",), True)
+
+
+def test_index_gaps_name_only_fields_that_could_add_points() -> None:
+    """mRSS 12, DLCO 85, ESR 20, EScSG yes/no items absent except Δskin yes (2 points);
+    arthritis, scleredema and complement blank: 2 to 4 points, spanning 3 (§2.1 weights).
+    EUSTAR: Δskin 1.5, friction rubs and CRP blank could add 2.25 each: 1.5-6.0, undecided."""
+    patient = make_patient(mrss_total=12, dlco_pct_pred=85.0, esr_mm_h=20.0, delta_skin=True,
+                           delta_vascular=False, digital_ulcers_active=False,
+                           delta_cardiopulmonary=False, scleredema=None, arthritis=None,
+                           hypocomplementemia=None, tendon_friction_rubs=None, crp_mg_l=None)
+    frame = make_frame(patient)
+    gaps = {gap.index: gap for gap in index_columns.index_gaps(frame)[0]}
+    escsg_gap = gaps["escsg_activity_index"]
+    assert (escsg_gap.low, escsg_gap.high, escsg_gap.assessable) == (2.0, 4.0, False)
+    assert escsg_gap.missing == ("scleredema", "arthritis", "hypocomplementemia")
+    assert gaps["eustar_activity_index"].missing == ("tendon_friction_rubs", "crp_mg_l")
+    assert gaps["acr_eular_2013_score"].assessable  # proximal thickening: met (§4)
+    escsg_words = index_columns.index_warnings(frame)[0][0]
+    assert escsg_words.startswith("EScSG activity index not assessable: 3 items missing "
+                                  "(Scleredema, Arthritis, Hypocomplementaemia)")
+    assert np.isnan(index_columns.add_baseline_indices(frame)["escsg_activity_index"].iloc[0])
+
+
+def test_c3_c4_fill_complement_before_it_counts_as_missing() -> None:
+    """Low C4 (0.05 < 0.1 g/L, §2.1) makes hypocomplementaemia known: no gap names it."""
+    patient = make_patient(hypocomplementemia=None, c3_g_l=None, c4_g_l=0.05, arthritis=None)
+    gaps = index_columns.index_gaps(make_frame(patient))[0]
+    assert [(gap.index, gap.missing) for gap in gaps][0] == ("escsg_activity_index",
+                                                            ("arthritis",))
+
+
+def test_blank_or_group_members_are_named_unless_one_is_positive() -> None:
+    """PAH and ILD both blank: either would add 2 (§4, max 2); anti-Scl-70 positive: the blank
+    anticentromere and anti-RNA pol III cannot add (category max 3). Telangiectasia and pitting
+    scars blank too. Recorded: proximal 9 + RP 3 + anti-Scl-70 3 + active NVC pattern 2 = 17;
+    blanks could add pitting 3 + telangiectasia 2 + PAH/ILD 2 = 24: met either way."""
+    gaps = index_columns.index_gaps(make_frame(make_patient()))[0]
+    [acr] = [gap for gap in gaps if gap.index == "acr_eular_2013_score"]
+    assert acr.missing == ("digital_pitting_scars", "telangiectasia", "pah", "ild_on_hrct")
+    assert (acr.low, acr.high, acr.assessable) == (17.0, 24.0, True)
 
 
 def test_reindexed_unvalidated_frame() -> None:

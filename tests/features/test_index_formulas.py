@@ -67,6 +67,15 @@ def expected_bool(value: float) -> Any:
     return pd.NA if pd.isna(value) else bool(value)
 
 
+def same_score(actual: Any, expected: float) -> bool:
+    """Equal points, or both not assessable (NaN). Weights are multiples of 0.25: exact."""
+    return bool(np.isnan(actual)) if pd.isna(expected) else actual == expected
+
+
+def assert_range(scores: index_formulas.ScoreRange, row: dict[str, Any]) -> None:
+    assert (scores.low, scores.high) == (row["expected_low"], row["expected_high"])
+
+
 def as_nullable(table: pd.DataFrame, items: list[str]) -> dict[str, pd.Series]:
     """Table columns in the dtypes of a validated frame, on a non-default index."""
     index = pd.Index([f"p{i}" for i in range(len(table))])
@@ -86,10 +95,15 @@ def as_nullable(table: pd.DataFrame, items: list[str]) -> dict[str, pd.Series]:
 @pytest.mark.parametrize("row", rows("escsg_activity_index.csv"))
 def test_escsg_worked_examples(row: dict[str, Any]) -> None:
     """§2.3 A-E and hand-computed boundary rows (see the row's ``source``)."""
-    index = index_formulas.escsg_activity_index(**{name: row[name] for name in ESCSG_ITEMS})
-    assert index == row["expected_index"]
-    assert index_formulas.escsg_active(index) is bool(row["expected_active_ge3"])
-    assert index_formulas.escsg_active(index, inclusive=False) is bool(row["expected_active_gt3"])
+    items = {name: row[name] for name in ESCSG_ITEMS}
+    assert_range(index_formulas.escsg_activity_range(**items), row)
+    index = index_formulas.escsg_activity_index(**items)
+    assert same_score(index, row["expected_index"])
+    assert index_formulas.escsg_active(index) is expected_bool(row["expected_active_ge3"])
+    strict = index_formulas.escsg_activity_index(**items, inclusive=False)
+    assert same_score(strict, row["expected_index_gt3"])
+    assert (index_formulas.escsg_active(strict, inclusive=False)
+            is expected_bool(row["expected_active_gt3"]))
 
 
 def test_escsg_series_matches_table_and_keeps_index() -> None:
@@ -102,7 +116,10 @@ def test_escsg_series_matches_table_and_keeps_index() -> None:
     np.testing.assert_array_equal(result.to_numpy(), table["expected_index"].to_numpy())
     active = index_formulas.escsg_active(result)
     assert active.dtype == "boolean"
-    assert active.tolist() == table["expected_active_ge3"].astype(bool).tolist()
+    assert active.tolist() == [expected_bool(v) for v in table["expected_active_ge3"]]
+    scores = index_formulas.escsg_activity_range(**columns)
+    assert scores.high.index.equals(result.index)
+    np.testing.assert_array_equal(scores.high.to_numpy(), table["expected_high"].to_numpy())
 
 
 def test_escsg_numpy_matches_scalar() -> None:
@@ -132,9 +149,11 @@ def test_escsg_active_missing_index_is_na() -> None:
 @pytest.mark.parametrize("row", rows("eustar_activity_index.csv"))
 def test_eustar_worked_examples(row: dict[str, Any]) -> None:
     """§3 A-D (CRP converted to mg/L) and hand-computed CRP / DLCO / 2.5 boundaries."""
-    index = index_formulas.eustar_activity_index(**{name: row[name] for name in EUSTAR_ITEMS})
-    assert index == row["expected_index"]
-    assert index_formulas.eustar_active(index) is bool(row["expected_active"])
+    items = {name: row[name] for name in EUSTAR_ITEMS}
+    assert_range(index_formulas.eustar_activity_range(**items), row)
+    index = index_formulas.eustar_activity_index(**items)
+    assert same_score(index, row["expected_index"])
+    assert index_formulas.eustar_active(index) is expected_bool(row["expected_active"])
 
 
 def test_eustar_series_matches_table() -> None:
@@ -160,9 +179,12 @@ def test_eustar_threshold_parameter() -> None:
 @pytest.mark.parametrize("row", rows("acr_eular_2013_score.csv"))
 def test_acr_eular_worked_examples(row: dict[str, Any]) -> None:
     """§4 A-F and hand-computed rows (see ``source``)."""
-    score = index_formulas.acr_eular_2013_score(**{name: row[name] for name in ACR_ITEMS})
-    assert score == row["expected_score"]
-    assert index_formulas.acr_eular_2013_classified(score) is bool(row["expected_classified"])
+    findings = {name: row[name] for name in ACR_ITEMS}
+    assert_range(index_formulas.acr_eular_2013_range(**findings), row)
+    score = index_formulas.acr_eular_2013_score(**findings)
+    assert same_score(score, row["expected_score"])
+    assert (index_formulas.acr_eular_2013_classified(score)
+            is expected_bool(row["expected_classified"]))
 
 
 def test_acr_eular_series_matches_table() -> None:
@@ -170,7 +192,9 @@ def test_acr_eular_series_matches_table() -> None:
     result = index_formulas.acr_eular_2013_score(**as_nullable(table, ACR_ITEMS))
     np.testing.assert_array_equal(result.to_numpy(), table["expected_score"].to_numpy())
     classified = index_formulas.acr_eular_2013_classified(result)
-    assert classified.tolist() == table["expected_classified"].astype(bool).tolist()
+    assert classified.tolist() == [expected_bool(v) for v in table["expected_classified"]]
+    scores = index_formulas.acr_eular_2013_range(**as_nullable(table, ACR_ITEMS))
+    np.testing.assert_array_equal(scores.low.to_numpy(), table["expected_low"].to_numpy())
 
 
 # --- hypocomplementaemia from C3/C4 (hand-computed, dictionary default limits) ---------------
@@ -218,9 +242,13 @@ def _escsg_with_mrss(mrss: Any) -> Any:
     return index_formulas.escsg_activity_index(mrss, 0, 0, 0, 0, 0, 90, 0, 10, 0)
 
 
-def test_object_array_with_none_counts_as_absent() -> None:
-    result = _escsg_with_mrss(np.array([20, None, pd.NA], dtype=object))
-    np.testing.assert_array_equal(result, [1.0, 0.0, 0.0])
+def test_object_array_with_none_is_missing() -> None:
+    """mRSS > 14 is the only item at stake (1 point of at most 1.0): not active either way."""
+    scores = index_formulas.escsg_activity_range(
+        np.array([20, None, pd.NA], dtype=object), 0, 0, 0, 0, 0, 90, 0, 10, 0)
+    np.testing.assert_array_equal(scores.low, [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(scores.high, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(_escsg_with_mrss(np.array([20, None], dtype=object)), [1, 0])
 
 
 def test_list_input_returns_numpy() -> None:
