@@ -92,3 +92,8 @@ def field_names(role: str | None = None) -> list[str]:
 def baseline_fields() -> list[str]:
     """Fields known before transplantation: the model's possible inputs."""
     return field_names("baseline")
+
+
+def outcome_fields() -> list[str]:
+    """Follow-up fields: never model inputs."""
+    return field_names("outcome")
