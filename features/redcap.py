@@ -18,7 +18,8 @@ conventions of REDCap 14 exports (also those PyCap and REDCapR read):
 * a repeating follow-up (instrument or event) has ``redcap_repeat_instrument`` /
   ``redcap_repeat_instance``: of several follow-up visits the one nearest 12 months
   (``followup_months``; the EUSTAR window is 12 ± 2 months) is kept, the first on a tie;
-* form status columns (``<instrument>_complete``) and REDCap's other system columns are dropped;
+* form status columns (``<instrument>_complete``), survey timestamps (``<instrument>_timestamp``)
+  and REDCap's other system columns are dropped;
 * headers may be variable names or labels (:mod:`features.redcap_headers`).
 
 Columns outside the project are passed through, so validation names them.
@@ -107,12 +108,13 @@ def contract_table(raw: pd.DataFrame) -> pd.DataFrame:
 
 def _as_text(frame: pd.DataFrame, missing_codes: Mapping[str, str]) -> pd.DataFrame:
     """Every cell as stripped text ('' when missing); headers as lower-case variable names,
-    form statuses dropped (no contract field ends in ``_complete``)."""
+    form statuses and survey timestamps dropped (no contract field ends in ``_complete`` or
+    ``_timestamp``)."""
     text = frame.astype(object).where(frame.notna(), "").map(lambda v: str(v).strip())
     names = [str(name) for name in frame.columns]
     text.columns = (variable_names(names, missing_codes) if has_label_headers(names)
                     else [name.strip().lower() for name in names])
-    statuses = [name for name in text.columns if name.endswith("_complete")]
+    statuses = [name for name in text.columns if name.endswith(("_complete", "_timestamp"))]
     return text.drop(columns=statuses).reset_index(drop=True)
 
 

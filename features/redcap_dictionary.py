@@ -98,6 +98,7 @@ ANTIBODY_LABELS = {"topo1": "Anti-topoisomerase I (anti-Scl-70)",
 # Category labels a clinician reads; a code not listed here is shown as its words.
 CHOICE_LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "sex": {"F": "Female", "M": "Male"},
+    "cutaneous_subset": {"diffuse": "Diffuse cutaneous", "limited": "Limited cutaneous"},
     "cell_product": {
         "auto_bm_msc": "Autologous bone-marrow MSC",
         "auto_bm_mnc": "Autologous bone-marrow mononuclear cells",
@@ -128,6 +129,14 @@ _FIELD_LABELS: Mapping[str, str] = MappingProxyType({
 })
 
 
+# Headers a clinician reads above a field (REDCap's "Section Header").
+SECTION_HEADERS: Mapping[str, str] = MappingProxyType({
+    "mrss_face": "Skin thickness by palpation at 17 sites: 0 normal, 1 mild, 2 moderate, "
+                 "3 severe (unable to pinch)",
+    "followup_months": "Follow-up visit, 12 ± 2 months after transplantation",
+})
+
+
 def field_label(field: Field) -> str:
     """A short question text: the description up to its first ';' (details go to the note)."""
     return _FIELD_LABELS.get(field.name) or field.description.split(";")[0].strip()
@@ -149,6 +158,7 @@ def _row(field: Field, **cells: str) -> dict[str, str]:
                 "Field Label": field_label(field), "Field Note": field.unit})
     if field.name in REQUIRED_FIELDS:
         row["Required Field?"] = "y"
+    row["Section Header"] = SECTION_HEADERS.get(field.name, "")
     row.update(cells)
     return row
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ssc_response.features.derived_columns import OutcomeThresholds
 from ssc_response.features.io import read_table
 from ssc_response.features.redcap import from_redcap_export, is_redcap_export
 from ssc_response.features.validation import validate_frame
@@ -94,6 +95,7 @@ def run_describe(data_path: Path, output: Path) -> DescribeSummary:
                              "data.path": str(data_path), "data.rows": len(frame),
                              "data.redcap_export": str(redcap).lower(),
                              "git.commit": tracking.git_commit()})
+            mlflow.log_params(tracking.flat_params("thresholds", asdict(OutcomeThresholds())))
             mlflow.log_metrics(_metrics(tables, len(frame)))
             mlflow.log_artifacts(str(staging), artifact_path="describe")
         _publish(staging, output)

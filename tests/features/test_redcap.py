@@ -95,3 +95,10 @@ def test_a_strange_checkbox_value_is_named() -> None:
     export = pd.DataFrame({"patient_id": ["P1"], "ssc_antibodies___topo1": ["maybe"]})
     with pytest.raises(RedcapExportError, match="ssc_antibodies___topo1.*maybe"):
         from_redcap_export(export)
+
+
+def test_status_timestamp_and_group_columns_are_dropped() -> None:
+    export = pd.DataFrame({"patient_id": ["P1"], "redcap_data_access_group": ["centre_a"],
+                           "demographics_and_history_timestamp": ["2026-01-05 10:00:00"],
+                           "age_years": ["40"], "demographics_and_history_complete": ["2"]})
+    assert list(from_redcap_export(export).columns) == ["patient_id", "age_years"]

@@ -26,9 +26,12 @@ def rows_of(table: pd.DataFrame, name: str) -> pd.DataFrame:
 def test_missing_count_and_percent_by_hand() -> None:
     table = table_one(small_cohort())
     age = rows_of(table, "age_years").iloc[0]
-    assert (age["Missing"], age["Missing %"]) == (1, "25.0")  # 1 of 4 patients
+    assert (age["Missing"], age["Missing %"]) == ("1", "25.0")  # 1 of 4 patients
     assert age["Overall"] == "50.0 (10.0)"  # mean of 40, 50, 60; SD 10
-    assert rows_of(table, "delta_skin").iloc[0]["Missing %"] == "25.0"
+    skin = rows_of(table, "delta_skin")
+    assert len(skin) == 1  # the "yes" row only
+    assert (skin.iloc[0]["Missing"], skin.iloc[0]["Missing %"]) == ("1", "25.0")
+    assert (skin.iloc[0]["level"], skin.iloc[0]["Overall"]) == ("yes", "2 (66.7)")  # of 3 known
 
 
 def test_scores_and_skewed_measures_are_medians() -> None:
@@ -53,3 +56,16 @@ def test_groups_by_response_with_unknowns_apart() -> None:
     counts = (n_row["responder"], n_row["non-responder"], n_row["outcome unknown"])
     assert tuple(map(str, counts)) == ("2", "1", "1")
     assert GROUP_COLUMN not in set(table["variable"])
+
+
+def test_a_level_nobody_has_and_a_field_nobody_has_still_show() -> None:
+    cohort = small_cohort().assign(
+        pah=pd.array([False] * 4, dtype="boolean"),
+        arthritis=pd.array([None] * 4, dtype="boolean"))
+    table = table_one(cohort)
+    pah = rows_of(table, "pah")
+    assert pah[["level", "Overall"]].values.tolist() == [["yes", "0 (0.0)"]]
+    arthritis = rows_of(table, "arthritis").iloc[0]
+    assert (arthritis["Missing"], arthritis["Missing %"]) == ("4", "100.0")
+    names = list(dict.fromkeys(table["variable"].str.split(",").str[0]))
+    assert names.index("arthritis") < names.index("pah")  # dictionary order kept

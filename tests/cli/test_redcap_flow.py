@@ -1,0 +1,49 @@
+"""A centre's REDCap project from an empty folder, as a new user would go: the dictionary,
+an export with labels and checkboxes, ``describe`` on it, all with the installed program.
+
+Runs the console script in a subprocess in a temporary folder, without MLflow settings (the
+embedded ``sqlite:///mlflow.db`` default), as ``test_from_any_folder.py`` does.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ssc_response.training.simulation import simulate_cohort
+from tests.redcap_export import to_redcap_export
+
+pytestmark = pytest.mark.slow
+
+PROGRAM = Path(sys.executable).parent / "ssc-response"
+UNSET = ("MLFLOW_TRACKING_URI", "SSC_DATABASE_URL", "SSC_MODEL_URI", "PYTHONPATH",
+         "SSC_ARTIFACT_ROOT", "SSC_MODEL_NAME")
+
+
+def run(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in UNSET}
+    return subprocess.run([str(PROGRAM), *arguments], cwd=folder, env=environment,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_dictionary_then_export_then_describe(tmp_path: Path) -> None:
+    made = run(tmp_path, "redcap-dictionary", "--output", "ssc_response_redcap.csv")
+    assert made.returncode == 0, made.stderr
+    with (tmp_path / "ssc_response_redcap.csv").open(encoding="utf-8", newline="") as stream:
+        variables = {row["Variable / Field Name"] for row in csv.DictReader(stream)}
+    export = to_redcap_export(simulate_cohort(30, seed=21), labels=True, missing_code="ND")
+    checkboxes = {c.split("___")[0] for c in export.columns if "___" in c}
+    assert checkboxes <= variables  # the export is of the project the dictionary creates
+    export.to_csv(tmp_path / "redcap_export.csv", index=False)
+
+    described = run(tmp_path, "describe", "--data", "redcap_export.csv", "--output", "report")
+    assert described.returncode == 0, described.stderr
+    assert "Traceback" not in described.stderr
+    assert "described 30 patients (REDCap export)" in described.stdout
+    assert (tmp_path / "report" / "report.html").is_file()
+    assert (tmp_path / "mlflow.db").is_file()  # the run went to the default store
