@@ -162,7 +162,7 @@ def _marker(text: str, value: float, y: float, x: Any, unit: str) -> str:
     return (
         f'<g class="marker">{_label(text, y)}<line x1="{x(value):.1f}" x2="{x(value):.1f}" '
         f'y1="{y + 3}" y2="{y + 25}"/><text class="amount" x="{x(value) + 4:.1f}" '
-        f'y="{y + 18}">{value:.2f}{unit}</text></g>'
+        f'y="{y + 18}">{value:.{0 if unit else 2}f}{unit}</text></g>'
     )
 
 
