@@ -168,8 +168,9 @@ async def predict_file(request: Request, signed: ClinicianPage, form: CheckedFor
     gaps = await run_in_threadpool(_gaps, records)
     words = [warnings_in_words(p["warnings"], row) for p, row in zip(predictions, gaps,
                                                                      strict=True)]
+    worded = [{**p, "warnings": w} for p, w in zip(predictions, words, strict=True)]
     context |= {"predictions": predictions, "warnings": words, "model": model_facts(served),
-                "csv_href": _csv_link(predictions, served.ref.version)}
+                "csv_href": _csv_link(worded, served.ref.version)}
     return render(request, pages, "batch.html", context)
 
 
