@@ -4,7 +4,7 @@ Used by the clinician's result page and the auditor's page of a stored predictio
 the same thing from the same answer (the JSON the API returns, or the audit entry's output and
 explanation). Fields, values and warnings are shown in clinical words (:mod:`.labels`,
 :func:`.forms.in_words`); an index whose missing items could change its class says so
-(:func:`features.index_columns.index_gaps`, from the record when the page has it).
+(:func:`features.index_gaps.index_gaps`, from the record when the page has it).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from ssc_response.features.index_columns import IndexGap, gap_sentence
 from ssc_response.features.index_formulas import acr_eular_2013_classified
+from ssc_response.features.index_gaps import IndexGap, gap_sentence
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.pages.contributions import contribution_rows, scale_sentence
 from ssc_response.serving.pages.forms import in_words

@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from ssc_response.features.index_columns import IndexGap, index_gaps
+from ssc_response.features.index_gaps import IndexGap, index_gaps
 from ssc_response.features.io import read_uploaded_table
 from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ServedModel

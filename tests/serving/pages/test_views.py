@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ssc_response.features.index_columns import IndexGap
+from ssc_response.features.index_gaps import IndexGap
 from ssc_response.serving.pages.contributions import contribution_rows, scale_sentence
 from ssc_response.serving.pages.views import index_rows, probability_sentence, warnings_in_words
 
