@@ -9,6 +9,7 @@ explanation). Fields, values and warnings are shown in clinical words (:mod:`.la
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from markupsafe import Markup
 
 from ssc_response.features.index_formulas import acr_eular_2013_classified
 from ssc_response.features.index_gaps import IndexGap, gap_sentence
+from ssc_response.features.schema import fields
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.pages.contributions import contribution_rows, scale_sentence
 from ssc_response.serving.pages.forms import in_words
@@ -114,9 +116,22 @@ def _number(value: Any, missing: str) -> str:
 
 def warnings_in_words(warnings: Sequence[str], gaps: Sequence[IndexGap] = ()) -> list[str]:
     """The answer's warnings in clinical words, then the index gaps the answer lacks."""
-    shown = [in_words(str(text)) for text in warnings]
+    shown = [_warning_in_words(str(text)) for text in warnings]
     extra = [gap_sentence(gap) for gap in gaps]
     return shown + [text for text in extra if text not in shown]
+
+
+_LEADING_FIELD = re.compile(r"^([a-z0-9_]+)(?= missing| = | is )")
+
+
+def _warning_in_words(text: str) -> str:
+    """'pah missing: ...' -> 'PAH missing: ...'; the leading field also names the codes
+    ('cell_product = 'ad_svf' ...' -> 'Cell product = 'adipose stromal vascular fraction'...')."""
+    match = _LEADING_FIELD.match(text)
+    name = match.group(1) if match and match.group(1) in fields() else None
+    if name is None:
+        return in_words(text)
+    return label(name) + in_words(text[len(name):], name)
 
 
 def probability_sentence(probability: Mapping[str, Any], refits: int | None) -> str:

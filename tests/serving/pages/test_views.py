@@ -70,6 +70,10 @@ def test_warnings_in_words_and_index_gaps_once() -> None:
     assert shown[1].startswith("Revised EUSTAR activity index not assessable: 2 items missing "
                                "(Active digital ulcers, DLCO)")
     assert warnings_in_words(shown, [gap]) == shown  # already in the answer: not repeated
+    assert warnings_in_words(["pah missing: treated as an unknown category",
+                              "cell_product = 'allo_bm_msc' was not seen in training"]) == [
+        "PAH missing: treated as an unknown category",
+        "Cell product = 'allogeneic bone-marrow MSC' was not seen in training"]
 
 
 def test_the_probability_range_is_named_for_what_it_is() -> None:
