@@ -5,8 +5,8 @@ and is then treated as all-missing. The input frame is never modified.
 
 Missing items (:mod:`features.index_formulas`): an index is its recorded items' points when the
 missing ones cannot change its class (active / criteria met), else NaN ("not assessable"), and
-its ``*_active`` flag is then ``<NA>``. :func:`index_gaps` names, per patient and index, the
-blank fields that could still add points; :func:`index_warnings` words them.
+its ``*_active`` flag is then ``<NA>``. :mod:`features.index_gaps` names, per patient and index,
+the blank fields that could still add points, and words them.
 
 The model (``derived_indices: true`` only; the default core does not read the indices) sees the
 same values in training and at prediction: an undecided index is a missing number, filled by the
@@ -29,14 +29,12 @@ step (:class:`features.pipeline.ClinicalIndices`) and cohort tables
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ssc_response.features import index_formulas
-from ssc_response.features.clinical_labels import label
 from ssc_response.features.columns import model_columns, numeric_block
 from ssc_response.features.schema import MRSS_SITE_FIELDS
 
@@ -99,7 +97,7 @@ INDEX_NAMES: dict[str, str] = {
 }
 
 
-def _item_inputs(col: Column) -> dict[str, np.ndarray]:
+def item_inputs(col: Column) -> dict[str, np.ndarray]:
     """Every field of :data:`INDEX_FIELDS` as float64 (1/0/NaN for yes/no findings): mRSS and
     hypocomplementaemia filled (:func:`baseline_index_values`), the capillaroscopy pattern as
     "abnormal nailfold capillaries"."""
@@ -128,12 +126,12 @@ _SCORES: dict[str, Callable[..., Any]] = {
 }
 
 
-def _range(index: str, inputs: dict[str, np.ndarray]) -> index_formulas.ScoreRange:
-    """One index's range of scores, from :func:`_item_inputs` (the calculators' item order)."""
+def score_range(index: str, inputs: dict[str, np.ndarray]) -> index_formulas.ScoreRange:
+    """One index's range of scores, from :func:`item_inputs` (the calculators' item order)."""
     return _RANGES[index](*(inputs[name] for name in INDEX_FIELDS[index]))
 
 
-def _decided(index: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
+def reported_score(index: str, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """The index as reported: the recorded points where the class is decided, else NaN."""
     score = _SCORES[index](*(inputs[name] for name in INDEX_FIELDS[index]))
     return np.asarray(score, dtype="float64")
@@ -150,9 +148,9 @@ def baseline_index_values(col: Column) -> dict[str, np.ndarray]:
     :func:`add_baseline_indices` (cohort tables) and the model's ``indices`` step
     (:class:`features.pipeline.ClinicalIndices`).
     """
-    inputs = _item_inputs(col)
-    escsg = _decided("escsg_activity_index", inputs)
-    eustar = _decided("eustar_activity_index", inputs)
+    inputs = item_inputs(col)
+    escsg = reported_score("escsg_activity_index", inputs)
+    eustar = reported_score("eustar_activity_index", inputs)
     return {
         "mrss_total": inputs["mrss_total"],
         "hypocomplementemia": inputs["hypocomplementemia"],
@@ -160,86 +158,8 @@ def baseline_index_values(col: Column) -> dict[str, np.ndarray]:
         "escsg_active": _flag_values(index_formulas.escsg_active(escsg)),
         "eustar_activity_index": eustar,
         "eustar_active": _flag_values(index_formulas.eustar_active(eustar)),
-        "acr_eular_2013_score": _decided("acr_eular_2013_score", inputs),
+        "acr_eular_2013_score": reported_score("acr_eular_2013_score", inputs),
     }
-
-
-@dataclass(frozen=True)
-class IndexGap:
-    """One index of one patient with items missing: its range and the fields that could move it.
-
-    ``missing`` are the blank dictionary fields whose presence could add points (a blank antibody
-    when another is positive cannot); ``assessable`` whether the class is decided anyway.
-    """
-
-    index: str
-    low: float
-    high: float
-    missing: tuple[str, ...]
-    assessable: bool
-
-
-def index_gaps(frame: pd.DataFrame) -> list[list[IndexGap]]:
-    """Per record of ``frame`` (validated, dictionary columns), the indices with missing items."""
-    columns = model_columns(frame)
-    absent = np.full(len(frame), np.nan)
-    inputs = _item_inputs(lambda name: columns.get(name, absent))
-    gaps: list[list[IndexGap]] = [[] for _ in range(len(frame))]
-    for index, names in INDEX_FIELDS.items():
-        scores = _range(index, inputs)
-        low, high = np.asarray(scores.low, float), np.asarray(scores.high, float)
-        decided = ~np.isnan(_decided(index, inputs))
-        could_add = {name: _could_add(index, inputs, name, low) for name in names}
-        for row in np.flatnonzero(low < high):
-            missing = tuple(name for name in names if could_add[name][row])
-            gaps[row].append(IndexGap(index, float(low[row]), float(high[row]), missing,
-                                      bool(decided[row])))
-    return gaps
-
-
-def _could_add(index: str, inputs: dict[str, np.ndarray], name: str,
-               low: np.ndarray) -> np.ndarray:
-    """Where ``name`` is blank and recording it as present would add points to the recorded
-    ones (a blank antibody beside a positive one would not: the category counts once)."""
-    blank = np.isnan(inputs[name])
-    if not blank.any():
-        return blank
-    present_value = _PRESENT_VALUES.get(name, 1.0)
-    recorded = {**inputs, name: np.where(blank, present_value, inputs[name])}
-    return blank & (np.asarray(_range(index, recorded).low, float) > low)
-
-
-# A value beyond each measured item's cut-off (mRSS > 14/18, DLCO < 70/80, ESR > 30, CRP > 10).
-_PRESENT_VALUES = {"mrss_total": 51.0, "dlco_pct_pred": 0.0, "esr_mm_h": 150.0, "crp_mg_l": 500.0}
-
-
-def index_warnings(frame: pd.DataFrame) -> list[list[str]]:
-    """Per record, one sentence per index with missing items, naming them in clinical words:
-    "EScSG activity index not assessable: 4 items missing (ESR, DLCO, ...); the score could be
-    1 to 5.5 points, on both sides of the threshold of 3"."""
-    return [[gap_sentence(gap) for gap in row] for row in index_gaps(frame)]
-
-
-def gap_sentence(gap: IndexGap) -> str:
-    """One index gap in words (see :func:`index_warnings`)."""
-    count = len(gap.missing)
-    items = f"{count} item{'s' if count != 1 else ''} missing"
-    names = ", ".join(label(name) for name in gap.missing)
-    if gap.assessable:
-        klass = _CLASS_WORDS[gap.index][gap.low >= _THRESHOLDS[gap.index]]
-        return (f"{INDEX_NAMES[gap.index]}: {items} ({names}); {klass} whatever they are "
-                f"(at least {gap.low:g} points, at most {gap.high:g})")
-    return (f"{INDEX_NAMES[gap.index]} not assessable: {items} ({names}); the score could be "
-            f"{gap.low:g} to {gap.high:g} points, on both sides of the threshold of "
-            f"{_THRESHOLDS[gap.index]:g}")
-
-
-_THRESHOLDS = {"escsg_activity_index": index_formulas.ESCSG_THRESHOLD,
-               "eustar_activity_index": index_formulas.EUSTAR_THRESHOLD,
-               "acr_eular_2013_score": index_formulas.ACR_EULAR_2013_THRESHOLD}
-_CLASS_WORDS = {"escsg_activity_index": {True: "active", False: "not active"},
-                "eustar_activity_index": {True: "active", False: "not active"},
-                "acr_eular_2013_score": {True: "criteria met", False: "criteria not met"}}
 
 
 def add_baseline_indices(frame: pd.DataFrame) -> pd.DataFrame:

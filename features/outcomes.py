@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ssc_response.features.index_formulas import (
+from ssc_response.features._arrays import (
     ArrayInput,
     BoolResult,
     FloatResult,

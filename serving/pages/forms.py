@@ -4,6 +4,9 @@ Every baseline field of the dictionary (and ``patient_id``) gets exactly one inp
 is the field name, placed in the section a clinician records it in. Which section is decided by
 the field's dictionary ``group``; a group this module does not know fails loudly (``KeyError`` in
 :func:`sections`), so a new group in the dictionary cannot silently drop fields from the form.
+With the served model's fields (:func:`sections_for`), those come first, in their own section,
+most important first and marked; every other field stays in its usual section. Categories show
+their values in words, yes/no fields are radio buttons.
 The form is never validated here: its answers go through the data contract
 (:func:`serving.inference.validate_patients`) like any API record, and the contract's problems
 are shown beside their fields.
@@ -11,8 +14,9 @@ are shown beside their fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 
 from ssc_response.features.schema import (
@@ -23,7 +27,7 @@ from ssc_response.features.schema import (
     fields,
 )
 from ssc_response.features.validation import Problem
-from ssc_response.serving.pages.labels import label, unit
+from ssc_response.serving.pages.labels import label, unit, value_words
 
 # (section id, heading, dictionary groups in it); the mRSS fields have their own section.
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -45,10 +49,11 @@ class Input:
     name: str
     label: str
     unit: str
-    kind: str  # "number", "choice" (categories and yes/no) or "text"
+    kind: str  # "number", "choice" (categories), "yesno" (radio buttons) or "text"
     choices: tuple[tuple[str, str], ...]  # (submitted value, shown text); "" = not recorded
     hint: str
     required: bool
+    used: bool = False  # read by the served model
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,29 @@ def sections() -> tuple[Section, ...]:
     return tuple(Section(sid, heading, tuple(members[sid])) for sid, heading, _ in SECTIONS)
 
 
+USED_SECTION = ("model", "Fields this model reads, most important first")
+
+
+@cache
+def sections_for(model_fields: Sequence[str]) -> tuple[Section, ...]:
+    """:func:`sections` with the model's fields (a tuple, most important first) moved to a
+    first section and marked ``used``; fields the form does not have are ignored."""
+    by_name = {item.name: item for section in sections() for item in section.inputs}
+    chosen = [name for name in dict.fromkeys(model_fields) if name in by_name]
+    first = Section(*USED_SECTION, tuple(replace(by_name[name], used=True) for name in chosen))
+    rest = tuple(Section(s.id, s.heading, tuple(i for i in s.inputs if i.name not in chosen))
+                 for s in sections())
+    return (first, *rest) if chosen else sections()
+
+
 def _input(field: Field) -> Input:
     required = field.name in REQUIRED_FIELDS
     if field.type == "boolean":
-        return Input(field.name, label(field.name), "", "choice",
+        return Input(field.name, label(field.name), "", "yesno",
                      (("", "not recorded"), ("yes", "yes"), ("no", "no")), "", required)
     if field.type == "category":
-        choices = (("", "not recorded"), *((value, value) for value in field.allowed))
+        words = value_words(field.name)
+        choices = (("", "not recorded"), *((value, words[value]) for value in field.allowed))
         return Input(field.name, label(field.name), "", "choice", choices, "", required)
     kind = "number" if field.is_numeric else "text"
     return Input(field.name, label(field.name), unit(field.name), kind, (), _hint(field), required)
@@ -118,9 +139,42 @@ def messages_by_field(problems: list[Problem]) -> dict[str, list[str]]:
 
 
 def sentence(problem: Problem) -> str:
-    """'Age: must be between 18 and 90 years (you entered 150).'"""
-    entered = "" if problem.value in (None, "") else f" (you entered {problem.value})"
-    return f"{label(problem.field)}: {_plain(problem.rule)}{entered}."
+    """'Age: must be between 18 and 90 years (you entered 150).' Field names and category codes
+    in the rule are shown in words, so a new rule reads well without work here."""
+    rule = in_words(_plain(problem.rule), problem.field)
+    shown = value_words(problem.field).get(str(problem.value), problem.value)
+    entered = ("" if problem.value in (None, "") or "you entered" in rule
+               else f" (you entered {shown})")
+    return f"{label(problem.field)}: {rule.rstrip('.')}{entered}."
+
+
+def _choice(words: Mapping[str, str], code: str) -> str:
+    """'female (F)': the words, and the code a file must contain when it differs."""
+    text = words.get(code, code)
+    return text if text == code else f"{text} ({code})"
+
+
+_CODE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def in_words(text: str, field: str | None = None) -> str:
+    """Dictionary field names ('crp_mg_l') and the field's category codes ('ad_svf') in
+    ``text`` replaced by their clinical words; 'one of: F, M' lists as words."""
+    words = value_words(field) if field else {}
+    if words:
+        text = re.sub(r"one of: ([^()]*?)(?=$| \(|;)", lambda m: "one of: " + ", ".join(
+            _choice(words, code.strip()) for code in m.group(1).split(",")), text)
+        # Only codes that cannot be plain words ('ad_svf', not 'limited' or 'M') elsewhere.
+        codes = [code for code in words if "_" in code]
+        if codes:
+            text = re.sub(r"\b(" + "|".join(map(re.escape, codes)) + r")\b",
+                          lambda m: words[m.group(1)], text)
+
+    def named(match: re.Match[str]) -> str:
+        code = match.group(0)
+        return label(code) if code in fields() else code
+
+    return _CODE.sub(named, text)
 
 
 def _plain(rule: str) -> str:
@@ -131,3 +185,22 @@ def _plain(rule: str) -> str:
         return "give the mRSS total or all 17 site scores" + (f"; missing {sites}" if sites else "")
     return rule.replace("required field has no value", "required; please fill it in").replace(
         "required field is missing", "required; please fill it in")
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One broken rule of a file, as the batch page's table shows it."""
+
+    row: int | None
+    field: str
+    value: str
+    rule: str
+
+
+def problem_rows(problems: list[Problem]) -> list[ProblemRow]:
+    """A file's problems with fields, values and rules in clinical words."""
+    return [ProblemRow(p.row, label(p.field) if p.field in fields() else p.field,
+                       "" if p.value is None else str(value_words(p.field).get(str(p.value),
+                                                                              p.value)),
+                       in_words(_plain(p.rule), p.field))
+            for p in problems]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssc_response.features import derived_columns, index_columns, outcomes, schema
+from ssc_response.features import derived_columns, index_columns, index_gaps, outcomes, schema
 
 DTYPES = {
     "float": "float64",
@@ -219,7 +219,7 @@ def test_blank_capillaroscopy_is_a_missing_finding() -> None:
     frame = make_frame(make_patient(**findings | {"nvc_pattern": None}))
     assert index_columns.add_baseline_indices(frame)["acr_eular_2013_score"].iloc[0] == 5.0
     [[gap]] = [[g for g in row if g.index == "acr_eular_2013_score"]
-               for row in index_columns.index_gaps(frame)]
+               for row in index_gaps.index_gaps(frame)]
     assert (gap.low, gap.high, gap.missing, gap.assessable) == (5.0, 7.0, ("nvc_pattern",), True)
 
 
@@ -232,13 +232,13 @@ def test_index_gaps_name_only_fields_that_could_add_points() -> None:
                            delta_cardiopulmonary=False, scleredema=None, arthritis=None,
                            hypocomplementemia=None, tendon_friction_rubs=None, crp_mg_l=None)
     frame = make_frame(patient)
-    gaps = {gap.index: gap for gap in index_columns.index_gaps(frame)[0]}
+    gaps = {gap.index: gap for gap in index_gaps.index_gaps(frame)[0]}
     escsg_gap = gaps["escsg_activity_index"]
     assert (escsg_gap.low, escsg_gap.high, escsg_gap.assessable) == (2.0, 4.0, False)
     assert escsg_gap.missing == ("scleredema", "arthritis", "hypocomplementemia")
     assert gaps["eustar_activity_index"].missing == ("tendon_friction_rubs", "crp_mg_l")
     assert gaps["acr_eular_2013_score"].assessable  # proximal thickening: met (§4)
-    escsg_words = index_columns.index_warnings(frame)[0][0]
+    escsg_words = index_gaps.index_warnings(frame)[0][0]
     assert escsg_words.startswith("EScSG activity index not assessable: 3 items missing "
                                   "(Scleredema, Arthritis, Hypocomplementaemia)")
     assert np.isnan(index_columns.add_baseline_indices(frame)["escsg_activity_index"].iloc[0])
@@ -247,7 +247,7 @@ def test_index_gaps_name_only_fields_that_could_add_points() -> None:
 def test_c3_c4_fill_complement_before_it_counts_as_missing() -> None:
     """Low C4 (0.05 < 0.1 g/L, §2.1) makes hypocomplementaemia known: no gap names it."""
     patient = make_patient(hypocomplementemia=None, c3_g_l=None, c4_g_l=0.05, arthritis=None)
-    gaps = index_columns.index_gaps(make_frame(patient))[0]
+    gaps = index_gaps.index_gaps(make_frame(patient))[0]
     assert [(gap.index, gap.missing) for gap in gaps][0] == ("escsg_activity_index",
                                                             ("arthritis",))
 
@@ -257,7 +257,7 @@ def test_blank_or_group_members_are_named_unless_one_is_positive() -> None:
     anticentromere and anti-RNA pol III cannot add (category max 3). Telangiectasia and pitting
     scars blank too. Recorded: proximal 9 + RP 3 + anti-Scl-70 3 + active NVC pattern 2 = 17;
     blanks could add pitting 3 + telangiectasia 2 + PAH/ILD 2 = 24: met either way."""
-    gaps = index_columns.index_gaps(make_frame(make_patient()))[0]
+    gaps = index_gaps.index_gaps(make_frame(make_patient()))[0]
     [acr] = [gap for gap in gaps if gap.index == "acr_eular_2013_score"]
     assert acr.missing == ("digital_pitting_scars", "telangiectasia", "pah", "ild_on_hrct")
     assert (acr.low, acr.high, acr.assessable) == (17.0, 24.0, True)

@@ -13,45 +13,62 @@ import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
-from ssc_response.features.validation import ContractError
+from ssc_response.features.index_gaps import IndexGap, index_gaps
+from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
+from ssc_response.serving.audit.access import AccessLog
 from ssc_response.serving.coalescing import BatcherClosed
 from ssc_response.serving.csv_cells import neutralised_frame
-from ssc_response.serving.deps import BatcherDep, ModelDep, SettingsDep
+from ssc_response.serving.deps import BatcherDep, ModelDep, ServicesDep, SettingsDep
+from ssc_response.serving.inference import validate_patients
 from ssc_response.serving.keys import ApiKey
 from ssc_response.serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
 from ssc_response.serving.pages.forms import (
     form_names,
     messages_by_field,
+    problem_rows,
     record_from_form,
-    sections,
+    sections_for,
 )
+from ssc_response.serving.pages.model_fields import model_fields_by_importance
 from ssc_response.serving.pages.uploads import (
     ENCODINGS,
     UploadProblem,
     read_upload,
     saved_mappings,
 )
-from ssc_response.serving.pages.views import model_facts, prediction_view
+from ssc_response.serving.pages.views import (
+    ModelFacts,
+    model_facts,
+    prediction_view,
+    warnings_in_words,
+)
 
 router = APIRouter(include_in_schema=False)
 UNAVAILABLE = "The prediction could not be made just now; nothing was recorded. Try again."
 
 
 @router.get("/patient")
-def patient_form(request: Request, signed: ClinicianPage, pages: PagesDep) -> Any:
-    """The one-patient form, empty."""
-    return _form(request, pages, signed, {}, {}, 200)
+def patient_form(request: Request, signed: ClinicianPage, pages: PagesDep,
+                 served: ModelDep) -> Any:
+    """The one-patient form, empty; the served model's fields first, most important first."""
+    return _form(request, pages, signed, served, {}, {}, 200)
 
 
-def _form(request: Request, pages: PagesDep, signed: Any, values: Mapping[str, Any],
-          errors: Mapping[str, list[str]], status: int) -> Any:
-    context = {"signed": signed, "sections": sections(), "values": values, "errors": errors}
+def _form(request: Request, pages: PagesDep, signed: Any, served: ServedModel,
+          values: Mapping[str, Any], errors: Mapping[str, list[str]], status: int) -> Any:
+    used = model_fields_by_importance(served)
+    form = sections_for(used)
+    used_count = sum(1 for item in form[0].inputs if item.used)
+    context = {"signed": signed, "sections": form, "values": values, "errors": errors,
+               "used_count": used_count}
     return render(request, pages, "patient_form.html", context, status)
 
 
@@ -59,24 +76,77 @@ def _form(request: Request, pages: PagesDep, signed: Any, values: Mapping[str, A
 async def predict_patient(request: Request, signed: ClinicianPage, form: CheckedForm,
                           pages: PagesDep, served: ModelDep, batcher: BatcherDep) -> Any:
     """Predict for the form's patient; on a contract problem, the form again with messages."""
+    record = record_from_form(form)
     try:
-        [prediction] = await _predict([record_from_form(form)], signed.key, served, batcher)
+        [prediction] = await _predict([record], signed.key, served, batcher)
     except ContractError as error:
         values = {name: form.get(name) for name in form_names()}  # as typed: nothing is lost
-        return _form(request, pages, signed, values, messages_by_field(error.problems), 422)
-    context = {"signed": signed, "model": model_facts(served), **prediction_view(prediction)}
+        return _form(request, pages, signed, served, values, messages_by_field(error.problems),
+                     422)
+    [gaps] = await run_in_threadpool(_gaps, [record])  # ~10-20 ms of pandas: off the loop
+    facts = model_facts(served)
+    context = {"signed": signed, "model": facts, **prediction_view(prediction, gaps, facts)}
     return render(request, pages, "result.html", context)
+
+
+def _gaps(records: Sequence[Mapping[str, Any]]) -> list[list[IndexGap]]:
+    """Per record (already accepted by the batcher), the indices with missing items."""
+    return index_gaps(validate_patients(records))
 
 
 async def _predict(records: Sequence[Mapping[str, Any]], key: ApiKey, served: ServedModel,
                    batcher: BatcherDep) -> list[dict[str, Any]]:
-    """The API's path: validated, predicted and audited by the batcher, or ``ContractError``."""
+    """The API's path: validated, predicted and audited by the batcher, or ``ContractError``
+    (the contract's problems, or any other 422 whose detail names fields, such as a refusal)."""
     try:
         answer = await batcher.predict(records, key, served)
-    except (BatcherClosed, HTTPException):
+    except BatcherClosed:
+        raise PageDenied(503, UNAVAILABLE) from None
+    except HTTPException as error:
+        problems = refused_problems(error)
+        if problems:
+            raise ContractError(problems) from None
         raise PageDenied(503, UNAVAILABLE) from None
     predictions: list[dict[str, Any]] = json.loads(answer.body)["predictions"]
     return predictions
+
+
+def refused_problems(error: HTTPException) -> list[Problem]:
+    """A 422's ``detail`` items (``{field, rule, value, row}``, the API's shape) as problems."""
+    if error.status_code != 422 or not isinstance(error.detail, list):
+        return []
+    return [Problem(item.get("row"), str(item["field"]), item.get("value"), str(item["rule"]))
+            for item in error.detail
+            if isinstance(item, dict) and item.get("field") and item.get("rule")]
+
+
+@router.get("/patient/predictions/{prediction_id}")
+def stored_prediction(request: Request, prediction_id: UUID, signed: ClinicianPage,
+                      pages: PagesDep, services: ServicesDep) -> Any:
+    """One of this key's own predictions, from the audit trail (a batch row's link); the view
+    is recorded as an access, like an auditor's."""
+    record = services.audit.get(prediction_id)
+    if record is None or record.key_id != signed.key.key_id:
+        raise PageDenied(404, "None of your predictions has this id.")
+    AccessLog(services.engine).record(signed.key.key_id, "view", record.prediction_id)
+    prediction = {**record.output, "prediction_id": record.prediction_id,
+                  "explanation": record.explanation}
+    served = services.models.current
+    same = (served.ref.name, served.ref.version) == (record.model_name, record.model_version)
+    facts = model_facts(served) if same else ModelFacts(record.model_name, record.model_version,
+                                                        None, None)
+    gaps = _stored_gaps(record.input)
+    context = {"signed": signed, "model": facts, "stored": True,
+               **prediction_view(prediction, gaps, facts)}
+    return render(request, pages, "result.html", context)
+
+
+def _stored_gaps(given: Any) -> list[IndexGap]:
+    """The index gaps of a stored input (it passed the contract when it was predicted)."""
+    try:
+        return _gaps([given])[0]
+    except (ContractError, TypeError, ValueError):
+        return []
 
 
 @router.get("/patients")
@@ -104,9 +174,14 @@ async def predict_file(request: Request, signed: ClinicianPage, form: CheckedFor
         return render(request, pages, "batch.html", {**context, "message": str(problem)},
                       problem.status)
     except ContractError as error:
-        return render(request, pages, "batch.html", {**context, "problems": error.problems}, 422)
-    context |= {"predictions": predictions, "model": model_facts(served),
-                "csv_href": _csv_link(predictions, served.ref.version)}
+        return render(request, pages, "batch.html",
+                      {**context, "problems": problem_rows(error.problems)}, 422)
+    gaps = await run_in_threadpool(_gaps, records)
+    words = [warnings_in_words(p["warnings"], row) for p, row in zip(predictions, gaps,
+                                                                     strict=True)]
+    worded = [{**p, "warnings": w} for p, w in zip(predictions, words, strict=True)]
+    context |= {"predictions": predictions, "warnings": words, "model": model_facts(served),
+                "csv_href": _csv_link(worded, served.ref.version)}
     return render(request, pages, "batch.html", context)
 
 

@@ -112,7 +112,9 @@ def sign_in(page: Any, key: str) -> None:
 def fill_patient(page: Any, record: dict[str, str]) -> None:
     for name, value in record.items():
         target = page.locator(f'[name="{name}"]')
-        if fields()[name].type in ("boolean", "category"):
+        if fields()[name].type == "boolean":  # radio buttons: not recorded / yes / no
+            page.locator(f'input[name="{name}"][value="{value}"]').check()
+        elif fields()[name].type == "category":
             target.select_option(value)
         else:
             target.fill(value)
@@ -128,6 +130,7 @@ def test_clinician_predicts_one_patient(chromium: Any, deployment: Any, patient:
     sites = [int(patient[name]) for name in MRSS_SITE_FIELDS if patient[name]]
     if len(sites) == len(MRSS_SITE_FIELDS):  # the running total, computed as they type
         assert page.locator("#mrss-sum").inner_text().startswith(str(sum(sites)))
+    page.evaluate("window.scrollTo(0, 0)")  # the model's fields, first and marked
     page.screenshot(path=shots / "clinician-form.png", full_page=False)
     page.get_by_role("button", name="Predict").click()
     page.wait_for_url("**/patient")
@@ -172,6 +175,80 @@ def test_clinician_uploads_a_file(chromium: Any, deployment: Any, shots: Path,
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
     assert [row["patient_id"] for row in rows] == list(cohort["patient_id"])
     page.screenshot(path=shots / "clinician-upload.png", full_page=True)
+
+
+# Every EScSG item blank but mRSS: 1 point recorded, up to 10 possible (§2.1 weights).
+ESCSG_BLANKS = ("scleredema", "delta_skin", "digital_ulcers_active", "delta_vascular",
+                "arthritis", "dlco_pct_pred", "delta_cardiopulmonary", "esr_mm_h",
+                "hypocomplementemia", "c3_g_l", "c4_g_l")
+
+
+def labels_inside_the_chart(page: Any) -> bool:
+    """Whether every text of the waterfall lies inside its SVG's box (nothing clipped)."""
+    return bool(page.evaluate("""() => {
+        const svg = document.querySelector('#waterfall svg');
+        const box = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].every(t => {
+            const r = t.getBoundingClientRect();
+            return r.width > 0 && r.left >= box.left - 0.5 && r.right <= box.right + 0.5;
+        });
+    }"""))
+
+
+def test_an_index_the_blanks_could_flip_reads_not_assessable(
+        chromium: Any, deployment: Any, patient: dict[str, str], shots: Path) -> None:
+    server, keys = deployment
+    page = new_page(chromium, server)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, keys[Role.CLINICIAN])
+    page.wait_for_url("**/patient")
+    assert page.locator("#s-model > legend").inner_text().startswith("Fields this model reads")
+    mrss = {"mrss_total": "22", **dict.fromkeys(MRSS_SITE_FIELDS, "")}
+    fill_patient(page, {**patient, **mrss, "patient_id": "SIM-SPARSE",
+                        **dict.fromkeys(ESCSG_BLANKS, "")})
+    page.get_by_role("button", name="Predict").click()
+    page.wait_for_url("**/patient")
+    row = page.locator("table.indices tr", has_text="EScSG activity index")
+    assert "not assessable: 9 items missing" in row.inner_text()
+    assert "1 to 10" in row.inner_text()
+    assert "Model uncertainty" in page.locator("#probability-interval").inner_text()
+    assert labels_inside_the_chart(page)
+    page.get_by_role("button", name="Copy id").click()
+    assert page.locator("#copy-status").inner_text() == "Copied"
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == page.locator("#prediction-id").inner_text()
+    page.screenshot(path=shots / "clinician-result-not-assessable.png", full_page=True)
+    page.emulate_media(media="print")
+    assert labels_inside_the_chart(page)  # and in print, where the page is narrower
+    page.set_viewport_size({"width": 640, "height": 900})
+    assert labels_inside_the_chart(page)
+
+
+def test_batch_warnings_are_read_in_words_and_each_row_opens_its_prediction(
+        chromium: Any, deployment: Any, shots: Path, tmp_path: Path) -> None:
+    from ssc_response.training.simulation import simulate_cohort
+
+    server, keys = deployment
+    cohort = simulate_cohort(3, seed=11)[["patient_id", *baseline_fields()]]
+    for name in ESCSG_BLANKS:  # one patient whose EScSG cannot be decided
+        cohort[name] = cohort[name].astype(object)
+        cohort.loc[cohort.index[1], name] = None
+    upload = tmp_path / "patients.csv"
+    cohort.to_csv(upload, index=False)
+    page = new_page(chromium, server)
+    sign_in(page, keys[Role.CLINICIAN])
+    page.goto("/patients")
+    page.get_by_label("Patient file").set_input_files(upload)
+    page.get_by_role("button", name="Predict for every patient").click()
+    second = page.locator("#predictions tbody tr").nth(1)
+    warnings = second.locator("ul.warnings-in-cell").inner_text()
+    assert "EScSG activity index not assessable" in warnings
+    assert not re.search(r"\b[a-z0-9]+_[a-z0-9_]+\b", warnings), warnings  # no raw codes
+    page.screenshot(path=shots / "clinician-upload-warnings.png", full_page=True)
+    second.locator("a.prediction-link").click()
+    page.wait_for_url("**/patient/predictions/*")
+    assert cohort["patient_id"].iloc[1] in page.locator("h1").inner_text()
+    assert "not assessable" in page.locator("table.indices").inner_text()
 
 
 def test_auditor_finds_replays_and_verifies(chromium: Any, deployment: Any, shots: Path,

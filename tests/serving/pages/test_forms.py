@@ -65,5 +65,5 @@ def test_messages_come_from_the_contract_in_plain_words() -> None:
         validate_records([record], outcomes=False)
     messages = messages_by_field(caught.value.problems)
     assert messages["age_years"] == ["Age: must be between 18 and 90 years (you entered 150)."]
-    assert messages["sex"] == ["Sex: must be one of: F, M (you entered X)."]
+    assert messages["sex"] == ["Sex: must be one of: female (F), male (M) (you entered X)."]
     assert "missing face" in messages["mrss_total"][0]

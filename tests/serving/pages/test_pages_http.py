@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from ssc_response.features.schema import baseline_fields
 from ssc_response.serving.database import make_engine
 from ssc_response.serving.keys import KeyStore, Role
+from ssc_response.serving.pages.labels import is_flag
 from ssc_response.serving.pages.session import SESSION_COOKIE
 from tests.factories import make_patient
 from tests.serving.pages.support import browser, csrf_of, sign_in, signed_in_client, submit_patient
@@ -100,7 +101,9 @@ def test_auditor_is_refused_the_patient_form(auditor: TestClient) -> None:
 def test_form_has_one_input_per_field(clinician: TestClient) -> None:
     page = clinician.get("/patient").text
     for name in ["patient_id", *baseline_fields()]:
-        assert page.count(f'name="{name}"') == 1, name
+        # yes/no fields are three radio buttons (not recorded / yes / no) sharing the name
+        assert page.count(f'name="{name}"') == (3 if is_flag(name) else 1), name
+        assert page.count(f'id="f-{name}"') == 1, name
     assert "(mg/L)" in page  # units shown
 
 
@@ -145,7 +148,8 @@ def test_a_bad_upload_lists_row_field_and_rule_and_records_nothing(
     response = clinician.post("/patients", data={"csrf_token": token},
                               files={"file": ("patients.csv", "\n".join(rows), "text/csv")})
     assert response.status_code == 422
-    assert "<td>2</td><td>sex</td>" in response.text and "must be one of: F, M" in response.text
+    assert "<td>2</td><td>Sex</td>" in response.text
+    assert "must be one of: female (F), male (M)" in response.text
     assert service.audit_total() == before
 
 
