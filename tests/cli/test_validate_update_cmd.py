@@ -111,4 +111,4 @@ def test_a_cohort_without_follow_up_is_refused_naming_the_field(
         assert "mRSS total at follow-up" in result.output
     assert _validation_runs() == []
     versions = mlflow.MlflowClient().search_model_versions("name = 'ssc-skin-response'")
-    assert [v.version for v in versions] == ["1"]  # nothing half-stored
+    assert [str(v.version) for v in versions] == ["1"]  # nothing half-stored
