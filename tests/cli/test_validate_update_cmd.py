@@ -85,6 +85,10 @@ def test_a_miscalibrated_centre_is_shown_then_updated_and_the_update_confirmed(
     assert version.tags["parent.version"] == "1"
     assert version.tags["update.method"] in ("intercept", "recalibration", "refit")
     assert version.tags["promotion"] == "passed"
+    assert len(version.tags["data.sha256"]) == 64
+    card = mlflow.artifacts.load_text(f"runs:/{version.run_id}/model_card.md")
+    assert "update of ssc-skin-response version 1" in card
+    assert "**What was updated.**" in card and "**Why.**" in card and "ΔmRSS model" in card
 
     old = _validate(fresh_b, "models:/ssc-skin-response/1")
     new = _validate(fresh_b, "models:/ssc-skin-response/2")
