@@ -154,7 +154,10 @@ def run_update(model_uri: str, data_path: str | Path, method: str | None = None)
             model, metrics = _refit_update(final, cohort, config, metadata)
         else:
             model, metrics, facts = _recalibration_update(served, cohort, config, chosen, lp)
-            model.metadata = metadata | facts
+            # The served recalibration is now the composition (training.updating).
+            model.metadata = metadata | facts | {
+                "recalibration_intercept": float(model.estimator.intercept),
+                "recalibration_slope": float(model.estimator.slope)}
         model = with_probes(model)
         tags = {"parent.version": served.ref.version, "parent.run_id": served.ref.run_id,
                 "update.method": chosen, "data.sha256": sha256, "data.name": data_path.name,

@@ -1,0 +1,56 @@
+"""The model page's external validations in a real browser (Chromium, a real ``serve`` server).
+
+A validation run is logged against the session's champion, then a researcher opens the model
+page: the validation's row and both plots are visible (the images decoded by the browser). The
+screenshot goes to a temporary folder, or ``docs/screenshots/`` with ``SSC_UPDATE_SCREENSHOTS=1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ssc_response.features.io import write_table
+from ssc_response.serving.keys import Role
+from ssc_response.training.external_validation import run_validation
+from ssc_response.training.simulation import simulate_cohort
+from tests.serving.pages.test_browser import (  # noqa: F401 - fixtures used by name
+    CHROMIUM,
+    chromium,
+    deployment,
+    new_page,
+    shots,
+    sign_in,
+)
+from tests.serving.support import champion_uri
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="browser tests need Debian's Chromium at /usr/bin/chromium"),
+]
+
+
+def test_researcher_sees_the_validations_with_their_plots(  # noqa: F811 - fixtures by name
+        chromium: Any, deployment: Any, shots: Path, trained_store: dict[str, Any],  # noqa: F811
+        tmp_path: Path) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(str(trained_store["tracking_uri"]))
+    data = tmp_path / "centre_d.csv"
+    write_table(simulate_cohort(200, 23, "early_trial"), data)
+    run_validation(champion_uri(trained_store), data, centre="Centre D")
+    server, keys = deployment
+    page = new_page(chromium, server)
+    sign_in(page, keys[Role.RESEARCHER])
+    page.goto("/model")
+    table = page.locator("#validations")
+    assert "Centre D" in table.inner_text()
+    plots = page.get_by_alt_text("of the validation on Centre D")
+    assert plots.count() == 2
+    for index in range(2):
+        assert plots.nth(index).evaluate("image => image.naturalWidth") > 0  # decoded
+    table.scroll_into_view_if_needed()
+    page.screenshot(path=shots / "researcher-model-validations.png", full_page=False)
