@@ -9,7 +9,9 @@ sentences a prediction's warnings can carry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,7 +90,7 @@ def gap_sentence(gap: IndexGap) -> str:
     items = f"{count} item{'s' if count != 1 else ''} missing"
     names = ", ".join(label(name) for name in gap.missing)
     if gap.assessable:
-        klass = _CLASS_WORDS[gap.index][gap.low >= _THRESHOLDS[gap.index]]
+        klass = _CLASS_WORDS[gap.index][bool(_CLASSIFIED[gap.index](gap.low))]
         return (f"{INDEX_NAMES[gap.index]}: {items} ({names}); {klass} whatever they are "
                 f"(at least {gap.low:g} points, at most {gap.high:g})")
     return (f"{INDEX_NAMES[gap.index]} not assessable: {items} ({names}); the score could be "
@@ -99,6 +101,12 @@ def gap_sentence(gap: IndexGap) -> str:
 _THRESHOLDS = {"escsg_activity_index": index_formulas.ESCSG_THRESHOLD,
                "eustar_activity_index": index_formulas.EUSTAR_THRESHOLD,
                "acr_eular_2013_score": index_formulas.ACR_EULAR_2013_THRESHOLD}
+# The index's own class rule (active / criteria met), applied to the recorded points.
+_CLASSIFIED: dict[str, Callable[[float], Any]] = {
+    "escsg_activity_index": index_formulas.escsg_active,
+    "eustar_activity_index": index_formulas.eustar_active,
+    "acr_eular_2013_score": index_formulas.acr_eular_2013_classified,
+}
 _CLASS_WORDS = {"escsg_activity_index": {True: "active", False: "not active"},
                 "eustar_activity_index": {True: "active", False: "not active"},
                 "acr_eular_2013_score": {True: "criteria met", False: "criteria not met"}}
