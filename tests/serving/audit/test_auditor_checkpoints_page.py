@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.audit.checkpoint import read_all
 from ssc_response.serving.audit.signing import create_key_file
 from ssc_response.serving.audit.watch import AuditWatch
 from ssc_response.serving.database import make_engine
@@ -75,6 +76,10 @@ def test_the_page_reports_removed_last_entries(service: Service) -> None:
     page = verified_page(auditor)
     assert 'data-kind="truncated"' in page and "entries 4 to 5 were removed" in page
     assert "first entry concerned: 4" in page
+    api = service.client.get("/v1/audit/verify", headers=service.headers(Role.AUDITOR)).json()
+    signed = read_all(watch_of(service).config.checkpoint_path)  # start-up's and this one
+    assert api["ok"] is False and api["checked"] == 3 and api["checkpoints"] == len(signed)
+    assert [(f["kind"], f["first_entry"]) for f in api["findings"]] == [("truncated", 4)]
 
 
 def test_the_page_reports_a_rehashed_rewrite(service: Service) -> None:
