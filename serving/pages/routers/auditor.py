@@ -55,7 +55,8 @@ def audit_list(request: Request, signed: AuditorPage, pages: PagesDep, audit: Au
                "offset": offset, "page_size": PAGE_SIZE, "q": query,
                "values": query.values, "problems": query.problems,
                "time_zone": SERVER_TIME_ZONE, **chain_context(watch),
-               "export_href": "/audit/export.csv?" + urlencode(query.kept),
+               "export_href": "/audit/export.csv?" + urlencode(  # in the order shown
+                   {**query.kept, "sort": query.sort, "order": query.order}),
                "prev_href": query.href(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
                "next_href": query.href(offset + PAGE_SIZE)
                if offset + PAGE_SIZE < total else None}
