@@ -5,10 +5,13 @@ Every served prediction is stored in ``audit_predictions`` with ``seq`` 1..n. Ea
 previous row's ``entry_hash``; 64 zeros for seq 1), so editing, deleting or reordering any row
 breaks the chain and :meth:`AuditStore.verify` names the first broken entry.
 
-Threat model, stated plainly: the hash chain is the tamper *evidence*. The SQLite triggers that
-abort UPDATE/DELETE only stop accidents, since anyone able to write the file can drop them; and a
-chain alone cannot reveal entries removed from its very end, so operators should record
-``VerifyResult.head_seq``/``head_hash`` outside the database from time to time.
+Who read the trail is a second chain, ``audit_access`` (:mod:`serving.audit.access`), guarded and
+verified the same way. Threat model, stated plainly (docs/security.md): the triggers that abort
+UPDATE/DELETE only stop accidents, since anyone able to write the database can drop them, and a
+chain alone cannot reveal entries removed from its end or a rewrite re-hashed to the end. Signed
+checkpoints of both heads, kept outside the database (:mod:`serving.audit.checkpoint`, signed by
+:mod:`serving.audit.watch`, checked by :mod:`serving.audit.trail`), reveal both to whoever holds
+an earlier one.
 """
 
 from ssc_response.serving.audit.hashing import (

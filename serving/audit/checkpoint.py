@@ -14,7 +14,6 @@ import fcntl
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -100,11 +99,7 @@ def parse_lines(lines: list[str], source: str) -> list[Checkpoint]:
         if not line.strip():
             continue
         try:
-            checkpoints.append(Checkpoint.model_validate(_json(line)))
+            checkpoints.append(Checkpoint.model_validate(json.loads(line)))
         except (ValidationError, ValueError):
             raise CheckpointFileError(f"line {number} of {source} is not a checkpoint") from None
     return checkpoints
-
-
-def _json(line: str) -> Any:
-    return json.loads(line)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,10 +69,11 @@ class AuditWatch:
         self.refusal: str | None = None  # why the last checkpoint was not signed, if it was not
         self.latest: Checkpoint | None = None  # the last line of the checkpoint file, as last read
 
-    def verify_now(self) -> TrailCheck:
-        """Verify both chains against every checkpoint in the file, and remember the outcome."""
+    def verify_now(self, own_copy: Sequence[Checkpoint] = ()) -> TrailCheck:
+        """Verify both chains against every checkpoint in the file (and in an auditor's own
+        copy, which comes first: it is the one the server could not change); remember it."""
         with self._lock:
-            found = checkpoints.read_all(self.config.checkpoint_path)
+            found = [*own_copy, *checkpoints.read_all(self.config.checkpoint_path)]
             report = verify_trail(self._engine, found, self.config.trusted)
             self.last_check = TrailCheck(report, datetime.now(UTC))
             self.latest = report.latest

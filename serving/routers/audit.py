@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import AfterValidator, BaseModel, Field
 
 from ssc_response.features.validation import ID_MAX_LENGTH
@@ -21,6 +21,7 @@ from ssc_response.serving.audit import AuditRecord
 from ssc_response.serving.audit.access import AccessLog
 from ssc_response.serving.audit.filters import KEY_ID_PATTERN, PATIENT_PATTERN, VERSION_PATTERN
 from ssc_response.serving.audit.replay import ReplayError, replay_prediction
+from ssc_response.serving.audit.watch import AuditWatch
 from ssc_response.serving.deps import AuditorKey, ServicesDep
 from ssc_response.serving.schemas import (
     DETAIL_AUDIT_NOT_FOUND,
@@ -57,8 +58,30 @@ class AuditPage(BaseModel):
     offset: int
 
 
+class AccessChainOut(BaseModel):
+    """The access log's chain (who viewed, replayed, exported, verified)."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None
+    reason: str | None
+
+
+class FindingOut(BaseModel):
+    """A disagreement between the chains and a signed checkpoint."""
+
+    chain: str = Field(description="predictions or accesses")
+    kind: str = Field(description="truncated, rewritten or signature")
+    first_entry: int | None = Field(description="The first entry concerned, when known.")
+    message: str
+
+
 class VerifyOut(BaseModel):
-    """Result of re-computing the whole hash chain."""
+    """Result of re-computing both hash chains and checking them against signed checkpoints.
+
+    ``ok`` is the whole trail's verdict; the other top-level fields describe the predictions'
+    chain, as before the access chain and checkpoints existed.
+    """
 
     ok: bool
     checked: int
@@ -67,6 +90,9 @@ class VerifyOut(BaseModel):
     reason: str | None
     head_seq: int | None
     head_hash: str | None
+    accesses: AccessChainOut
+    checkpoints: int = Field(description="Signed checkpoints the chains were checked against.")
+    findings: list[FindingOut]
 
 
 class Difference(BaseModel):
@@ -144,11 +170,23 @@ def get_prediction(prediction_id: UUID, key: AuditorKey, services: ServicesDep) 
     return _entry(record)
 
 
+async def get_watch(request: Request) -> AuditWatch:
+    """The app's audit watch (lifespan state): it verifies, and keeps the outcome for the pages."""
+    watch: AuditWatch = request.state.audit_watch
+    return watch
+
+
 @router.get("/verify", response_model=VerifyOut)
-def verify(key: AuditorKey, services: ServicesDep) -> VerifyOut:
-    """Recompute the whole hash chain and report the first broken entry (auditor)."""
+def verify(key: AuditorKey, services: ServicesDep,
+           watch: Annotated[AuditWatch, Depends(get_watch)]) -> VerifyOut:
+    """Recompute both hash chains, check them against the signed checkpoints (auditor)."""
     AccessLog(services.engine).record(key.key_id, "verify")
-    return VerifyOut.model_validate(services.audit.verify().model_dump())
+    report = watch.verify_now().report
+    return VerifyOut.model_validate({
+        **report.predictions.model_dump(), "ok": report.ok,
+        "accesses": report.accesses.model_dump(), "checkpoints": report.checkpoints,
+        "findings": [vars(finding) for finding in report.findings],
+    })
 
 
 @router.post("/predictions/{prediction_id}/replay", response_model=ReplayOut,

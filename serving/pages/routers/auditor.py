@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from ssc_response.features.schema import fields
 from ssc_response.serving.audit import AuditRecord, AuditStore
 from ssc_response.serving.audit.access import AccessLog
+from ssc_response.serving.audit.checkpoint import CheckpointFileError, parse_lines
 from ssc_response.serving.audit.replay import ReplayError, replay_prediction
 from ssc_response.serving.csv_cells import neutralised_row
 from ssc_response.serving.deps import AuditDep, ServicesDep
@@ -54,7 +55,8 @@ def audit_list(request: Request, signed: AuditorPage, pages: PagesDep, audit: Au
                "offset": offset, "page_size": PAGE_SIZE, "q": query,
                "values": query.values, "problems": query.problems,
                "time_zone": SERVER_TIME_ZONE, **chain_context(watch),
-               "export_href": "/audit/export.csv?" + urlencode(query.kept),
+               "export_href": "/audit/export.csv?" + urlencode(  # in the order shown
+                   {**query.kept, "sort": query.sort, "order": query.order}),
                "prev_href": query.href(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
                "next_href": query.href(offset + PAGE_SIZE)
                if offset + PAGE_SIZE < total else None}
@@ -177,6 +179,23 @@ async def verify(request: Request, signed: AuditorPage, _form: CheckedForm,
     back = request.headers.get("referer", "/audit")
     target = back if back.startswith(str(request.base_url)) else "/audit"
     return Response(status_code=303, headers={"Location": target})
+
+
+@router.post("/audit/verify-copy")
+async def verify_copy(request: Request, signed: AuditorPage, form: CheckedForm,
+                      services: ServicesDep, watch: WatchDep) -> Any:
+    """Verify the trail against checkpoints the auditor kept (pasted), as well as the server's."""
+    try:
+        own_copy = parse_lines(str(form.get("checkpoints", "")).splitlines(), "the pasted copy")
+    except CheckpointFileError as error:
+        raise PageDenied(422, f"The checkpoints could not be read: {error}. Paste the lines of "
+                              "the downloaded file as they are.") from None
+    if not own_copy:
+        raise PageDenied(422, "Paste the lines of a checkpoint file you kept to check against.")
+    await run_in_threadpool(watch.verify_now, own_copy)
+    await run_in_threadpool(AccessLog(services.engine).record, signed.key.key_id, "verify",
+                            None, f"against {len(own_copy)} checkpoints of the auditor's copy")
+    return Response(status_code=303, headers={"Location": "/audit#chain-status"})
 
 
 @router.get("/audit/checkpoints.jsonl")

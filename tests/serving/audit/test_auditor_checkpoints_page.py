@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ssc_response.serving.audit import AuditStore
+from ssc_response.serving.audit.checkpoint import read_all
 from ssc_response.serving.audit.signing import create_key_file
 from ssc_response.serving.audit.watch import AuditWatch
 from ssc_response.serving.database import make_engine
@@ -75,6 +76,10 @@ def test_the_page_reports_removed_last_entries(service: Service) -> None:
     page = verified_page(auditor)
     assert 'data-kind="truncated"' in page and "entries 4 to 5 were removed" in page
     assert "first entry concerned: 4" in page
+    api = service.client.get("/v1/audit/verify", headers=service.headers(Role.AUDITOR)).json()
+    signed = read_all(watch_of(service).config.checkpoint_path)  # start-up's and this one
+    assert api["ok"] is False and api["checked"] == 3 and api["checkpoints"] == len(signed)
+    assert [(f["kind"], f["first_entry"]) for f in api["findings"]] == [("truncated", 4)]
 
 
 def test_the_page_reports_a_rehashed_rewrite(service: Service) -> None:
@@ -125,3 +130,23 @@ def test_dates_are_iso_text_with_the_time_zone_named(service: Service) -> None:
     assert 'type="date"' not in page and "YYYY-MM-DD, UTC" in page
     refused = auditor.get("/audit", params={"from": "12/31/2025"})
     assert refused.status_code == 422 and "YYYY-MM-DD" in refused.text
+
+
+def test_an_auditors_pasted_copy_finds_what_the_server_file_no_longer_shows(
+        service: Service) -> None:
+    auditor = signed_in_client(service, Role.AUDITOR)
+    predict(service, 4, "CO")
+    watch_of(service).checkpoint_now()
+    copy = auditor.get("/audit/checkpoints.jsonl").text  # the auditor keeps it elsewhere
+
+    drop_triggers_and_run(service.db_path, "DELETE FROM audit_predictions WHERE seq = 4")
+    watch_of(service).config.checkpoint_path.unlink()  # the writer removes the server's file
+
+    assert 'data-kind="truncated"' not in verified_page(auditor)
+    token = csrf_of(auditor.get("/audit").text)
+    page = auditor.post("/audit/verify-copy", data={"csrf_token": token, "checkpoints": copy})
+    assert page.status_code == 200
+    assert 'data-kind="truncated"' in page.text and "first entry concerned: 4" in page.text
+    garbled = auditor.post("/audit/verify-copy", data={"csrf_token": token,
+                                                        "checkpoints": "not a checkpoint"})
+    assert garbled.status_code == 422 and "line 1 of the pasted copy" in garbled.text
