@@ -263,6 +263,7 @@ def test_chunks_read_what_the_whole_read_reads(tmp_path: Path, suffix: str) -> N
     assert [len(chunk) for chunk in chunks] == [4, 2]
     assert chunks[1].index.tolist() == [4, 5]
     pd.testing.assert_frame_equal(pd.concat(chunks), io.read_table(path))
+    assert [len(chunk) for chunk in io.iter_table(path, 3)] == [3, 3]  # no empty last chunk
 
 
 @pytest.mark.parametrize("content", [b"", b"patient_id\n"])
