@@ -153,7 +153,7 @@ def test_train_progress_goes_to_stderr(
     """The spinner counts model fits on stderr (the run itself is replaced by a stub)."""
     from ssc_response.training import run as run_module
 
-    def fake_run(config: Path, data: Path, tick: Any = None) -> None:
+    def fake_run(config: Path, data: Path, tick: Any = None, reading: Any = None) -> None:
         for label in ("logistic_l2", "bootstrap"):
             tick(label)
 
