@@ -32,6 +32,7 @@ def app() -> typer.Typer:
     return application
 
 
+@pytest.mark.slow  # a whole run
 def test_train_prints_family_auroc_and_registration(
     app: typer.Typer, tmp_mlflow: str, tmp_path: Path
 ) -> None:
