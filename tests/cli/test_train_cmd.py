@@ -58,6 +58,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # back to reading the env
 
 
+@pytest.mark.slow  # a whole run
 def test_train_prints_family_auroc_and_registration(
     app: typer.Typer, trained: tuple[Path, str, str]
 ) -> None:

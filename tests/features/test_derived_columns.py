@@ -363,6 +363,7 @@ def large_cohort(n: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.slow  # a timing on 100,000 rows
 def test_100k_rows_in_well_under_a_second() -> None:
     frame = large_cohort(100_000)
     derived_columns.add_derived_columns(frame.head(10))  # warm-up: imports and first-call costs
