@@ -260,7 +260,8 @@ def test_training_leaves_no_worker_pool_behind(
         return list(Parallel(n_jobs=2)(delayed(np.sum)(big[i]) for i in range(4)))
 
     monkeypatch.setattr(run_module, "run_experiment", fake_run)
+    before = set(_memmapped_folders())  # earlier tests' pools are joblib's to clean at exit
     assert train_cmd.run_with_progress("quick", tmp_path / "c.csv") == [100.0] * 4
 
     assert _loky_workers() == []
-    assert _memmapped_folders() == []
+    assert set(_memmapped_folders()) <= before
