@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ssc_response.cli.options import DatabaseUrl
+
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
 
@@ -17,14 +19,28 @@ def _fail(message: str) -> None:
 
 
 def validate(
-    data: Annotated[Path, typer.Option(help="Cohort CSV or Parquet with baseline and follow-up "
-                                            "columns.", exists=True, dir_okay=False,
-                                       readable=True)],
+    data: Annotated[Path | None, typer.Option(
+        help="Cohort CSV or Parquet with baseline and follow-up columns (not with --served).",
+        exists=True, dir_okay=False, readable=True)] = None,
     model: Annotated[str, typer.Option(help="Registry URI of the model.")] = DEFAULT_MODEL_URI,
     centre: Annotated[str | None, typer.Option(
         help="Name of the centre (default: the file's name).")] = None,
+    served: Annotated[bool, typer.Option(
+        "--served", help="Validate the predictions the service served, against the outcomes "
+                         "recorded for them in the audit trail.")] = False,
+    model_version: Annotated[str | None, typer.Option(
+        help="With --served: the model version (default: the version --model names).")] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Externally validate a registered model: discrimination, calibration, net benefit."""
+    if served:
+        if data is not None:
+            _fail("--served validates the outcomes in the audit trail; leave out --data")
+        _validate_served(model, model_version, database_url)
+        return
+    if data is None:
+        _fail("give --data (a cohort with follow-up), or --served")
+        return
     from ssc_response.features.validation import ContractError
     from ssc_response.models.registry import ModelNotFoundError
     from ssc_response.training.external_validation import run_validation
@@ -79,6 +95,65 @@ def report_lines(result) -> list[str]:  # noqa: ANN001 - ExternalValidation, laz
         else:
             lines.append(f"  {row['subgroup']}: n {row['n_patients']}, AUROC {row['auroc']:.3f}, "
                          f"O/E {row['oe_ratio']:.2f}, slope {row['calibration_slope']:.2f}")
+    return lines
+
+
+def _validate_served(model: str, version: str | None, database_url: str | None) -> None:
+    """Prospective validation of one version from the audit trail (an audited read)."""
+    import getpass
+
+    from ssc_response.models.registry import ModelNotFoundError, load_served_model, resolve
+    from ssc_response.serving.audit.access import AccessLog
+    from ssc_response.serving.audit.outcomes import OutcomeStore
+    from ssc_response.serving.audit.outcomes_validation import ResponseRule, prospective
+    from ssc_response.serving.database import make_engine, resolve_database_url, schema_exists
+    from ssc_response.training import tracking
+
+    tracking.configure_tracking()
+    try:
+        ref = resolve(model)
+        loaded = load_served_model(f"models:/{ref.name}/{version or ref.version}")
+    except (ModelNotFoundError, ValueError) as error:
+        _fail(str(error))
+        return
+    engine = make_engine(resolve_database_url(database_url), create_tables=False)
+    try:
+        if not schema_exists(engine):
+            _fail("no service database at this URL: no served predictions to validate")
+        engine.dispose()
+        engine = make_engine(resolve_database_url(database_url))
+        number = loaded.ref.version
+        AccessLog(engine).record(f"cli:{getpass.getuser()}", "export",
+                                 detail=f"outcomes of model version {number} (validate --served)")
+        outcomes, waiting = OutcomeStore(engine).for_version(number)
+    finally:
+        engine.dispose()
+    result = prospective(number, outcomes, waiting, ResponseRule.of(loaded.model))
+    for line in served_lines(result):
+        typer.echo(line)
+
+
+def served_lines(result) -> list[str]:  # noqa: ANN001 - Prospective, lazily imported
+    """The prospective validation in words."""
+    lines = [f"model version {result.model_version}: {result.n_with_outcome} served "
+             f"prediction(s) with an outcome ({result.n_events} responders), "
+             f"{result.n_waiting} still waiting"]
+    if result.summary is None:
+        return [*lines, f"not estimated yet: {result.reason}"]
+    m = result.summary.metrics
+    lines += [
+        f"  C statistic (AUROC) {_ci(m, 'auroc', 3)}",
+        f"  O/E {_ci(m, 'oe_ratio', 2)}; calibration-in-the-large "
+        f"{_ci(m, 'calibration_in_the_large', 2)}",
+        f"  calibration slope {_ci(m, 'calibration_slope', 2)}",
+        f"  ICI {m['ici']:.3f}, Brier {m['brier']:.3f}, scaled Brier {m['scaled_brier']:.3f}",
+        "O/E over time (cumulative, by visit month):",
+    ]
+    lines += [f"  {p.month}: n {p.n}, O/E {p.oe:.2f} (95 % CI {p.low:.2f} to {p.high:.2f})"
+              + (" - outside the band: calibration has drifted" if p.drifted else "")
+              for p in result.oe_over_time]
+    if result.drifted:
+        lines.append("warning: calibration has drifted: the latest O/E band excludes 1")
     return lines
 
 

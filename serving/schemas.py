@@ -10,6 +10,7 @@ contract it documents.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Any, Literal
 from uuid import UUID
@@ -199,3 +200,49 @@ class MessageOut(BaseModel):
     """An error with a stable ``detail`` string."""
 
     detail: str
+
+
+# --- follow-up outcomes of served predictions (POST /v1/outcomes) ------------------------------
+
+
+def _outcome_field(field: DictionaryField) -> Any:
+    """A follow-up field as documented; its value is checked by the data contract."""
+    unit = f" Unit: {field.unit}." if field.unit else ""
+    bounds = (f" Range {field.min:g}-{field.max:g} (inclusive)."
+              if field.is_numeric and field.min is not None and field.max is not None else "")
+    return (_Scalar, Field(None, description=f"{field.description.rstrip('.')}.{unit}{bounds}"))
+
+
+class _OutcomeBase(BaseModel):
+    """Which prediction, and when the follow-up visit took place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: UUID | None = Field(
+        None, description="The served prediction this outcome belongs to.")
+    patient_id: str | None = Field(
+        None, min_length=1, max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN}$",
+        description="Instead of prediction_id: the patient's pseudonymous id; the outcome then "
+                    "belongs to the patient's latest prediction served on or before visit_date.")
+    visit_date: date = Field(description="Date of the follow-up visit (YYYY-MM-DD); not before "
+                                         "the prediction, not in the future.")
+
+
+@cache
+def outcome_in_model() -> type[BaseModel]:
+    """``OutcomeIn``: the identifying fields and the data dictionary's follow-up fields."""
+    from ssc_response.features.schema import outcome_fields
+
+    definitions = {name: _outcome_field(fields()[name]) for name in outcome_fields()}
+    return create_model("OutcomeIn", __base__=_OutcomeBase, **definitions)
+
+
+class OutcomeOut(BaseModel):
+    """One recorded outcome, as stored in the audit trail's outcome chain."""
+
+    seq: int = Field(description="Position in the outcome chain.")
+    prediction_id: str
+    recorded_at: str = Field(description="UTC ISO-8601 time it was recorded.")
+    recorded_by: str = Field(description="Key id of whoever recorded it.")
+    visit_date: str
+    values: dict[str, _Scalar] = Field(description="The follow-up fields as stored.")
