@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, status
 from fastapi.concurrency import run_in_threadpool
 
 from ssc_response.serving.audit.outcomes import OutcomeIn, OutcomeStore
+from ssc_response.serving.audit.outcomes_metrics import refresh
 from ssc_response.serving.deps import ClinicianKey, ServicesDep
 from ssc_response.serving.schemas import (
     MessageOut,
@@ -40,6 +41,8 @@ async def record_outcome(key: ClinicianKey, services: ServicesDep,
         patient_id=given.get("patient_id"))
     store = OutcomeStore(services.engine)
     stored = (await run_in_threadpool(store.record, [outcome], key.key_id, False))[0]
+    await run_in_threadpool(refresh, services.metrics.registry, services.engine,
+                            services.models.current)
     return OutcomeOut(seq=stored.seq, prediction_id=stored.prediction_id,
                       recorded_at=stored.recorded_at, recorded_by=stored.recorded_by,
                       visit_date=stored.visit_date, values=stored.values)
