@@ -246,3 +246,10 @@ class OutcomeOut(BaseModel):
     recorded_by: str = Field(description="Key id of whoever recorded it.")
     visit_date: str
     values: dict[str, _Scalar] = Field(description="The follow-up fields as stored.")
+
+
+class OutcomesOut(BaseModel):
+    """The outcomes recorded for one model version's predictions (by visit date)."""
+
+    waiting: int = Field(description="Predictions of the version still without an outcome.")
+    outcomes: list[OutcomeOut]
