@@ -30,13 +30,16 @@ def validate(
                          "recorded for them in the audit trail.")] = False,
     model_version: Annotated[str | None, typer.Option(
         help="With --served: the model version (default: the version --model names).")] = None,
+    candidate: Annotated[str | None, typer.Option(
+        help="With --served: a registry URI to replay the stored inputs through, side by side "
+             "with the served version.")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Externally validate a registered model: discrimination, calibration, net benefit."""
     if served:
         if data is not None:
             _fail("--served validates the outcomes in the audit trail; leave out --data")
-        _validate_served(model, model_version, database_url)
+        _validate_served(model, model_version, database_url, candidate)
         return
     if data is None:
         _fail("give --data (a cohort with follow-up), or --served")
@@ -98,7 +101,8 @@ def report_lines(result) -> list[str]:  # noqa: ANN001 - ExternalValidation, laz
     return lines
 
 
-def _validate_served(model: str, version: str | None, database_url: str | None) -> None:
+def _validate_served(model: str, version: str | None, database_url: str | None,
+                     candidate: str | None) -> None:
     """Prospective validation of one version from the audit trail (an audited read)."""
     import getpass
 
@@ -126,11 +130,22 @@ def _validate_served(model: str, version: str | None, database_url: str | None) 
         AccessLog(engine).record(f"cli:{getpass.getuser()}", "export",
                                  detail=f"outcomes of model version {number} (validate --served)")
         outcomes, waiting = OutcomeStore(engine).for_version(number)
+        inputs = OutcomeStore(engine).served(number) if candidate else []
     finally:
         engine.dispose()
-    result = prospective(number, outcomes, waiting, ResponseRule.of(loaded.model))
-    for line in served_lines(result):
+    rule = ResponseRule.of(loaded.model)
+    for line in served_lines(prospective(number, outcomes, waiting, rule)):
         typer.echo(line)
+    if candidate:
+        from ssc_response.serving.audit.outcomes_candidate import compare
+
+        try:
+            other = load_served_model(candidate)
+        except (ModelNotFoundError, ValueError) as error:
+            _fail(str(error))
+            return
+        for line in candidate_lines(compare(number, other, inputs, outcomes, rule)):
+            typer.echo(line)
 
 
 def served_lines(result) -> list[str]:  # noqa: ANN001 - Prospective, lazily imported
@@ -154,6 +169,28 @@ def served_lines(result) -> list[str]:  # noqa: ANN001 - Prospective, lazily imp
               for p in result.oe_over_time]
     if result.drifted:
         lines.append("warning: calibration has drifted: the latest O/E band excludes 1")
+    return lines
+
+
+def candidate_lines(found) -> list[str]:  # noqa: ANN001 - CandidateComparison, lazily imported
+    """The candidate beside the served version, in words."""
+    lines = [f"candidate version {found.candidate_version} replayed on the "
+             f"{found.n_inputs} stored input(s) of version {found.served_version}: "
+             f"{len(found.moved)} probability(ies) would move by more than 10 points"]
+    lines += [f"  {m.prediction_id} (patient {m.patient_id}): {m.served:.0%} -> "
+              f"{m.candidate:.0%}" for m in found.moved]
+    if found.served_metrics is None or found.candidate_metrics is None:
+        return [*lines, f"side by side: not estimated ({found.n_with_outcome} outcome(s); at "
+                        "least 10 responders and 10 non-responders are needed)"]
+    lines.append(f"on the {found.n_with_outcome} predictions with an outcome "
+                 "(served | candidate):")
+    for name in ("auroc", "oe_ratio", "calibration_in_the_large", "calibration_slope", "brier",
+                 "scaled_brier", "ici"):
+        lines.append(f"  {name}: {found.served_metrics[name]:.3f} | "
+                     f"{found.candidate_metrics[name]:.3f}")
+    d = found.delta_auroc
+    lines.append(f"  ΔAUROC (candidate - served) {d.value:+.3f} (paired DeLong 95 % CI "
+                 f"{d.low:+.3f} to {d.high:+.3f}); ΔBrier {found.delta_brier:+.4f}")
     return lines
 
 

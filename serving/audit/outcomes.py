@@ -111,6 +111,14 @@ class OutcomeStore:
         stored = [_stored(dict(r._mapping), predictions[r.prediction_id]) for r in rows]
         return stored, len(predictions) - len(stored)
 
+    def served(self, model_version: str) -> list[AuditRecord]:
+        """Every prediction one model version served, in trail order."""
+        stmt = (select(audit_predictions)
+                .where(audit_predictions.c.model_version == model_version)
+                .order_by(audit_predictions.c.seq))
+        with self._engine.connect() as conn:
+            return [AuditRecord.model_validate(row._mapping) for row in conn.execute(stmt)]
+
     def for_prediction(self, prediction_id: str) -> StoredOutcome | None:
         """The outcome recorded for one prediction, if any."""
         stmt = select(audit_outcomes).where(audit_outcomes.c.prediction_id == prediction_id)

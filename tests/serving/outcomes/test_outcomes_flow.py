@@ -196,6 +196,15 @@ def test_import_is_all_or_nothing_then_matches_validate(served: Any, tmp_path: P
     assert shown.exit_code == 0, shown.output
     assert f"{len(outcomes)} served prediction(s) with an outcome" in shown.output
     assert f"{waiting} still waiting" in shown.output
+    # The served version as its own candidate: the replay reproduces every stored probability.
+    itself = f"models:/{loaded.ref.name}/{loaded.ref.version}"
+    beside = _invoke("validate", "--served", "--model", champion_uri(trained_store),
+                     "--candidate", itself, "--database-url", url)
+    assert beside.exit_code == 0, beside.output
+    assert (f"replayed on the {N_PATIENTS} stored input(s) of version {loaded.ref.version}: "
+            "0 probability(ies) would move") in beside.output
+    assert "ΔAUROC (candidate - served) +0.000" in beside.output
+
     engine = make_engine(url)
     try:  # the read of outcomes was itself recorded
         assert any(a.action == "export" for a in _accesses(engine))
