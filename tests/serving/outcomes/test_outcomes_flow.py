@@ -196,6 +196,13 @@ def test_import_is_all_or_nothing_then_matches_validate(served: Any, tmp_path: P
     assert shown.exit_code == 0, shown.output
     assert f"{len(outcomes)} served prediction(s) with an outcome" in shown.output
     assert f"{waiting} still waiting" in shown.output
+    run_id = shown.output.split("logged as run ")[1].split()[0]
+    import mlflow
+
+    logged = mlflow.get_run(run_id).data
+    assert logged.tags["validation.kind"] == "prospective"
+    assert logged.metrics["n_with_outcome"] == len(outcomes)
+    assert len(logged.tags["data.sha256"]) == 64  # the outcome chain's head: the exact data
     # The served version as its own candidate: the replay reproduces every stored probability.
     itself = f"models:/{loaded.ref.name}/{loaded.ref.version}"
     beside = _invoke("validate", "--served", "--model", champion_uri(trained_store),
@@ -221,6 +228,8 @@ def test_import_is_all_or_nothing_then_matches_validate(served: Any, tmp_path: P
     everyone = prospective(loaded.ref.version, outcomes, waiting, ResponseRule.of(loaded.model))
     assert everyone.summary is not None
     assert f"<td>{everyone.summary.metrics['auroc']:.3f}</td>" in page.text
+    assert logged.metrics["auroc"] == pytest.approx(everyone.summary.metrics["auroc"],
+                                                    abs=TOLERANCE)
     metrics = service.client.get("/metrics").text
     assert f'ssc_prospective_outcomes{{model_version="{loaded.ref.version}"}} {len(outcomes)}' \
         in metrics
