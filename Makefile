@@ -30,8 +30,9 @@ lock: setup
 	$(BIN)/uv pip compile --quiet pyproject.toml --all-extras -c $(RUNTIME_LOCK) $(LOCK_FLAGS) \
 		-o $(DEV_LOCK)
 
+# `make demo PORT=8001` serves on another port (passed to `ssc-response demo --port`).
 demo: setup
-	$(BIN)/ssc-response demo
+	$(BIN)/ssc-response demo $(if $(PORT),--port $(PORT))
 
 # PostgreSQL (this machine's binaries), an MLflow server on it and `serve --workers 2`; Ctrl-C stops.
 stack: setup

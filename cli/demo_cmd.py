@@ -12,7 +12,10 @@ import typer
 from ssc_response.cli.train_cmd import DEFAULT_EXPERIMENT, EXPERIMENT_HELP
 
 ROLES = ("clinician", "auditor", "researcher")
+# The one example request the demo points at: written into its folder (``demo/`` by default), so
+# it exists wherever the program runs, installed or from the repository.
 REQUEST_FILE = "prediction_request.json"
+TYPICAL_PRODUCT = "auto_bm_msc"  # the product's patient: autologous bone-marrow MSC
 
 
 def _configure_environment(workdir: Path) -> dict[str, str]:
@@ -32,13 +35,24 @@ def _simulate(workdir: Path, n: int, seed: int, scenario: str) -> Path:
     path = workdir / "cohort.csv"
     cohort = simulate_cohort(n, seed, scenario)
     write_table(cohort, path)
-    _write_request(cohort.head(1), workdir / REQUEST_FILE)
+    _write_request(_typical_patient(cohort), request_path(workdir))
     typer.echo(f"1/4 simulated {n} patients ({scenario}, seed {seed}) -> {path}")
     return path
 
 
+def request_path(workdir: Path) -> Path:
+    """Where the demo writes its example prediction request (and the path it prints)."""
+    return workdir / REQUEST_FILE
+
+
+def _typical_patient(cohort: Any) -> Any:
+    """The first simulated patient given autologous BM-MSC (else the first), as a 1-row frame."""
+    typical = cohort[cohort["cell_product"].eq(TYPICAL_PRODUCT).fillna(False).astype(bool)]
+    return (typical if len(typical) else cohort).head(1)
+
+
 def _write_request(patients: Any, path: Path) -> None:
-    """A ready-to-send prediction request: the first simulated patient's baseline fields."""
+    """A ready-to-send prediction request: the patients' baseline fields."""
     from ssc_response.features.schema import baseline_fields
 
     columns = ["patient_id", *(name for name in baseline_fields() if name in patients)]
@@ -123,9 +137,9 @@ def demo(
         typer.echo(f"model ready at {model_uri}; not serving (--no-serve)")
         for role, key in keys.items():
             typer.echo(f"  {role:<10} key: {key}")
-        typer.echo(f"  a prediction request to send: {workdir / REQUEST_FILE}")
+        typer.echo(f"  a prediction request to send: {request_path(workdir)}")
         return
-    _print_access(host, port, keys, workdir / REQUEST_FILE)
+    _print_access(host, port, keys, request_path(workdir))
     from ssc_response.cli.serve_cmd import serve as run_server
 
     run_server(host=host, port=port, model_uri=model_uri,

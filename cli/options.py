@@ -68,4 +68,4 @@ def fail_with_problems(data: Path, error: ContractError, outcome: str) -> NoRetu
     """Every broken rule on its own stderr line, then a summary saying what was not done."""
     for problem in error.problems:
         typer.echo(str(problem), err=True)
-    fail(f"{data}: {len(error.problems)} problem(s) with the data contract; {outcome}")
+    fail(f"{data}: {len(error.problems)} problem(s); {outcome}")

@@ -210,7 +210,7 @@ def _first_checked(chunks: Iterator[pd.DataFrame] | Any) -> Iterator[pd.DataFram
     """Chunks with running row numbers and clean names; a file without rows is refused."""
     start = 0
     for chunk in chunks:
-        if start == 0 and chunk.empty:
+        if len(chunk) == 0:  # e.g. the last read of a sheet whose rows divide evenly
             continue
         chunk = finish(chunk, None)
         chunk.index = pd.RangeIndex(start, start + len(chunk))

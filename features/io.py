@@ -19,6 +19,7 @@ Files larger than memory are read in chunks (:func:`iter_table`) and written chu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from ssc_response.features._rules import sort_problems
 from ssc_response.features.file_errors import FileProblem
 from ssc_response.features.file_formats import Limits
 from ssc_response.features.mapping import CentreMapping, apply_mapping
+from ssc_response.features.redcap import RedcapExportError, contract_table, is_redcap_export
 from ssc_response.features.validation import ContractError, Problem, validate_frame
 
 __all__ = ["FileProblem", "Limits", "ReadOptions", "TableWriter", "iter_table", "read_cohort",
@@ -106,7 +108,12 @@ def iter_table(path: str | os.PathLike[str], rows: int,
         chunks = file_formats.iter_xlsx(path, options.sheet, rows)
     else:
         chunks = file_formats.iter_parquet(path, rows)
-    for chunk in chunks:
+    first = next(chunks, None)
+    if first is not None and is_redcap_export(first):
+        # A patient's events are rows of their own, which chunks could split: read it whole.
+        yield read_table(path, options)
+        return
+    for chunk in itertools.chain([] if first is None else [first], chunks):
         mapped, problems = _mapped(chunk, options.mapping)
         if problems:  # rows numbered over the whole file, as the chunk's index runs
             start = int(chunk.index[0])
@@ -129,7 +136,11 @@ def _read(source: file_formats.Source, kind: str,
 
 def _mapped(frame: pd.DataFrame, mapping: CentreMapping | None) -> tuple[pd.DataFrame,
                                                                         list[Problem]]:
-    # A REDCap export is converted here, before the mapping: from_redcap_export(frame).
+    """The contract's table: a REDCap export converted first, then the centre's mapping."""
+    try:
+        frame = contract_table(frame)
+    except RedcapExportError as error:
+        raise FileProblem(f"the REDCap export cannot be read: {error}") from None
     if mapping is None:
         return frame, []
     return apply_mapping(frame, mapping)

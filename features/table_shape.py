@@ -24,6 +24,9 @@ def binary(source: Source) -> IO[bytes]:
     return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
 
 
+REDCAP_FORM_STATUS = "complete?"
+
+
 def check_header(names: Sequence[object]) -> list[str]:
     """The column names, stripped; blank ones get a placeholder (see :func:`finish`).
 
@@ -36,12 +39,27 @@ def check_header(names: Sequence[object]) -> list[str]:
     if all(name.startswith(UNNAMED) for name in cleaned):
         raise FileProblem("the header row names no columns: the first row of the file must hold "
                           "the column names")
+    cleaned = _number_form_statuses(cleaned)
     repeated = [name for name, count in Counter(cleaned).items() if count > 1]
     if repeated:
         listed = ", ".join(repr(name) for name in repeated)
         raise FileProblem(f"the header row names the same column more than once ({listed}); "
                           "each column needs its own name")
     return cleaned
+
+
+def _number_form_statuses(names: list[str]) -> list[str]:
+    """REDCap's "CSV (labels)" export heads every form's status column "Complete?": number the
+    repeats as pandas does ("Complete?.1", ...) so the REDCap reader can tell them apart."""
+    seen = 0
+    numbered = []
+    for name in names:
+        if name.lower() == REDCAP_FORM_STATUS:
+            numbered.append(name if seen == 0 else f"{name}.{seen}")
+            seen += 1
+        else:
+            numbered.append(name)
+    return numbered
 
 
 def _name(value: object, position: int) -> str:

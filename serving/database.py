@@ -33,7 +33,9 @@ from sqlalchemy import (
     event,
     inspect,
     make_url,
+    select,
     text,
+    update,
 )
 
 DATABASE_URL_ENV = "SSC_DATABASE_URL"
@@ -271,10 +273,31 @@ def _chain_old_access_rows(conn: Connection) -> None:
         return
     for name in missing:
         conn.exec_driver_sql(f"ALTER TABLE audit_access ADD COLUMN {name} VARCHAR(64)")
-    # Imported here: the audit package imports this module (its tables) at import time.
-    from ssc_response.serving.audit.access import chain_unchained_rows
+    _chain_unchained_access_rows(conn)
 
-    chain_unchained_rows(conn)
+
+def _chain_unchained_access_rows(conn: Connection) -> None:
+    """Hash-link the rows of a database from before the access chain, in id order, once.
+
+    Their ids are kept as they are: a gap in them shows as a break, which it is (a row was
+    deleted before the chain existed to prove it).
+    """
+    # Imported here, not at the top: importing the audit package runs its __init__, which
+    # imports this module's tables. hashing itself imports nothing of ours.
+    from ssc_response.serving.audit.hashing import (
+        ACCESS_HASHED_FIELDS,
+        GENESIS_HASH,
+        compute_entry_hash,
+    )
+
+    prev_hash = GENESIS_HASH
+    for row in conn.execute(select(audit_access).order_by(audit_access.c.id)).all():
+        fields = {**row._mapping, "prev_hash": prev_hash}
+        entry_hash = compute_entry_hash(fields, ACCESS_HASHED_FIELDS)
+        conn.execute(update(audit_access).where(audit_access.c.id == row.id)
+                     .values(prev_hash=prev_hash, entry_hash=entry_hash))
+        prev_hash = entry_hash
+
 
 def schema_exists(engine: Engine) -> bool:
     """Whether the database already holds the service tables, without creating a SQLite file."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
 from ssc_response.serving.audit.hashing import (
     ACCESS_HASHED_FIELDS,
@@ -72,18 +72,3 @@ def access_head(conn: Connection) -> tuple[int, str]:
         select(columns.id, columns.entry_hash).order_by(columns.id.desc()).limit(1)
     ).first()
     return (0, GENESIS_HASH) if head is None else (head.id, head.entry_hash)
-
-
-def chain_unchained_rows(conn: Connection) -> None:
-    """Hash-link the rows of a database from before the access chain, in id order, once.
-
-    Their ids are kept as they are: a gap in them shows as a break, which it is (a row was
-    deleted before the chain existed to prove it).
-    """
-    prev_hash = GENESIS_HASH
-    for row in conn.execute(select(audit_access).order_by(audit_access.c.id)).all():
-        fields = {**row._mapping, "prev_hash": prev_hash}
-        entry_hash = compute_entry_hash(fields, ACCESS_HASHED_FIELDS)
-        conn.execute(update(audit_access).where(audit_access.c.id == row.id)
-                     .values(prev_hash=prev_hash, entry_hash=entry_hash))
-        prev_hash = entry_hash

@@ -38,7 +38,7 @@ def test_demo_without_serving_works_from_an_empty_folder(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
     assert "model ready at models:/ssc-skin-response" in result.stdout
     request = tmp_path / "demo" / "prediction_request.json"
-    assert str(Path("demo") / "prediction_request.json") in result.stdout  # what it points at
+    assert f"request to send: {Path('demo') / 'prediction_request.json'}" in result.stdout
     patients = json.loads(request.read_text(encoding="utf-8"))["patients"]
     assert len(validate_records(patients)) == 1  # a request the API accepts
 

@@ -149,3 +149,48 @@ def test_the_spark_engine_writes_the_pandas_engines_table(
     assert result.exit_code == 0, result.output
     assert f"wrote 40 predictions from models:/ssc-skin-response/1 to {spark_out}" in result.stdout
     assert_same_table(pd.read_parquet(pandas_out), pd.read_parquet(spark_out))
+
+
+def test_a_cohort_with_follow_up_columns_is_predicted_from_its_baseline(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path
+) -> None:
+    """As the upload page does (tests/serving/api/test_uploads.py): the same file, accepted."""
+    cohort = simulate_cohort(4, 77)
+    data, output = tmp_path / "cohort.csv", tmp_path / "predictions.csv"
+    write_table(cohort, data)
+    baseline = patients_file(tmp_path, name="baseline.csv")
+    result = predict(app, data, output, trained_model_uri)
+    assert result.exit_code == 0, result.output
+    alone = tmp_path / "alone.csv"
+    assert predict(app, baseline, alone, trained_model_uri).exit_code == 0
+    assert_same_table(pd.read_csv(alone), pd.read_csv(output))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "patients.csv: the file is empty"),
+    (b"patient_id,age_years\n", "patients.csv: the file has a header row but no patients"),
+    (b"patient_id,sex,sex\nA,F,F\n", "patients.csv: the header row names the same column"),
+])
+def test_a_bad_file_is_one_line_exit_2_and_no_output(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path, content: bytes, message: str
+) -> None:
+    data, output = tmp_path / "patients.csv", tmp_path / "predictions.csv"
+    data.write_bytes(content)
+    result = predict(app, data, output, trained_model_uri)
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {message}")
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["patients.csv"]
+
+
+def test_predict_reads_a_centre_workbook_through_its_mapping(
+    app: typer.Typer, trained_model_uri: str, tmp_path: Path
+) -> None:
+    from tests.features.test_mapping import centre_workbook, write_mapping
+
+    workbook, output = centre_workbook(tmp_path / "centre.xlsx"), tmp_path / "predictions.csv"
+    result = predict(app, workbook, output, trained_model_uri, "--mapping",
+                     str(write_mapping(tmp_path)), "--chunk-rows", "1")
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(output)["patient_id"]) == ["A", "B"]

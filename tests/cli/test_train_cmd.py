@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, st
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # back to reading the env
 
 
+@pytest.mark.slow  # a whole run
 def test_train_prints_family_auroc_and_registration(
     app: typer.Typer, trained: tuple[Path, str, str]
 ) -> None:
@@ -153,7 +155,7 @@ def test_train_progress_goes_to_stderr(
     """The spinner counts model fits on stderr (the run itself is replaced by a stub)."""
     from ssc_response.training import run as run_module
 
-    def fake_run(config: Path, data: Path, tick: Any = None) -> None:
+    def fake_run(config: Path, data: Path, tick: Any = None, reading: Any = None) -> None:
         for label in ("logistic_l2", "bootstrap"):
             tick(label)
 
@@ -223,3 +225,44 @@ def test_comparison_is_printed_with_its_interval_and_net_benefit() -> None:
 ])
 def test_comparison_verdict_follows_the_interval(low: float, high: float, verdict: str) -> None:
     assert verdict in train_cmd.comparison_lines(_comparison(low, high))[-1]
+
+
+def _loky_workers() -> list[int]:
+    """This process's loky worker processes, read from /proc."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == os.getpid() and b"popen_loky_posix" in command:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+def _memmapped_folders() -> list[Path]:
+    return list(Path("/dev/shm").glob(f"joblib_memmapping_folder_{os.getpid()}_*"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_training_leaves_no_worker_pool_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 24: a server started after training (demo) must not carry joblib's pool, whose
+    semaphores and folders loky reports as "leaked" when that process ends."""
+    import numpy as np
+    from sklearn.utils.parallel import Parallel, delayed
+
+    from ssc_response.training import run as run_module
+
+    def fake_run(config: Path, data: Path, tick: Any = None) -> list[float]:
+        big = np.ones((2000, 100))  # > 1 MB: joblib memory-maps it for the workers
+        return list(Parallel(n_jobs=2)(delayed(np.sum)(big[i]) for i in range(4)))
+
+    monkeypatch.setattr(run_module, "run_experiment", fake_run)
+    before = set(_memmapped_folders())  # earlier tests' pools are joblib's to clean at exit
+    assert train_cmd.run_with_progress("quick", tmp_path / "c.csv") == [100.0] * 4
+
+    assert _loky_workers() == []
+    assert set(_memmapped_folders()) <= before

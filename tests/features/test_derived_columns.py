@@ -6,7 +6,6 @@ hand-computed from its weights.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -363,11 +362,13 @@ def large_cohort(n: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def test_100k_rows_in_well_under_a_second() -> None:
+def test_100k_rows_give_the_same_columns_as_each_part_alone() -> None:
+    """Vectorised over the whole frame, row by row the same answer as on a small piece.
+
+    Its speed is a figure printed by benchmarks/bench_features.py, not a timed test."""
     frame = large_cohort(100_000)
-    derived_columns.add_derived_columns(frame.head(10))  # warm-up: imports and first-call costs
-    start = time.perf_counter()
-    out = derived_columns.add_derived_columns(frame)
-    elapsed = time.perf_counter() - start
-    assert len(out) == 100_000
-    assert elapsed < 1.0, f"add_derived_columns took {elapsed:.2f} s for 100k rows"
+    whole = derived_columns.add_derived_columns(frame)
+    piece = derived_columns.add_derived_columns(frame.iloc[50_000:50_200])
+    assert len(whole) == 100_000
+    pd.testing.assert_frame_equal(whole.iloc[50_000:50_200], piece, check_exact=False,
+                                  rtol=1e-12)

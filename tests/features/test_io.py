@@ -263,6 +263,7 @@ def test_chunks_read_what_the_whole_read_reads(tmp_path: Path, suffix: str) -> N
     assert [len(chunk) for chunk in chunks] == [4, 2]
     assert chunks[1].index.tolist() == [4, 5]
     pd.testing.assert_frame_equal(pd.concat(chunks), io.read_table(path))
+    assert [len(chunk) for chunk in io.iter_table(path, 3)] == [3, 3]  # no empty last chunk
 
 
 @pytest.mark.parametrize("content", [b"", b"patient_id\n"])
@@ -270,3 +271,11 @@ def test_chunks_refuse_a_file_without_patients(tmp_path: Path, content: bytes) -
     (tmp_path / "none.csv").write_bytes(content)
     with pytest.raises(FileProblem):
         list(io.iter_table(tmp_path / "none.csv", 10))
+
+
+def test_a_bad_byte_in_a_later_chunk_is_named_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    lines = [b"patient_id,biopsy_site"] + [b"P%d,forearm" % i for i in range(6)] + [b"Q,\xe9"]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(FileProblem, match=r"^the file is not UTF-8 \(line 8\); save it as UTF-8"):
+        list(io.iter_table(path, 2))

@@ -172,3 +172,8 @@ def test_codes_compare_as_text_whatever_yaml_made_of_them(tmp_path: Path) -> Non
     mapped, _ = apply_mapping(frame, mapping)
     assert mapped["pah"].tolist()[:3] == ["true", "false", "true"]
     assert pd.isna(mapped["pah"].iloc[3])
+
+
+def test_the_example_mapping_file_is_valid_and_is_the_tested_one(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / "examples" / "centre_mapping.yaml"
+    assert load_mapping(example) == load_mapping(write_mapping(tmp_path))

@@ -334,6 +334,7 @@ def test_record_and_frame_paths_agree(name: str, value: object, rule: str) -> No
     assert from_frame == [(p.field, p.value, p.rule) for p in problems_of(record)]
 
 
+@pytest.mark.slow  # a timing on 100,000 rows
 def test_a_hundred_thousand_rows_validate_column_wise() -> None:
     """Sanity check of the vectorised path (no timing assertion; a per-row loop would crawl)."""
     n = 100_000

@@ -16,6 +16,9 @@ from ssc_response.training.simulation import simulate_cohort
 from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
 
+# Fits a bundle of each family under test (tens of seconds).
+pytestmark = pytest.mark.slow
+
 FAMILIES_UNDER_TEST = ("logistic_l2", "random_forest", "delta_mrss_regression")
 TRAINING = simulate_cohort(90, 4)
 

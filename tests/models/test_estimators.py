@@ -44,6 +44,7 @@ def test_every_family_builds_unfitted(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.slow  # every family, the boosted trees take tens of seconds
 def test_every_family_fits_and_predicts_probabilities(name: str) -> None:
     X, y, delta = COHORT
     target = delta if family(name).target == "delta" else y

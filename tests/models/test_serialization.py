@@ -29,6 +29,9 @@ from tests.assertions import assert_same_answer
 from tests.bundles import fit_bundle
 from tests.factories import make_patient
 
+# Fits a bundle of every estimator family (tens of seconds).
+pytestmark = pytest.mark.slow
+
 
 class NotAnEstimator:
     """A type no reviewer has trusted: loading it could run arbitrary code."""

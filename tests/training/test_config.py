@@ -205,6 +205,7 @@ def test_continuous_outcome_config_loads(tmp_path: Path) -> None:
     assert not config.outcome.is_binary
 
 
+@pytest.mark.slow  # a whole run
 def test_continuous_outcome_runs_end_to_end(tmp_mlflow: str, tmp_path: Path) -> None:
     """ΔmRSS experiments log MAE and R2; the binary metrics are against skin_responder."""
     from mlflow.tracking import MlflowClient

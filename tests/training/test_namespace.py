@@ -38,6 +38,7 @@ def test_no_installed_package_has_a_generic_top_level_name() -> None:
     assert not GENERIC & top_level
 
 
+@pytest.mark.slow  # loads a registered model in a subprocess
 def test_registered_model_loads_beside_a_researchers_own_models_py(
         tmp_path: Path, trained_model_uri: str, trained_store: dict[str, Any]) -> None:
     folder = tmp_path / "notebook"

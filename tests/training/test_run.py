@@ -241,6 +241,7 @@ def in_gate_store(gate_store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -
     return list(gate_store["summaries"])
 
 
+@pytest.mark.slow  # three runs of an experiment (gate_store)
 def test_same_data_config_and_seed_give_the_same_metrics(in_gate_store: list[Any]) -> None:
     first, second, _ = in_gate_store
 
@@ -251,6 +252,7 @@ def test_same_data_config_and_seed_give_the_same_metrics(in_gate_store: list[Any
                                                  and math.isnan(second.metrics[name])), name
 
 
+@pytest.mark.slow  # three runs of an experiment (gate_store)
 def test_failed_gate_registers_but_keeps_the_champion(in_gate_store: list[Any]) -> None:
     _, passed, failed = in_gate_store
 
@@ -262,6 +264,7 @@ def test_failed_gate_registers_but_keeps_the_champion(in_gate_store: list[Any]) 
     assert str(client().get_model_version_by_alias(MODEL_NAME, "champion").version) == "2"
 
 
+@pytest.mark.slow  # three runs of an experiment (gate_store)
 def test_summary_names_each_failed_threshold(in_gate_store: list[Any]) -> None:
     failures = in_gate_store[2].registration.failures
 

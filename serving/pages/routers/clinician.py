@@ -166,7 +166,8 @@ async def predict_file(request: Request, signed: ClinicianPage, form: CheckedFor
                        pages: PagesDep, served: ModelDep, batcher: BatcherDep,
                        settings: SettingsDep) -> Any:
     """Predict for every patient of an uploaded file (CSV, .xlsx, Parquet), or for none."""
-    context = _upload_context(signed, settings)
+    chosen = {name: form.get(name) for name in ("encoding", "sheet", "mapping")}
+    context = {**_upload_context(signed, settings), "chosen": chosen}  # kept on a refusal
     try:
         records = await _read_upload(request, form, settings)
         predictions = await _predict(records, signed.key, served, batcher)

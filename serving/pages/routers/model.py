@@ -2,16 +2,20 @@
 and the alias history.
 
 Read by researchers and clinicians (the roles of ``GET /v1/model``). The card and the history
-come from the MLflow registry; the card is fetched once per run and kept.
+come from the MLflow registry; the card is fetched once per run and kept. Researchers also see
+the run's validation plots (ROC, calibration, decision curve), served from its artifacts.
 """
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -23,7 +27,7 @@ from ssc_response.serving.audit.outcomes_metrics import gauges_for
 from ssc_response.serving.audit.outcomes_validation import Prospective, ResponseRule, prospective
 from ssc_response.serving.deps import HolderDep, ServicesDep, SettingsDep
 from ssc_response.serving.keys import Role
-from ssc_response.serving.pages.deps import ModelPage, PagesDep, render
+from ssc_response.serving.pages.deps import ModelPage, PageDenied, PagesDep, SignedIn, render
 from ssc_response.serving.routers.model import describe
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +79,7 @@ def model_page(request: Request, signed: ModelPage, pages: PagesDep, holder: Hol
         "links": _links(settings.mlflow_ui_url, served.experiment_id, served.ref),
         # External validations of this version (``ssc-response validate``), newest first.
         "validations": validations_of(served.ref.name, served.ref.version),
+        "plots": _plots_shown(signed, served.ref.run_id),
         "prospective": _prospective(signed, services, served),
     }
     return render(request, pages, "model.html", context)
@@ -93,6 +98,61 @@ def _prospective(signed: Any, services: Any, served: Any) -> Prospective | None:
     latest = result.oe_over_time[-1] if result.oe_over_time else None
     gauges_for(services.metrics.registry).show(version, result.n_with_outcome, waiting, latest)
     return result
+
+
+# --- the run's validation plots (researchers) ---------------------------------------------------
+
+# name in the URL -> (artifact logged by training/run_reports.py, what the figure shows)
+PLOTS = {
+    "roc": ("plots/roc.png", "ROC curve: the apparent curve (training data) beside the "
+                             "cross-validated one"),
+    "calibration": ("plots/calibration.png", "Calibration: observed against predicted "
+                                             "probability of response, with slope and intercept"),
+    "decision_curve": ("plots/decision_curve.png", "Decision curve: net benefit by threshold "
+                                                   "probability, against treating all or none"),
+}
+
+
+async def _researcher(signed: ModelPage) -> SignedIn:
+    if signed.key.role is not Role.RESEARCHER:
+        raise PageDenied(403, "The validation plots are for the researcher role; you are signed "
+                              f"in with a {signed.key.role.value} key.")
+    return signed
+
+
+ResearcherPage = Annotated[SignedIn, Depends(_researcher)]
+
+
+@router.get("/model/plots/{name}.png")
+def model_plot(name: str, _signed: ResearcherPage, holder: HolderDep) -> Response:
+    """One validation plot of the served model's run, as logged with it (researcher)."""
+    image = _run_png(holder.loaded.served.ref.run_id, PLOTS[name][0]) if name in PLOTS else None
+    if image is None:
+        raise PageDenied(404, "The served model's run has no such plot.")
+    return Response(image, media_type="image/png", headers={"Cache-Control": "private"})
+
+
+def _plots_shown(signed: SignedIn, run_id: str | None) -> list[dict[str, str]]:
+    """The plots the page shows: to researchers, those the run logged."""
+    if signed.key.role is not Role.RESEARCHER or not run_id:
+        return []
+    return [{"src": f"/model/plots/{name}.png", "caption": caption}
+            for name, (path, caption) in PLOTS.items() if _run_png(run_id, path) is not None]
+
+
+@lru_cache(maxsize=3 * 4)  # the plots of a few runs: a run's artifacts never change
+def _run_png(run_id: str, artifact_path: str) -> bytes | None:
+    """A PNG artifact of a run, or None when it was not logged."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_path, dst_path=folder)
+        except (MlflowException, OSError):
+            return None
+        return Path(local).read_bytes()
 
 
 def _headline(metrics: dict[str, float]) -> list[dict[str, Any]]:

@@ -28,6 +28,9 @@ from ssc_response.serving.app import create_app
 from ssc_response.serving.keys import Role
 from tests.serving.support import create_keys, make_settings
 
+# Fuzzes every operation of the API (tens of seconds).
+pytestmark = pytest.mark.slow
+
 MAX_EXAMPLES = 40
 OPERATIONS: dict[str, Role | None] = {
     "POST /v1/predictions": Role.CLINICIAN,

@@ -126,6 +126,9 @@ def test_a_saved_mapping_is_chosen_by_name(clinician: TestClient, tmp_path: Path
     assert refused.status_code == 422  # its own column names, without the mapping
     response = upload(clinician, "centre.xlsx", workbook, mapping="centre")
     assert response.status_code == 200, response.text
+    refused = upload(clinician, "empty.xlsx", b"", mapping="centre", sheet="Baseline")
+    assert '<option value="centre" selected>centre</option>' in refused.text  # kept as chosen
+    assert 'value="Baseline"' in refused.text
 
 
 @pytest.mark.parametrize(("mapping", "cause"), [

@@ -254,6 +254,7 @@ def _append_then_sigkill(url: str) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+@pytest.mark.slow  # starts processes
 def test_processes_append_a_valid_chain_to_one_file(db_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3)
@@ -273,6 +274,7 @@ def test_processes_append_a_valid_chain_to_one_file(db_path: Path) -> None:
     assert [store.list(patient_id=f"W{w}")[1] for w in range(3)] == [30, 30, 30]
 
 
+@pytest.mark.slow  # starts and kills a process
 def test_acknowledged_appends_survive_sigkill(db_path: Path) -> None:
     url = f"sqlite:///{db_path}"
     process = multiprocessing.get_context("spawn").Process(target=_append_then_sigkill, args=(url,))

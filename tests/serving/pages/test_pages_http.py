@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,6 +200,37 @@ def test_model_page_for_researcher(service: Service) -> None:
     assert page.status_code == 200, page.text
     assert "AUROC" in page.text and "Alias history" in page.text
     assert "Model card" in page.text and "<h2>Model details</h2>" in page.text
+
+
+PLOT_ARTIFACTS = ("plots/roc.png", "plots/calibration.png", "plots/decision_curve.png")
+
+
+def test_model_page_shows_the_runs_plots_to_researchers(
+    service: Service, trained_store: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 24: the ROC, calibration and decision curves logged with the run, on the page."""
+    import mlflow
+
+    researcher = signed_in_client(service, Role.RESEARCHER)
+    page = researcher.get("/model").text
+    sources = re.findall(r'<img src="(/model/plots/[a-z_]+\.png)"', page)
+    assert sources == [f"/model/{path}" for path in PLOT_ARTIFACTS]
+    run_id = trained_store["summary"].run_id
+    for source, path in zip(sources, PLOT_ARTIFACTS, strict=True):
+        image = researcher.get(source)
+        assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+        logged = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, dst_path=str(tmp_path),
+            tracking_uri=trained_store["tracking_uri"])
+        assert image.content == Path(logged).read_bytes()
+    assert researcher.get("/model/plots/shap_beeswarm.png").status_code == 404  # only these
+
+
+def test_model_plots_are_for_researchers(clinician: TestClient) -> None:
+    page = clinician.get("/model")
+    assert page.status_code == 200 and "/model/plots/" not in page.text
+    refused = clinician.get("/model/plots/roc.png")
+    assert refused.status_code == 403 and "researcher role" in refused.text
 
 
 def test_sign_out_ends_the_session(service: Service) -> None:
