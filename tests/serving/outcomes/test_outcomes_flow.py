@@ -263,3 +263,16 @@ def _accesses(engine: Any) -> list[Any]:
     with engine.connect() as conn:
         return list(conn.execute(select(audit_access)))
 
+
+
+def test_openapi_documents_the_outcome_fields_and_refuses_others(served: Any) -> None:
+    service = served[0]
+    schemas = service.client.get("/openapi.json").json()["components"]["schemas"]
+    outcome = schemas["OutcomeIn"]
+    assert outcome["additionalProperties"] is False
+    assert set(outcome_fields()) <= set(outcome["properties"])
+    assert not set(baseline_fields()) & set(outcome["properties"])
+    assert "points" in outcome["properties"]["mrss_total_followup"]["description"]
+    unknown = service.client.post("/v1/outcomes", headers=service.headers(Role.CLINICIAN), json={
+        "prediction_id": served[2][0], "visit_date": "2026-01-01", "age_years": 40})
+    assert unknown.status_code == 422 and "age_years" in unknown.text
