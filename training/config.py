@@ -19,6 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ssc_response.features.derived_columns import OutcomeThresholds
 from ssc_response.features.pipeline import FEATURE_SETS, FeatureSpec
+from ssc_response.features.schema import fields as schema_fields
+from ssc_response.features.scope import Population
 from ssc_response.models.estimators import FAMILIES
 
 BINARY_OUTCOMES: tuple[str, ...] = (
@@ -105,6 +107,52 @@ class UncertaintyConfig(_Strict):
     delta_interval_level: float = Field(0.90, gt=0.5, lt=1)
 
 
+class MissingDataConfig(_Strict):
+    """How blank fields are handled (chained-equations imputation is always the base)."""
+
+    # Opt-in missing indicators: set ``indicators_reason`` (shown in the model card) too.
+    indicators: bool = False
+    indicators_reason: str = ""
+    draws: int = Field(20, ge=5, le=200, description="stochastic imputations per patient")
+    # No number when the blank fields leave the probability spread wider than this.
+    max_range_width: float = Field(0.40, gt=0, le=1)
+    # Fields without which no prediction is given (each must be a field the model reads).
+    required: list[str] = Field(default_factory=list)
+
+
+class PopulationConfig(_Strict):
+    """The patients the model is for; others are set aside in training and refused in serving."""
+
+    cutaneous_subset: list[str] = Field(default_factory=lambda: ["diffuse"], min_length=1)
+    cell_product: list[str] = Field(default_factory=lambda: ["auto_bm_msc", "auto_bm_mnc"],
+                                    min_length=1)
+    age_years: tuple[float, float] = (18.0, 75.0)
+    disease_duration_months: tuple[float, float] = (0.0, 360.0)
+
+    @field_validator("cutaneous_subset", "cell_product")
+    @classmethod
+    def _known_levels(cls, value: list[str], info: Any) -> list[str]:
+        allowed = schema_fields()[info.field_name].allowed
+        unknown = [v for v in value if v not in allowed]
+        if unknown:
+            raise ValueError(f"unknown levels {unknown}; the dictionary allows {list(allowed)}")
+        return value
+
+    @field_validator("age_years", "disease_duration_months")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError(f"the range's lower end {value[0]} is above its upper end {value[1]}")
+        return value
+
+    def rules(self) -> Population:
+        """The rules as the bundle carries them."""
+        return Population(
+            {"cutaneous_subset": tuple(self.cutaneous_subset),
+             "cell_product": tuple(self.cell_product)},
+            {"age_years": self.age_years, "disease_duration_months": self.disease_duration_months})
+
+
 class PromotionConfig(_Strict):
     min_auroc_corrected: float | None = Field(0.65, ge=0, le=1)
     max_brier_corrected: float | None = Field(0.25, ge=0, le=1)
@@ -127,6 +175,8 @@ class ExperimentConfig(_Strict):
     uncertainty: UncertaintyConfig = UncertaintyConfig()
     promotion: PromotionConfig = PromotionConfig()
     comparison: ComparisonConfig | None = None
+    missing_data: MissingDataConfig = MissingDataConfig()
+    population: PopulationConfig = PopulationConfig()
 
     @field_validator("feature_set")
     @classmethod
@@ -136,13 +186,15 @@ class ExperimentConfig(_Strict):
 
     def features(self) -> FeatureSpec:
         """The fields the models read, with the derived indices if the experiment asks."""
-        return feature_spec(self.feature_set, self.derived_indices)
+        return feature_spec(self.feature_set, self.derived_indices,
+                            self.missing_data.indicators)
 
     def reference_features(self) -> FeatureSpec | None:
         """The comparison's reference feature set (same derived-index choice), if any."""
         if self.comparison is None:
             return None
-        return feature_spec(self.comparison.reference, self.derived_indices)
+        return feature_spec(self.comparison.reference, self.derived_indices,
+                            self.missing_data.indicators)
 
     @field_validator("estimators", mode="before")
     @classmethod
@@ -171,6 +223,15 @@ class ExperimentConfig(_Strict):
 
     def check_compatible(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""
+        unread = [f for f in self.missing_data.required if f not in self.features().fields]
+        if unread:
+            raise ExperimentConfigError(
+                f"missing_data.required: {unread} are not fields the model reads")
+        if self.missing_data.indicators and not self.missing_data.indicators_reason.strip():
+            raise ExperimentConfigError(
+                "missing_data.indicators: say why in missing_data.indicators_reason (the model "
+                "card shows it): indicators assume deployment centres leave fields blank for "
+                "the same reasons as the development centre")
         memorising = [name for name in self.estimators if FAMILIES[name].memorises]
         if self.validation.method == "bootstrap" and memorising:
             raise ExperimentConfigError(
@@ -194,16 +255,17 @@ class ExperimentConfig(_Strict):
             )
 
 
-def feature_spec(value: FeatureSetValue, derived_indices: bool = False) -> FeatureSpec:
+def feature_spec(value: FeatureSetValue, derived_indices: bool = False,
+                 missing_indicators: bool = False) -> FeatureSpec:
     """A named feature set, or the listed fields (a list, or a mapping field -> rationale)."""
     if isinstance(value, str):
         if value not in FEATURE_SETS:
             raise ValueError(f"unknown feature_set {value!r}; choose one of {FEATURE_SETS} or "
                              "list the fields (field: rationale)")
-        return FeatureSpec.named(value, derived_indices)
+        return FeatureSpec.named(value, derived_indices, missing_indicators)
     if not value:
         raise ValueError("a listed feature_set needs at least one field")
-    return FeatureSpec.listed(list(value), derived_indices)
+    return FeatureSpec.listed(list(value), derived_indices, missing_indicators)
 
 
 def builtin_experiments() -> list[str]:

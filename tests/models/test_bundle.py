@@ -87,15 +87,19 @@ def test_complete_typical_patient_has_no_warnings(models: dict[str, ResponseMode
     assert models["logistic_l2"].predict(batch(1))[0]["warnings"] == []
 
 
-def test_missing_field_warning_names_field_and_imputed_value(
+def test_missing_field_warning_names_the_field_and_the_explanation_shows_the_value_used(
     models: dict[str, ResponseModel],
 ) -> None:
     model = models["logistic_l2"]
-    median = model.summary.medians["crp_mg_l"]
 
-    warnings = model.predict(batch(1, crp_mg_l=None))[0]["warnings"]
+    [output] = model.predict(batch(1, crp_mg_l=None))
 
-    assert warnings == [f"crp_mg_l missing: imputed with the training median {median:.4g} mg/L"]
+    assert output["warnings"] == ["crp_mg_l not recorded: imputed from the patient's other "
+                                  "fields (the explanation shows the value used)"]
+    [crp] = [c for c in output["explanation"]["contributions"] if c["feature"] == "crp_mg_l"]
+    assert crp["imputed"] is True
+    low, high = model.summary.numeric_ranges["crp_mg_l"]
+    assert low <= crp["value"] <= high  # a value in mg/L, not "not recorded"
 
 
 def test_out_of_range_warning_names_field_value_and_range(
