@@ -31,18 +31,19 @@ _SEX_WORDS = {"M": ("man", "men"), "F": ("woman", "women")}
 def shown_values(with_indices: pd.DataFrame, imputed: pd.DataFrame,
                  spec: FeatureSpec) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The fields as the explanation shows them (blank model fields at their imputed value) and,
-    per field, which rows were imputed."""
+    per field, which rows were imputed (nothing copied when every model field is recorded)."""
+    names = [n for n in spec.fields if n in with_indices.columns]
+    blank = with_indices[names].isna().to_numpy()
+    if not blank.any():
+        return with_indices, {}
     values = imputed_values(imputed, spec)
     shown = with_indices.copy()
     was_imputed: dict[str, np.ndarray] = {}
-    for name, filled in values.items():
-        if name not in shown:
-            continue
-        blank = shown[name].isna().to_numpy()
-        was_imputed[name] = blank
-        if blank.any():
+    for j, name in enumerate(names):
+        if name in values and blank[:, j].any():
+            was_imputed[name] = blank[:, j]
             column = shown[name].astype(object)
-            column[blank] = filled[blank]
+            column[blank[:, j]] = values[name][blank[:, j]]
             shown[name] = column
     return shown, was_imputed
 

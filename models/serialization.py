@@ -31,6 +31,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "ssc_response.features.imputation.ChainedImputer",
     # IterativeImputer's fitted (feature, neighbours, regressor) triplets: a namedtuple of
     # sklearn's own; and the generator its stochastic draws read
+    "sklearn.impute._iterative.IterativeImputer",
     "sklearn.impute._iterative._ImputerTriplet",
     "numpy.random.mtrand.RandomState",
     # the champion with its recalibration

@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ssc_response.features.derived_columns import OutcomeThresholds
 from ssc_response.features.pipeline import FEATURE_SETS, FeatureSpec
-from ssc_response.features.schema import fields as schema_fields
-from ssc_response.features.scope import Population
 from ssc_response.models.estimators import FAMILIES
+from ssc_response.training.intended_use import MissingDataConfig, PopulationConfig
 
 BINARY_OUTCOMES: tuple[str, ...] = (
     "skin_responder",
@@ -105,52 +104,6 @@ class UncertaintyConfig(_Strict):
     bootstrap_models: int = Field(50, ge=5, le=500)
     probability_interval_level: float = Field(0.95, gt=0.5, lt=1)
     delta_interval_level: float = Field(0.90, gt=0.5, lt=1)
-
-
-class MissingDataConfig(_Strict):
-    """How blank fields are handled (chained-equations imputation is always the base)."""
-
-    # Opt-in missing indicators: set ``indicators_reason`` (shown in the model card) too.
-    indicators: bool = False
-    indicators_reason: str = ""
-    draws: int = Field(20, ge=5, le=200, description="stochastic imputations per patient")
-    # No number when the blank fields leave the probability spread wider than this.
-    max_range_width: float = Field(0.40, gt=0, le=1)
-    # Fields without which no prediction is given (each must be a field the model reads).
-    required: list[str] = Field(default_factory=list)
-
-
-class PopulationConfig(_Strict):
-    """The patients the model is for; others are set aside in training and refused in serving."""
-
-    cutaneous_subset: list[str] = Field(default_factory=lambda: ["diffuse"], min_length=1)
-    cell_product: list[str] = Field(default_factory=lambda: ["auto_bm_msc", "auto_bm_mnc"],
-                                    min_length=1)
-    age_years: tuple[float, float] = (18.0, 75.0)
-    disease_duration_months: tuple[float, float] = (0.0, 360.0)
-
-    @field_validator("cutaneous_subset", "cell_product")
-    @classmethod
-    def _known_levels(cls, value: list[str], info: Any) -> list[str]:
-        allowed = schema_fields()[info.field_name].allowed
-        unknown = [v for v in value if v not in allowed]
-        if unknown:
-            raise ValueError(f"unknown levels {unknown}; the dictionary allows {list(allowed)}")
-        return value
-
-    @field_validator("age_years", "disease_duration_months")
-    @classmethod
-    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
-        if value[0] > value[1]:
-            raise ValueError(f"the range's lower end {value[0]} is above its upper end {value[1]}")
-        return value
-
-    def rules(self) -> Population:
-        """The rules as the bundle carries them."""
-        return Population(
-            {"cutaneous_subset": tuple(self.cutaneous_subset),
-             "cell_product": tuple(self.cell_product)},
-            {"age_years": self.age_years, "disease_duration_months": self.disease_duration_months})
 
 
 class PromotionConfig(_Strict):
