@@ -38,11 +38,23 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from ssc_response.features import schema
+
 MISSING_PREFIX = "missingindicator_"
+
+
+def _first_level(name: str) -> list[str]:
+    """The column kept for a category field with no value in training: its first dictionary
+    level (so a fitted pipeline's columns depend on the feature set only)."""
+    field = schema.fields().get(name)
+    return [field.allowed[0]] if field is not None and field.allowed else ["unknown"]
 
 
 class CategoryColumns(TransformerMixin, BaseEstimator):
     """One-hot columns ``field_level`` of category fields; a missing value stays missing.
+
+    The levels are those seen in training; a field with none keeps one column (its first level
+    in the data dictionary, blank in training, so it carries no information).
 
     A level not seen in training gives 0 in every column of its field (as
     ``OneHotEncoder(handle_unknown="ignore")`` does); a missing value gives ``NaN`` in every
@@ -54,7 +66,8 @@ class CategoryColumns(TransformerMixin, BaseEstimator):
         frame = pd.DataFrame(X)
         self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
         self.n_features_in_ = frame.shape[1]
-        self.categories_ = [sorted({str(v) for v in frame[c].dropna()}) for c in frame.columns]
+        self.categories_ = [sorted({str(v) for v in frame[c].dropna()}) or _first_level(str(c))
+                            for c in frame.columns]
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:

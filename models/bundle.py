@@ -168,8 +168,8 @@ class ResponseModel:
 
     def _scaled(self, imputed: pd.DataFrame) -> pd.DataFrame:
         """Imputed columns -> model features (the encoding's scaling, when it has one)."""
-        encode = self.preprocessor.named_steps["encode"]
-        return encode[2:].transform(imputed) if len(encode) > 2 else imputed
+        scale = self.preprocessor.named_steps["encode"].named_steps.get("scale")
+        return imputed if scale is None else scale.transform(imputed)
 
     def _logit_of_imputed(self, imputed: pd.DataFrame) -> np.ndarray:
         return self.logit(self._scaled(imputed))

@@ -107,7 +107,9 @@ def test_audit_input_holds_only_the_fields_sent(service: Service) -> None:
     record = make_patient(patient_id="SPARSE-1")
     for optional in ("crp_mg_l", "esr_mm_h", "fibrosis_grade"):
         del record[optional]
-    prediction_id = service.predict(record).json()["predictions"][0]["prediction_id"]
+    response = service.predict(record)
+    assert response.status_code == 200, response.text
+    prediction_id = response.json()["predictions"][0]["prediction_id"]
     entry = service.client.get(
         f"/v1/audit/predictions/{prediction_id}", headers=service.headers(Role.AUDITOR)
     ).json()
