@@ -35,7 +35,12 @@ def predict(
     spark_master: Annotated[str, typer.Option(
         help="Spark master URL (spark engine), e.g. spark://host:7077.")] = "local[*]",
 ) -> None:
-    """Predict skin response for every patient in a file with a registered model."""
+    """Predict skin response for every patient in a file with a registered model.
+
+    A patient outside the model's population (e.g. limited SSc, adipose-derived cells) or with
+    too much left blank gets no number: the output's ``refused`` column names each field and
+    its rule; the other patients are predicted.
+    """
     from ssc_response.models.registry import ModelNotFoundError
     from ssc_response.training.tracking import configure_tracking
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ssc_response.features import schema
@@ -250,3 +251,28 @@ def test_a_record_transforms_alone_as_in_a_batch(fitted: dict[str, Pipeline]) ->
         alone = fitted["both"].transform(batch.iloc[[i]].reset_index(drop=True))
         np.testing.assert_allclose(alone.to_numpy(), together.iloc[[i]].to_numpy(),
                                    rtol=RELATIVE_TOLERANCE, atol=ABSOLUTE_FLOOR)
+
+
+def test_stochastic_draws_are_reproducible_on_levels_and_leave_recorded_values(
+    cohort: pd.DataFrame,
+) -> None:
+    spec = FeatureSpec.listed(["crp_mg_l", "esr_mm_h", "anti_topo1", "sex", "mrss_total"])
+    preprocessor = build_preprocessor(spec).fit(cohort)
+    encode = preprocessor.named_steps["encode"]
+    draws = clone(encode.named_steps["impute"]).set_params(sample_posterior=True,
+                                                            quantiles=(0.0, 1.0))
+    columns = encode.named_steps["columns"].transform(preprocessor.named_steps["indices"]
+                                                      .transform(cohort))
+    draws.fit(columns)
+    patient = records(make_patient(esr_mm_h=None, anti_topo1=None, crp_mg_l=12.0))
+    blank = encode.named_steps["columns"].transform(
+        preprocessor.named_steps["indices"].transform(patient))
+
+    first, again = draws.draws(blank, 20, seed=1), draws.draws(blank, 20, seed=1)
+
+    np.testing.assert_array_equal(first, again)
+    names = list(blank.columns)
+    esr = first[:, 0, names.index("esr_mm_h")]
+    assert np.unique(esr).size > 1  # drawn, not the same value every time
+    assert set(np.unique(first[:, 0, names.index("anti_topo1")])) <= {0.0, 1.0}
+    assert np.all(first[:, 0, names.index("crp_mg_l")] == blank.loc[0, "crp_mg_l"])
