@@ -30,10 +30,9 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "ssc_response.features.imputation.CategoryColumns",
     "ssc_response.features.imputation.ChainedImputer",
     # IterativeImputer's fitted (feature, neighbours, regressor) triplets: a namedtuple of
-    # sklearn's own; and the generator its stochastic draws read
+    # sklearn's own
     "sklearn.impute._iterative.IterativeImputer",
     "sklearn.impute._iterative._ImputerTriplet",
-    "numpy.random.mtrand.RandomState",
     # the champion with its recalibration
     "ssc_response.models.calibration.RecalibratedClassifier",
     # the ΔmRSS CV+ interval (fold estimators, scores)

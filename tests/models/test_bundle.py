@@ -43,7 +43,7 @@ def test_one_prediction_per_patient_in_order(models: dict[str, ResponseModel], n
 
     assert [p["patient_id"] for p in predictions] == ["P0", "P1", "P2", "P3"]
     assert set(predictions[0]) == {"patient_id", "probability_response", "predicted_delta_mrss",
-                                   "indices", "explanation", "warnings"}
+                                   "indices", "explanation", "warnings", "missing_data"}
 
 
 @pytest.mark.parametrize("name", FAMILIES_UNDER_TEST)
@@ -228,20 +228,23 @@ def test_warnings_list_fields_alphabetically_with_their_values(
 
     assert "cell_product = 'ad_svf' was not seen in training" in warnings[0]
     assert any(m.startswith("crp_mg_l = 290 mg/L is outside") for m in warnings[0])
-    assert any(m.startswith("crp_mg_l missing: imputed") for m in warnings[1])
-    assert "cell_product missing: treated as an unknown category" in warnings[1]
+    assert any(m.startswith("crp_mg_l not recorded: imputed") for m in warnings[1])
+    assert any(m.startswith("cell_product not recorded: imputed") for m in warnings[1])
     fields = [message.split(" ")[0] for message in warnings[0]]
     assert fields == sorted(fields)
 
 
 def test_shown_values_are_plain_python(models: dict[str, ResponseModel]) -> None:
     """Numbers as float (whole numbers and flags too, as the model reads them), levels as str,
-    a gap as None: the audit trail stores these values and a replay compares them."""
+    a gap at its imputed value, marked: the audit trail stores these values and a replay
+    compares them."""
     explanations = [p["explanation"] for p in models["logistic_l2"].predict(api_like())[:3]]
 
     unseen, _, gaps = ({c["feature"]: c["value"] for c in e["contributions"]}
                        for e in explanations)
-    assert (gaps["age_years"], gaps["sex"]) == (None, None)
+    imputed = {c["feature"]: c["imputed"] for c in explanations[2]["contributions"]}
+    assert type(gaps["age_years"]) is float and gaps["sex"] in ("F", "M")
+    assert imputed["age_years"] and imputed["sex"]
     assert unseen["cell_product"] == "ad_svf"
     assert type(unseen["prior_immunosuppressants"]) is float  # an integer field
     assert type(unseen["delta_skin"]) is float  # a boolean one
