@@ -25,11 +25,11 @@ the training minimum to maximum instead: they express how much the blank fields 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.stats import truncnorm
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401 - public opt-in import
 from sklearn.impute import IterativeImputer
@@ -144,6 +144,7 @@ class ChainedImputer(TransformerMixin, BaseEstimator):
         self.groups_ = self._level_groups(names)
         self.rounded_ = np.asarray([n in set(self.rounded) for n in names], dtype=bool)
         low, high = self._bounds(array, names)
+        self.bounds_ = (low, high)
         self.imputer_ = IterativeImputer(
             estimator=BayesianRidge(), max_iter=self.max_iter,
             sample_posterior=self.sample_posterior, min_value=low, max_value=high,
@@ -167,19 +168,44 @@ class ChainedImputer(TransformerMixin, BaseEstimator):
     def draws(self, X: pd.DataFrame | np.ndarray, n_draws: int, seed: int) -> np.ndarray:
         """``n_draws`` stochastic imputations of ``X``: shape (n_draws, rows, columns).
 
-        Needs ``sample_posterior=True``. Reproducible: the same ``seed`` gives the same draws,
-        and the fitted imputer is not changed (its copy carries the generator).
+        Needs ``sample_posterior=True``. The fitted chained equations
+        (``imputation_sequence_``) run in order, each blank drawn from its Bayesian ridge's
+        predictive normal truncated to the column's bounds, by inverse CDF of one uniform per
+        draw and equation from ``seed``. The uniforms are shared by every row (common random
+        numbers), so a row gets the same draws alone or in any batch, and the fitted imputer
+        is not changed.
         """
         check_is_fitted(self, "imputer_")
         if not self.sample_posterior:
             raise ValueError("draws need an imputer fitted with sample_posterior=True")
-        array = np.asarray(X, dtype=float)
-        stacked = np.tile(array, (n_draws, 1))
-        imputer = copy.copy(self.imputer_)  # the fitted regressions, shared read-only
-        imputer.random_state_ = np.random.RandomState(seed)
+        array = np.array(X, dtype=float)
+        n_rows = array.shape[0]
+        stacked = np.tile(array, (n_draws, 1))  # draw-major: row d * n_rows + i
+        blank = np.isnan(stacked)
+        sequence = self.imputer_.imputation_sequence_
+        uniforms = np.random.default_rng(seed).uniform(size=(n_draws, max(len(sequence), 1)))
+        per_row = np.repeat(uniforms, n_rows, axis=0)
         with threadpool_limits(limits=1):
-            imputed = self._on_levels(imputer.transform(stacked), np.isnan(stacked))
+            filled = self.imputer_.initial_imputer_.transform(stacked)
+            for k, (feature, neighbours, regressor) in enumerate(sequence):
+                rows = blank[:, feature]
+                if rows.any():
+                    mean, sd = regressor.predict(filled[np.ix_(rows, neighbours)],
+                                                 return_std=True)
+                    filled[rows, feature] = self._truncated(mean, sd, per_row[rows, k], feature)
+        imputed = self._on_levels(filled, blank)
         return imputed[:, :array.shape[1]].reshape(n_draws, *array.shape)
+
+    def _truncated(self, mean: np.ndarray, sd: np.ndarray, uniform: np.ndarray,
+                   column: int) -> np.ndarray:
+        """Inverse-CDF draws of N(mean, sd) truncated to the column's bounds."""
+        low, high = self.bounds_[0][column], self.bounds_[1][column]
+        values = np.clip(mean, low, high)
+        ok = (sd > 0) & (mean > low) & (mean < high)
+        if ok.any():
+            a, b = (low - mean[ok]) / sd[ok], (high - mean[ok]) / sd[ok]
+            values[ok] = truncnorm.ppf(uniform[ok], a, b, loc=mean[ok], scale=sd[ok])
+        return values
 
     def get_feature_names_out(self, input_features: Sequence[str] | None = None) -> np.ndarray:
         check_is_fitted(self, "imputer_")

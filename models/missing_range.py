@@ -8,8 +8,8 @@ when only that field takes its drawn values (the others held at their point impu
 field whose value moves it most is the one whose recording narrows the answer most.
 
 Nothing is drawn for a patient whose model fields are all recorded (the common case pays no
-cost). Each incomplete patient is drawn on its own, with a fixed seed, so the range is the same
-alone or in any batch (and on replay); a large file of incomplete patients pays per patient.
+cost). The draws use the same uniforms for every patient (common random numbers), so a
+patient's range is the same alone or in any batch, and on replay.
 """
 
 from __future__ import annotations
@@ -66,10 +66,8 @@ def missing_ranges(columns: pd.DataFrame, imputed: pd.DataFrame, draws: ChainedI
     result: list[MissingRange | None] = [None] * len(columns)
     if not len(rows):
         return result
-    # Each row drawn on its own with the same seed: a patient gets the same range alone or in
-    # any batch (a shared generator would make it depend on the other rows).
-    drawn = np.concatenate([draws.draws(columns.iloc[[i]], n_draws, DRAW_SEED) for i in rows],
-                           axis=1)  # (draws, rows, columns)
+    # Common random numbers: a patient gets the same range alone or in any batch.
+    drawn = draws.draws(columns.iloc[rows], n_draws, DRAW_SEED)  # (draws, rows, columns)
     point = imputed.iloc[rows].to_numpy(dtype=float)
     width = drawn.shape[2]
     names = [str(c) for c in columns.columns]
