@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ssc_response.cli.options import DatabaseUrl
+from ssc_response.cli.options import DatabaseUrl, Encoding, MappingFile, Sheet, read_options
 
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
@@ -34,6 +34,9 @@ def validate(
         help="With --served: a registry URI to replay the stored inputs through, side by side "
              "with the served version.")] = None,
     database_url: DatabaseUrl = None,
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Externally validate a registered model: discrimination, calibration, net benefit."""
     if served:
@@ -51,7 +54,7 @@ def validate(
     from ssc_response.training.external_validation import run_validation
 
     try:
-        result = run_validation(model, data, centre)
+        result = run_validation(model, data, centre, read_options(encoding, sheet, mapping))
     except ContractError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)

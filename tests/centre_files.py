@@ -54,11 +54,12 @@ CENTRE_NAMES = {"patient_id": "Pseudonym", "age_years": "Alter", "sex": "Geschle
                 "pah": "PAH", "crp_mg_l": "CRP", "c3_g_l": "C3"}
 
 
-def centre_workbook(path: Path) -> Path:
-    """The same patients as the centre keeps them: its names, codes, units and dates."""
+def centre_workbook(path: Path, records: list[dict[str, object]] | None = None) -> Path:
+    """The same patients (default: :func:`original_records`) as the centre keeps them: its
+    names, codes, units and dates."""
     from openpyxl import Workbook
 
-    records = original_records()
+    records = original_records() if records is None else records
     rows = []
     for record in records:
         row = {CENTRE_NAMES.get(k, k): v for k, v in record.items()
