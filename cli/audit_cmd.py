@@ -109,6 +109,8 @@ def _trusted_key(url: str, given: Path | None) -> Ed25519PublicKey | None:
 def report_lines(report: TrailReport, path: Path, trusted: bool) -> list[str]:
     """What ``audit verify`` prints: each chain, the checkpoints, then every problem found."""
     lines = [_chain_line("", report.predictions), _chain_line("Accesses: ", report.accesses)]
+    if report.outcomes is not None:
+        lines.append(_chain_line("Outcomes: ", report.outcomes))
     if report.latest is None:
         lines.append(f"No checkpoints at {path}: entries removed from the end of the chain "
                      "cannot be detected without one.")

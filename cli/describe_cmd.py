@@ -7,6 +7,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from ssc_response.cli.options import Encoding, MappingFile, Sheet, read_options
+
 EXIT_BAD_INPUT = 2
 
 
@@ -24,6 +26,9 @@ def describe(
         help="Folder for report.html, table1.csv, before_after.csv, responders.csv and the "
              "plots (created if needed; files of the same names are replaced).",
         file_okay=False)],
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Table 1, before-and-after changes and responder rates, beside the untreated course.
 
@@ -31,17 +36,20 @@ def describe(
     (tracking URI from MLFLOW_TRACKING_URI, as for 'train'). Bad input exits 2 and writes
     nothing.
     """
+    from ssc_response.features.file_errors import FileProblem
     from ssc_response.features.redcap import RedcapExportError
     from ssc_response.features.validation import ContractError
     from ssc_response.training.describe_run import run_describe
 
     try:
-        summary = run_describe(data, output)
+        summary = run_describe(data, output, read_options(encoding, sheet, mapping))
     except ContractError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)
         _fail(f"{data}: {len(error.problems)} problem(s) with the data contract; nothing was "
               "written")
+    except FileProblem as error:
+        _fail(f"{data}: {error}; nothing was written")
     except (RedcapExportError, ValueError) as error:
         _fail(f"{data}: {error}; nothing was written")
     source = "REDCap export" if summary.from_redcap else "cohort"

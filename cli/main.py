@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ssc_response.cli.describe_cmd",
     "ssc_response.cli.validate_cmd",
     "ssc_response.cli.update_cmd",
+    "ssc_response.cli.outcomes_cmd",
 )
 
 

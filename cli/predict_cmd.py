@@ -46,7 +46,12 @@ def predict(
     sheet: Sheet = None,
     mapping: MappingFile = None,
 ) -> None:
-    """Predict skin response for every patient in a file with a registered model."""
+    """Predict skin response for every patient in a file with a registered model.
+
+    A patient outside the model's population (e.g. limited SSc, adipose-derived cells) or with
+    too much left blank gets no number: the output's ``refused`` column names each field and
+    its rule; the other patients are predicted.
+    """
     from ssc_response.models.registry import ModelNotFoundError
     from ssc_response.training.tracking import configure_tracking
 

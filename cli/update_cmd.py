@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from ssc_response.cli.options import Encoding, MappingFile, Sheet, read_options
+
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
 
@@ -28,6 +30,9 @@ def update(
     model: Annotated[str, typer.Option(help="Registry URI of the model.")] = DEFAULT_MODEL_URI,
     method: Annotated[Method | None, typer.Option(
         help="Force an update instead of the closed test's choice.")] = None,
+    encoding: Encoding = None,
+    sheet: Sheet = None,
+    mapping: MappingFile = None,
 ) -> None:
     """Update a model for a new centre: intercept, recalibration or refit, chosen by a closed
     test, validated on the new centre and registered through the promotion gate."""
@@ -36,7 +41,8 @@ def update(
     from ssc_response.training.update_run import run_update
 
     try:
-        summary = run_update(model, data, None if method is None else method.value)
+        summary = run_update(model, data, None if method is None else method.value,
+                             read_options(encoding, sheet, mapping))
     except ContractError as error:
         for problem in error.problems:
             typer.echo(str(problem), err=True)

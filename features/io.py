@@ -100,14 +100,7 @@ def iter_table(path: str | os.PathLike[str], rows: int,
     if rows < 1:
         raise ValueError(f"rows must be at least 1; got {rows}")
     options = options or ReadOptions()
-    kind, path = table_format(path), Path(path)
-    _check_options(kind, options)
-    if kind == "csv":
-        chunks = file_formats.iter_csv(path, options.encoding, rows)
-    elif kind == "xlsx":
-        chunks = file_formats.iter_xlsx(path, options.sheet, rows)
-    else:
-        chunks = file_formats.iter_parquet(path, rows)
+    chunks = _raw_chunks(Path(path), options, rows)
     first = next(chunks, None)
     if first is not None and is_redcap_export(first):
         # A patient's events are rows of their own, which chunks could split: read it whole.
@@ -120,6 +113,23 @@ def iter_table(path: str | os.PathLike[str], rows: int,
             raise ContractError([p if p.row is None else replace(p, row=p.row + start)
                                  for p in problems])
         yield mapped
+
+
+def is_redcap_file(path: str | os.PathLike[str], options: ReadOptions | None = None) -> bool:
+    """Whether the file is a REDCap export of the project (its first row tells)."""
+    first = next(_raw_chunks(Path(path), options or ReadOptions(), rows=1), None)
+    return first is not None and is_redcap_export(first)
+
+
+def _raw_chunks(path: Path, options: ReadOptions, rows: int) -> Iterator[pd.DataFrame]:
+    """The file ``rows`` rows at a time, as written (no REDCap conversion, no mapping)."""
+    kind = table_format(path)
+    _check_options(kind, options)
+    if kind == "csv":
+        return file_formats.iter_csv(path, options.encoding, rows)
+    if kind == "xlsx":
+        return file_formats.iter_xlsx(path, options.sheet, rows)
+    return file_formats.iter_parquet(path, rows)
 
 
 def _read(source: file_formats.Source, kind: str,

@@ -14,18 +14,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ssc_response.features import schema
 from ssc_response.features.columns import model_columns
+from ssc_response.features.imputation import MISSING_PREFIX, CategoryColumns, ChainedImputer
 from ssc_response.features.index_columns import BASELINE_DERIVED_COLUMNS, baseline_index_values
 
 FEATURE_SETS: tuple[str, ...] = ("clinical", "histology", "both")
-MISSING_PREFIX = "missingindicator_"
 
 # Derived baseline indices a model may see. They are deterministic functions of other inputs
 # (mRSS, ESR, CRP, DLCO, ...), so feeding them beside their inputs counts the same information
@@ -55,9 +54,14 @@ class FeatureSpec:
 
     fields: tuple[str, ...]
     derived_indices: bool = False
+    # Opt-in: a 0/1 feature per field that had blanks in training. Off by default: it lets the
+    # model learn what a blank meant at the development centre, which another centre's blanks
+    # need not mean (and it makes "not recorded" a reason in the explanation).
+    missing_indicators: bool = False
 
     @classmethod
-    def named(cls, name: str, derived_indices: bool = False) -> FeatureSpec:
+    def named(cls, name: str, derived_indices: bool = False,
+              missing_indicators: bool = False) -> FeatureSpec:
         """One of :data:`FEATURE_SETS`: clinical fields, histology fields, or both."""
         if name not in FEATURE_SETS:
             raise ValueError(f"feature_set must be one of {FEATURE_SETS}, got {name!r}")
@@ -66,17 +70,19 @@ class FeatureSpec:
             is_histology = schema.fields()[field].group == "histology"
             if name == "both" or (name == "histology") == is_histology:
                 chosen.append(field)
-        return cls(tuple(chosen), derived_indices)
+        return cls(tuple(chosen), derived_indices, missing_indicators)
 
     @classmethod
-    def listed(cls, names: Sequence[str], derived_indices: bool = False) -> FeatureSpec:
+    def listed(cls, names: Sequence[str], derived_indices: bool = False,
+               missing_indicators: bool = False) -> FeatureSpec:
         """Chosen fields (e.g. an experiment's pre-specified core set), checked against the
         dictionary and put in dictionary order."""
         unknown = sorted(set(names) - set(_model_inputs()))
         if unknown:
             raise ValueError(f"not baseline model inputs of the data dictionary: {unknown}")
         wanted = set(names)
-        return cls(tuple(f for f in _model_inputs() if f in wanted), derived_indices)
+        return cls(tuple(f for f in _model_inputs() if f in wanted), derived_indices,
+                   missing_indicators)
 
     @property
     def categorical(self) -> list[str]:
@@ -195,56 +201,84 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
 
 
 def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False) -> Pipeline:
-    """Clinical indices, then one encoding: log scale for skewed labs, median imputation with
-    missingness indicators, one-hot categories, optional scaling.
+    """Clinical indices, then one encoding: log scale for skewed labs, one-hot categories,
+    chained-equations imputation from the other fields, optional scaling.
 
-    ``scale=True`` standardises numeric columns for penalised linear models, whose penalty
-    otherwise depends on each field's unit. Output columns: the other numeric fields, then the
-    log-scaled ones, each block's values before its missing indicators; then the one-hot columns.
+    ``scale=True`` standardises every column for penalised linear models, whose penalty
+    otherwise depends on each field's unit. ``spec.missing_indicators`` (an experiment's opt-in)
+    appends a ``missingindicator_`` column per column that had blanks in training. Output
+    columns: the other numeric fields, then the log-scaled ones, then the one-hot columns
+    (then the indicators).
 
-    The pipeline emits a pandas frame of named model features (the ``indices`` step a frame of
-    clinical fields); the blocks inside the encoding pass plain arrays between their steps, which
-    halves the encoding's cost per call and changes no number.
+    Imputation (:class:`features.imputation.ChainedImputer`) is a step of the encoding, so it
+    is fitted wherever the encoding is, inside every resample: the validated numbers include
+    it. A yes/no field is imputed as yes or no and a category as one of its levels.
     """
     spec = as_spec(features)
     logged = [name for name in LOG_SCALE_FIELDS if name in spec.numeric]
-    blocks = [("numeric", _numeric_block(scale), [n for n in spec.numeric if n not in logged])]
+    plain = [n for n in spec.numeric if n not in logged]
+    blocks: list[tuple[str, object, list[str]]] = [("numeric", "passthrough", plain)]
     if logged:
-        log = FunctionTransformer(np.log1p, feature_names_out="one-to-one")
-        blocks.append(("log_scaled", _numeric_block(scale, first=log), logged))
-    blocks.append(("categorical", _categorical_block(), spec.categorical))
-    encode = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
+        blocks.append(("log_scaled", FunctionTransformer(np.log1p, feature_names_out="one-to-one"),
+                       logged))
+    blocks.append(("categorical", CategoryColumns(), spec.categorical))
+    columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
+    impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_whole_numbers(spec),
+                            binary=_yes_no(spec), add_indicator=spec.missing_indicators)
+    steps: list[tuple[str, object]] = [("columns", columns), ("impute", impute)]
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    encode = Pipeline(steps)
     preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
     preprocessor.set_output(transform="pandas")
-    for _, block, _ in encode.transformers:
-        block.set_output(transform="default")  # after: set_output reaches every nested step
+    for _, block, _ in columns.transformers:
+        if hasattr(block, "set_output"):
+            block.set_output(transform="default")  # after: set_output reaches every nested step
     return preprocessor
 
 
-def _numeric_block(scale: bool, first: FunctionTransformer | None = None) -> Pipeline:
-    """Median imputation with missing indicators (kept even when all missing in training, so a
-    fitted pipeline's columns depend on the feature set only), then optional scaling."""
-    steps: list[tuple[str, object]] = [("log", first)] if first is not None else []
-    steps.append(("impute", SimpleImputer(strategy="median", add_indicator=True,
-                                          keep_empty_features=True)))
-    if scale:
-        steps.append(("scale", StandardScaler()))
-    return Pipeline(steps)
+def _yes_no(spec: FeatureSpec) -> tuple[str, ...]:
+    return tuple(n for n in spec.fields if schema.fields()[n].type == "boolean")
 
 
-def _categorical_block() -> Pipeline:
-    """A "missing" level for absent categories, then one-hot columns (unseen levels: all 0)."""
-    return Pipeline([
-        ("impute", SimpleImputer(strategy="constant", fill_value="missing",
-                                 keep_empty_features=True)),
-        ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
-    ])
+def _whole_numbers(spec: FeatureSpec) -> tuple[str, ...]:
+    """Columns imputed as whole numbers: yes/no fields and integer scores (not logged ones)."""
+    return tuple(n for n in spec.fields if schema.fields()[n].type in ("boolean", "integer")
+                 and n not in LOG_SCALE_FIELDS)
+
+
+def imputed_values(imputed: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """The values the imputation step gave each field, back in clinical units: numbers (log
+    scale undone), yes/no as 1.0 / 0.0 (as the indices step carries them), categories as their
+    level (object arrays).
+
+    ``imputed``: the output of the encoding's ``impute`` step (before scaling).
+    """
+    out: dict[str, np.ndarray] = {}
+    for name in spec.numeric:
+        if name not in imputed:
+            continue
+        values = imputed[name].to_numpy(dtype=float)
+        if name in LOG_SCALE_FIELDS:
+            values = np.expm1(values)
+        out[name] = values
+    for name in spec.categorical:
+        levels = [c for c in imputed.columns if str(c).startswith(name + "_")
+                  and field_of_feature(str(c), spec.categorical) == name]
+        if not levels:
+            continue
+        block = imputed[levels].to_numpy(dtype=float)
+        names = np.asarray([str(c)[len(name) + 1:] for c in levels], dtype=object)
+        chosen = names[np.argmax(block, axis=1)]
+        chosen[block.max(axis=1) < 0.5] = None  # an unseen level: no training level is set
+        out[name] = chosen
+    return out
 
 
 def field_of_feature(feature: str, categorical: Sequence[str] | None = None) -> str:
     """The input field a model feature comes from (``sex_M`` -> ``sex``)."""
     if feature.startswith(MISSING_PREFIX):
-        return feature[len(MISSING_PREFIX) :]
+        feature = feature[len(MISSING_PREFIX) :]
     known = categorical_fields("both") if categorical is None else categorical
     for field in sorted(known, key=len, reverse=True):
         if feature.startswith(field + "_"):

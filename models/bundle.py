@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.pipeline import Pipeline
 
+from ssc_response.features.imputation import ChainedImputer
 from ssc_response.features.pipeline import (
     FeatureSpec,
     as_model_frame,
@@ -35,7 +36,9 @@ from ssc_response.features.pipeline import (
 )
 from ssc_response.models.conformal import ConformalDelta
 from ssc_response.models.explain import GroupedExplainer
+from ssc_response.models.explanation_notes import annotate, shown_values, uncertainty_words
 from ssc_response.models.input_checks import InputChecks
+from ssc_response.models.missing_range import MissingRange, missing_ranges
 from ssc_response.models.probability_interval import ProbabilityInterval
 from ssc_response.models.summary import TrainingSummary
 
@@ -83,6 +86,9 @@ class ResponseModel:
         Experiment, family, interval levels, data provenance.
     probes : dict or None
         Synthetic records and the outputs the validated model gave them (:mod:`models.parity`).
+    missing_draws : ChainedImputer or None
+        The champion's imputation refitted with ``sample_posterior=True`` on the training
+        cohort: stochastic draws of a patient's blank fields (:mod:`models.missing_range`).
     """
 
     classifier: Pipeline
@@ -93,6 +99,7 @@ class ResponseModel:
     summary: TrainingSummary
     metadata: dict[str, Any] = field(default_factory=dict)
     probes: dict[str, Any] | None = None
+    missing_draws: ChainedImputer | None = None
 
     @property
     def probability_level(self) -> float:
@@ -145,14 +152,36 @@ class ResponseModel:
     # --- the steps of a prediction, each calling the fitted object it names ---------------------
 
     def transform(self, records: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Validated records -> (their fields with the derived indices, model features).
+        """Validated records -> (their fields with the derived indices, model features)."""
+        encoded = self.encode(records)
+        return encoded.with_indices, encoded.features
 
-        The fitted feature pipeline, once per batch: its ``indices`` step's output (what the
-        explanation shows beside each field, in clinical units, and the reported indices), then
-        the encoding (log scale of the inflammation markers, imputation, one-hot, scaling).
-        """
+    def encode(self, records: pd.DataFrame) -> Encoded:
+        """The fitted feature pipeline step by step, once per batch: the ``indices`` step's
+        output (what the explanation shows, the reported indices), the encoding's columns
+        before imputation (NaN where blank), after imputation, and the model features."""
         with_indices = self.preprocessor.named_steps["indices"].transform(as_model_frame(records))
-        return with_indices, self.preprocessor[1:].transform(with_indices)
+        encode = self.preprocessor.named_steps["encode"]
+        columns = encode.named_steps["columns"].transform(with_indices)
+        imputed = encode.named_steps["impute"].transform(columns)
+        return Encoded(with_indices, columns, imputed, self._scaled(imputed))
+
+    def _scaled(self, imputed: pd.DataFrame) -> pd.DataFrame:
+        """Imputed columns -> model features (the encoding's scaling, when it has one)."""
+        scale = self.preprocessor.named_steps["encode"].named_steps.get("scale")
+        return imputed if scale is None else scale.transform(imputed)
+
+    def _logit_of_imputed(self, imputed: pd.DataFrame) -> np.ndarray:
+        return self.logit(self._scaled(imputed))
+
+    def missing_ranges(self, encoded: Encoded) -> list[MissingRange | None]:
+        """Per row, the probability's range over draws of its blank fields (``None`` when the
+        model's fields are all recorded, or the bundle has no stochastic imputer)."""
+        if self.missing_draws is None:
+            return [None] * len(encoded.columns)
+        return missing_ranges(encoded.columns, encoded.imputed, self.missing_draws,
+                              int(self.metadata.get("missing_draws", 20)), self.field_of,
+                              self._logit_of_imputed)
 
     def logit(self, features: pd.DataFrame) -> np.ndarray:
         """Recalibrated log-odds of skin response per row."""
@@ -191,26 +220,48 @@ class ResponseModel:
 
     def predict(self, records: pd.DataFrame) -> list[dict[str, Any]]:
         """One prediction per validated record: probability, ΔmRSS, indices, explanation,
-        warnings (``records``: a frame of :func:`features.validation.validate_records`)."""
-        with_indices, features = self.transform(records)
+        warnings, the range the blank fields leave open (``records``: a frame of
+        :func:`features.validation.validate_records`)."""
+        encoded = self.encode(records)
+        with_indices, features = encoded.with_indices, encoded.features
         logit = self.logit(features)
         probability = expit(logit)
         p_low, p_high = self.probability_interval(features, logit)
         delta_features = self.delta_features(with_indices, features)
         delta = self.delta_mrss(delta_features)
         d_low, d_high = self.delta_interval(delta_features, with_indices)
+        shown, imputed = shown_values(with_indices, encoded.imputed, self.feature_spec)
+        explanations = annotate(self.explanations(features, shown), imputed, self.summary)
+        ranges = self.missing_ranges(encoded)
         rows = zip(
             records["patient_id"],
             _intervals(probability, p_low, p_high, self.probability_level, "probability", 0, 1),
             _intervals(delta, d_low, d_high, self.delta_level, "points", -MRSS_MAX, MRSS_MAX),
-            _index_values(with_indices), self.explanations(features, with_indices),
-            self.warnings(records), strict=True,
+            _index_values(with_indices), explanations, self.warnings(records), ranges,
+            strict=True,
         )
+        members = self.probability_members.n_members
         return [
-            {"patient_id": str(pid), "probability_response": p, "predicted_delta_mrss": d,
-             "indices": values, "explanation": explanation, "warnings": warnings}
-            for pid, p, d, values, explanation, warnings in rows
+            {"patient_id": str(pid), "probability_response": uncertainty_words(p, members),
+             "predicted_delta_mrss": d, "indices": values, "explanation": explanation,
+             "warnings": warnings, "missing_data": None if spread is None else spread.to_dict()}
+            for pid, p, d, values, explanation, warnings, spread in rows
         ]
+
+    @cached_property
+    def feature_spec(self) -> FeatureSpec:
+        return FeatureSpec.listed(self.metadata["feature_fields"],
+                                  bool(self.metadata.get("derived_indices", False)))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One batch through the feature pipeline (see :meth:`ResponseModel.encode`)."""
+
+    with_indices: pd.DataFrame
+    columns: pd.DataFrame
+    imputed: pd.DataFrame
+    features: pd.DataFrame
 
 
 def _intervals(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, level: float,

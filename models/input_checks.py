@@ -95,10 +95,10 @@ class InputChecks:
 
 
 def _imputed_message(summary: TrainingSummary, name: str, unit: str) -> str:
-    if name in summary.medians:
-        return (f"{name} missing: imputed with the training median "
-                f"{_fmt(summary.medians[name])} {unit}".rstrip())
-    return f"{name} missing: treated as an unknown category"
+    """A blank field the model reads: imputed from the patient's other fields (chained
+    equations), never a training median; the explanation shows the value used."""
+    return (f"{name} not recorded: imputed from the patient's other fields (the explanation "
+            "shows the value used)")
 
 
 def _outside_message(unit: str, low: float, high: float) -> str:

@@ -66,6 +66,24 @@ class ProbabilityInterval:
             for m in self.members_])
         return np.asarray(np.std(logits, axis=1, ddof=1), dtype=float)
 
+    def member_logits(self, features: Any) -> np.ndarray:
+        """Per patient, every member's log-odds (patients x members)."""
+        array = features
+        names = getattr(self, "feature_names_", None)
+        if names is not None and not all(_reads_frames(m) for m in self.members_):
+            array = self._checked_array(features, names)
+        return np.column_stack([
+            np.asarray(m.decision_function(features if _reads_frames(m) else array), dtype=float)
+            for m in self.members_])
+
+    def instability(self, features: Any, probability: np.ndarray) -> np.ndarray:
+        """Per patient, the mean absolute difference between the members' probabilities and
+        the served ``probability``: Riley & Collins' (2023) per-patient prediction
+        instability across bootstrap refits of the whole procedure."""
+        members = expit(self.member_logits(features))
+        return np.asarray(np.mean(np.abs(members - np.asarray(probability)[:, None]), axis=1),
+                          dtype=float)
+
     def interval(self, features: Any, logit: np.ndarray,
                  level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """``expit(logit ± z * SE)`` per patient, ``logit`` being the served estimate's."""

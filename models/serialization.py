@@ -26,6 +26,13 @@ from ssc_response.models.summary import TrainingSummary
 TRUSTED_TYPES: tuple[str, ...] = (
     # our indices transformer (stateless but names)
     "ssc_response.features.pipeline.ClinicalIndices",
+    # one-hot columns that keep a blank category blank; chained-equations imputation
+    "ssc_response.features.imputation.CategoryColumns",
+    "ssc_response.features.imputation.ChainedImputer",
+    # IterativeImputer's fitted (feature, neighbours, regressor) triplets: a namedtuple of
+    # sklearn's own
+    "sklearn.impute._iterative.IterativeImputer",
+    "sklearn.impute._iterative._ImputerTriplet",
     # the champion with its recalibration
     "ssc_response.models.calibration.RecalibratedClassifier",
     # the ΔmRSS CV+ interval (fold estimators, scores)
@@ -40,6 +47,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
 )
 
 PROBES_FILE = "probes.json"
+DRAWS_FILE = "missing_draws.skops"  # the stochastic imputer (absent when there is none)
 _ESTIMATOR_FILES = {
     "classifier": "classifier.skops",
     "delta_model": "delta_model.skops",
@@ -69,6 +77,8 @@ def save_bundle(model: ResponseModel, directory: str | Path) -> Path:
     (target / "metadata.json").write_text(
         json.dumps(model.metadata, indent=1, default=str), encoding="utf-8"
     )
+    if model.missing_draws is not None:
+        sio.dump(model.missing_draws, target / DRAWS_FILE)
     if model.probes is not None:  # synthetic records and their outputs (models/parity.py)
         (target / PROBES_FILE).write_text(json.dumps(model.probes), encoding="utf-8")
     return target
@@ -97,7 +107,7 @@ def load_bundle(directory: str | Path) -> ResponseModel:
     source = Path(directory)
     parts = {name: _load_trusted(source / f) for name, f in _ESTIMATOR_FILES.items()}
     summary_raw = json.loads((source / "summary.json").read_text(encoding="utf-8"))
-    for pairs in ("numeric_ranges", "quantiles"):  # JSON has lists, the summary tuples
+    for pairs in ("numeric_ranges", "quantiles", "central"):  # JSON has lists, the summary tuples
         summary_raw[pairs] = {k: tuple(v) for k, v in summary_raw.get(pairs, {}).items()}
     for name, expected in _EXPECTED_TYPES.items():
         if not isinstance(parts[name], expected):
@@ -107,6 +117,12 @@ def load_bundle(directory: str | Path) -> ResponseModel:
         raise OutdatedArtifactError(
             "delta_cv_plus holds CV+ fold pipelines, saved before the fold estimators read the "
             "ΔmRSS model's features: retrain the model to serve it")
+    encode = parts["classifier"].named_steps["preprocess"].named_steps["encode"]
+    if "impute" not in getattr(encode, "named_steps", {}):
+        raise OutdatedArtifactError(
+            "the model imputes blank fields with training medians and missing indicators, "
+            "saved before chained-equations imputation: retrain the model to serve it")
+    draws = source / DRAWS_FILE
     return ResponseModel(
         classifier=parts["classifier"],
         delta_model=parts["delta_model"],
@@ -116,6 +132,7 @@ def load_bundle(directory: str | Path) -> ResponseModel:
         summary=TrainingSummary(**summary_raw),
         metadata=json.loads((source / "metadata.json").read_text(encoding="utf-8")),
         probes=_read_json(source / PROBES_FILE),
+        missing_draws=_load_trusted(draws) if draws.is_file() else None,
     )
 
 

@@ -34,7 +34,7 @@ from ssc_response.serving.log_privacy import redact_access_log
 from ssc_response.serving.model_holder import ModelHolder
 from ssc_response.serving.pages import include_pages
 from ssc_response.serving.prometheus import ObservabilityMiddleware, ServiceMetrics
-from ssc_response.serving.routers import audit, health, model, predictions
+from ssc_response.serving.routers import audit, health, model, outcomes, predictions
 from ssc_response.serving.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predictions.build_router(resolved.max_batch))
     app.include_router(model.router)
     app.include_router(audit.router)
+    app.include_router(outcomes.router)
     app.include_router(health.router)
     include_pages(app, resolved)
     return app

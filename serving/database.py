@@ -110,6 +110,25 @@ _UNIQUE_ACCESS_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_access_p
                             "ON audit_access (prev_hash)")
 _ACCESS_CHAIN_COLUMNS = ("prev_hash", "entry_hash")
 
+# Follow-up outcomes of served predictions: a third hash chain, guarded like the other two.
+# ``prediction_id`` is unique (one outcome per prediction: a duplicate is refused, never
+# overwritten); who recorded it and when are hashed with it (``serving.audit.outcomes``).
+audit_outcomes = Table(
+    "audit_outcomes",
+    metadata,
+    Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=False),
+    Column("prediction_id", String(36), nullable=False, unique=True),
+    Column("recorded_at", String(32), nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("visit_date", String(10), nullable=False),
+    Column("outcome_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    CheckConstraint("seq >= 1", name="ck_audit_outcomes_seq_positive"),
+)
+_UNIQUE_OUTCOME_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_outcomes_prev_hash "
+                             "ON audit_outcomes (prev_hash)")
+
 # Web-page sessions ended by sign-out: a copied cookie of one of them is refused. Rows are
 # kept until the session would have expired anyway.
 revoked_sessions = Table(
@@ -122,7 +141,7 @@ revoked_sessions = Table(
 
 # Defence in depth only: whoever can write the file can drop these triggers. The tamper *evidence*
 # is the hash chain checked by ``AuditStore.verify``.
-_APPEND_ONLY_TABLES = ("audit_predictions", "audit_access")
+_APPEND_ONLY_TABLES = ("audit_predictions", "audit_access", "audit_outcomes")
 _SQLITE_APPEND_ONLY_TRIGGERS = tuple(
     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
     f"BEFORE {op} ON {table} "
@@ -241,7 +260,8 @@ def create_schema(engine: Engine) -> None:
         _chain_old_access_rows(conn)  # before the triggers, which forbid the UPDATE it needs
         guards = {"sqlite": _SQLITE_APPEND_ONLY_TRIGGERS,
                   "postgresql": _POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
-        for ddl in (*guards, _UNIQUE_PREV_HASH, _UNIQUE_ACCESS_PREV_HASH):
+        for ddl in (*guards, _UNIQUE_PREV_HASH, _UNIQUE_ACCESS_PREV_HASH,
+                    _UNIQUE_OUTCOME_PREV_HASH):
             conn.exec_driver_sql(ddl)
 
 

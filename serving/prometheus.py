@@ -45,6 +45,13 @@ class ServiceMetrics:
             "ssc_predictions", "Predictions served (and recorded in the audit trail).",
             ["model_version"], registry=self.registry,
         )
+        self.refusals = Counter(
+            "ssc_prediction_refusals",
+            "Prediction requests refused without a number (nothing recorded), by reason: "
+            "out_of_scope (a patient outside the model's population) or "
+            "not_enough_information (too much left blank).",
+            ["reason"], registry=self.registry,
+        )
         self.model_info = Gauge(
             "ssc_model_info", "The served model version (value 1).",
             ["name", "version", "run_id"], registry=self.registry,

@@ -10,6 +10,7 @@ contract it documents.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Any, Literal
 from uuid import UUID
@@ -121,13 +122,53 @@ class ModelRef(BaseModel):
 
 
 class Interval(BaseModel):
-    """A point estimate with its interval."""
+    """The predicted change in mRSS with its CV+ interval."""
 
     estimate: float
     lower: float
     upper: float
-    level: float = Field(description="Nominal coverage of [lower, upper], e.g. 0.95.")
+    level: float = Field(description=(
+        "Nominal coverage of [lower, upper] for the patient's observed change, e.g. 0.90 (CV+ "
+        "conformal interval; the simulation study reports the coverage it reached)."))
     unit: str
+
+
+class ModelUncertainty(BaseModel):
+    """The probability of a skin response, and how much it varies across refitted models."""
+
+    estimate: float = Field(description="The served model's probability of a skin response.")
+    lower: float = Field(description=(
+        "Lower end of the probability's spread across models refitted on bootstrap resamples "
+        "of the training cohort: expit(log-odds - z x SD of the refits' log-odds)."))
+    upper: float = Field(description="Upper end of that spread: expit(log-odds + z x SD).")
+    level: float = Field(description=(
+        "The normal-quantile level z is taken at (0.95: z = 1.96). Model (estimation) "
+        "uncertainty only: it is not a coverage of the patient's true probability, which the "
+        "project's simulation study measured at 57-93 % for a nominal 90 %."))
+    unit: str
+    basis: str = Field(description="The same in words, e.g. 'model uncertainty: across 50 "
+                                   "models refitted on resampled training cohorts ...'.")
+
+
+class FieldToRecord(BaseModel):
+    """A blank field, and how much recording it would narrow the probability."""
+
+    field: str = Field(description="The data-dictionary field.")
+    narrows_by: float = Field(description=(
+        "Standard deviation of the probability when only this field takes plausible values "
+        "(the others at their imputed values): larger = recording it narrows the answer more."))
+
+
+class MissingData(BaseModel):
+    """How much the patient's blank model fields could change the probability."""
+
+    lower: float = Field(description="Smallest probability over the stochastic imputations.")
+    upper: float = Field(description="Largest probability over the stochastic imputations.")
+    draws: int = Field(description="Stochastic imputations of the blank fields (chained "
+                                   "equations, drawn from their predictive distribution).")
+    fields_to_record: list[FieldToRecord] = Field(description="Blank fields, most informative "
+                                                              "first.")
+    text: str = Field(description="The same in words.")
 
 
 class Indices(BaseModel):
@@ -146,9 +187,15 @@ class Contribution(BaseModel):
     """One input field's SHAP contribution to the output (in ``output_space``)."""
 
     feature: str
-    value: _Scalar = Field(description="The patient's value of the field (null when missing).")
+    value: _Scalar = Field(description=(
+        "The patient's value of the field; for a blank field the model reads, the value the "
+        "imputation gave it (then ``imputed`` is true); null for a blank field it does not read."))
     unit: str
-    contribution: float
+    contribution: float = Field(description="The contribution of that value (never of a blank).")
+    imputed: bool = Field(False, description="The value was imputed from the other fields.")
+    note: str | None = Field(None, description=(
+        "A caution, e.g. that few training patients shared this category ('12 men in the "
+        "training cohort')."))
 
 
 class Explanation(BaseModel):
@@ -166,11 +213,15 @@ class Prediction(BaseModel):
     prediction_id: UUID
     patient_id: str
     model: ModelRef
-    probability_response: Interval = Field(description="Probability of a skin response.")
+    probability_response: ModelUncertainty = Field(description=(
+        "Probability of a skin response, with its model uncertainty."))
     predicted_delta_mrss: Interval = Field(description="Predicted change in mRSS (points).")
     indices: Indices
     explanation: Explanation
     warnings: list[str]
+    missing_data: MissingData | None = Field(None, description=(
+        "When model fields are blank: the probability's range over plausible values of them, "
+        "and the fields to record first; null when every field the model reads is recorded."))
 
 
 class PredictionsOut(BaseModel):
@@ -190,7 +241,9 @@ class ErrorItem(BaseModel):
 
 
 class ValidationErrorOut(BaseModel):
-    """422: every broken rule of the request."""
+    """422: every broken rule of the request; for a patient outside the model's population,
+    the field and the population rule; for too little information, one item per field to
+    record (rule "needed for a prediction"), most informative first."""
 
     detail: list[ErrorItem]
 
@@ -199,3 +252,56 @@ class MessageOut(BaseModel):
     """An error with a stable ``detail`` string."""
 
     detail: str
+
+
+# --- follow-up outcomes of served predictions (POST /v1/outcomes) ------------------------------
+
+
+def _outcome_field(field: DictionaryField) -> Any:
+    """A follow-up field as documented; its value is checked by the data contract."""
+    unit = f" Unit: {field.unit}." if field.unit else ""
+    bounds = (f" Range {field.min:g}-{field.max:g} (inclusive)."
+              if field.is_numeric and field.min is not None and field.max is not None else "")
+    return (_Scalar, Field(None, description=f"{field.description.rstrip('.')}.{unit}{bounds}"))
+
+
+class _OutcomeBase(BaseModel):
+    """Which prediction, and when the follow-up visit took place."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: UUID | None = Field(
+        None, description="The served prediction this outcome belongs to.")
+    patient_id: str | None = Field(
+        None, min_length=1, max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN}$",
+        description="Instead of prediction_id: the patient's pseudonymous id; the outcome then "
+                    "belongs to the patient's latest prediction served on or before visit_date.")
+    visit_date: date = Field(description="Date of the follow-up visit (YYYY-MM-DD); not before "
+                                         "the prediction, not in the future.")
+
+
+@cache
+def outcome_in_model() -> type[BaseModel]:
+    """``OutcomeIn``: the identifying fields and the data dictionary's follow-up fields."""
+    from ssc_response.features.schema import outcome_fields
+
+    definitions = {name: _outcome_field(fields()[name]) for name in outcome_fields()}
+    return create_model("OutcomeIn", __base__=_OutcomeBase, **definitions)
+
+
+class OutcomeOut(BaseModel):
+    """One recorded outcome, as stored in the audit trail's outcome chain."""
+
+    seq: int = Field(description="Position in the outcome chain.")
+    prediction_id: str
+    recorded_at: str = Field(description="UTC ISO-8601 time it was recorded.")
+    recorded_by: str = Field(description="Key id of whoever recorded it.")
+    visit_date: str
+    values: dict[str, _Scalar] = Field(description="The follow-up fields as stored.")
+
+
+class OutcomesOut(BaseModel):
+    """The outcomes recorded for one model version's predictions (by visit date)."""
+
+    waiting: int = Field(description="Predictions of the version still without an outcome.")
+    outcomes: list[OutcomeOut]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ssc_response.features.derived_columns import OutcomeThresholds
 from ssc_response.features.pipeline import FEATURE_SETS, FeatureSpec
 from ssc_response.models.estimators import FAMILIES
+from ssc_response.training.intended_use import MissingDataConfig, PopulationConfig
 
 BINARY_OUTCOMES: tuple[str, ...] = (
     "skin_responder",
@@ -127,6 +128,8 @@ class ExperimentConfig(_Strict):
     uncertainty: UncertaintyConfig = UncertaintyConfig()
     promotion: PromotionConfig = PromotionConfig()
     comparison: ComparisonConfig | None = None
+    missing_data: MissingDataConfig = MissingDataConfig()
+    population: PopulationConfig = PopulationConfig()
 
     @field_validator("feature_set")
     @classmethod
@@ -136,13 +139,15 @@ class ExperimentConfig(_Strict):
 
     def features(self) -> FeatureSpec:
         """The fields the models read, with the derived indices if the experiment asks."""
-        return feature_spec(self.feature_set, self.derived_indices)
+        return feature_spec(self.feature_set, self.derived_indices,
+                            self.missing_data.indicators)
 
     def reference_features(self) -> FeatureSpec | None:
         """The comparison's reference feature set (same derived-index choice), if any."""
         if self.comparison is None:
             return None
-        return feature_spec(self.comparison.reference, self.derived_indices)
+        return feature_spec(self.comparison.reference, self.derived_indices,
+                            self.missing_data.indicators)
 
     @field_validator("estimators", mode="before")
     @classmethod
@@ -171,6 +176,15 @@ class ExperimentConfig(_Strict):
 
     def check_compatible(self) -> None:
         """Cross-field rules pydantic cannot see field by field."""
+        unread = [f for f in self.missing_data.required if f not in self.features().fields]
+        if unread:
+            raise ExperimentConfigError(
+                f"missing_data.required: {unread} are not fields the model reads")
+        if self.missing_data.indicators and not self.missing_data.indicators_reason.strip():
+            raise ExperimentConfigError(
+                "missing_data.indicators: say why in missing_data.indicators_reason (the model "
+                "card shows it): indicators assume deployment centres leave fields blank for "
+                "the same reasons as the development centre")
         memorising = [name for name in self.estimators if FAMILIES[name].memorises]
         if self.validation.method == "bootstrap" and memorising:
             raise ExperimentConfigError(
@@ -194,16 +208,17 @@ class ExperimentConfig(_Strict):
             )
 
 
-def feature_spec(value: FeatureSetValue, derived_indices: bool = False) -> FeatureSpec:
+def feature_spec(value: FeatureSetValue, derived_indices: bool = False,
+                 missing_indicators: bool = False) -> FeatureSpec:
     """A named feature set, or the listed fields (a list, or a mapping field -> rationale)."""
     if isinstance(value, str):
         if value not in FEATURE_SETS:
             raise ValueError(f"unknown feature_set {value!r}; choose one of {FEATURE_SETS} or "
                              "list the fields (field: rationale)")
-        return FeatureSpec.named(value, derived_indices)
+        return FeatureSpec.named(value, derived_indices, missing_indicators)
     if not value:
         raise ValueError("a listed feature_set needs at least one field")
-    return FeatureSpec.listed(list(value), derived_indices)
+    return FeatureSpec.listed(list(value), derived_indices, missing_indicators)
 
 
 def builtin_experiments() -> list[str]:

@@ -19,9 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ssc_response.features.derived_columns import OutcomeThresholds
-from ssc_response.features.io import read_table
-from ssc_response.features.redcap import from_redcap_export, is_redcap_export
-from ssc_response.features.validation import validate_frame
+from ssc_response.features.io import ReadOptions, is_redcap_file, read_cohort
 from ssc_response.training import tracking
 from ssc_response.training.describe import before_after_table
 from ssc_response.training.describe_report import DescribeTables, write_report
@@ -45,11 +43,11 @@ class DescribeSummary:
     tables: DescribeTables
 
 
-def read_for_describe(path: Path) -> tuple[pd.DataFrame, bool]:
-    """The validated cohort and whether it came from a REDCap export (converted first)."""
-    raw = read_table(path)
-    redcap = is_redcap_export(raw)
-    return validate_frame(from_redcap_export(raw) if redcap else raw), redcap
+def read_for_describe(path: Path,
+                      options: ReadOptions | None = None) -> tuple[pd.DataFrame, bool]:
+    """The validated cohort and whether it came from a REDCap export (the reader converts an
+    export, then applies the centre's mapping of ``options``)."""
+    return read_cohort(path, options), is_redcap_file(path, options)
 
 
 def describe_cohort(frame: pd.DataFrame) -> DescribeTables:
@@ -77,11 +75,12 @@ def _publish(staging: Path, output: Path) -> None:
         os.replace(path, output / path.name)
 
 
-def run_describe(data_path: Path, output: Path) -> DescribeSummary:
+def run_describe(data_path: Path, output: Path,
+                 options: ReadOptions | None = None) -> DescribeSummary:
     """Describe the cohort at ``data_path`` into ``output`` and log the report to MLflow."""
     import mlflow
 
-    frame, redcap = read_for_describe(data_path)
+    frame, redcap = read_for_describe(data_path, options)
     tables = describe_cohort(frame)
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))

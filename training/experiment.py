@@ -21,10 +21,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from ssc_response.features.derived_columns import add_derived_columns
+from ssc_response.features.imputation import ChainedImputer
 from ssc_response.features.pipeline import FeatureSpec, as_model_frame
 from ssc_response.models.calibration import RecalibratedClassifier
 from ssc_response.models.probability_interval import ProbabilityInterval
@@ -54,6 +56,7 @@ class Cohort:
     y: np.ndarray
     delta: np.ndarray
     n_excluded: int
+    n_out_of_scope: int = 0  # rows outside the experiment's population, set aside
 
 
 @dataclass
@@ -76,6 +79,7 @@ class FinalModel:
 
     procedure: FittedProcedure
     probability_interval: ProbabilityInterval
+    missing_draws: ChainedImputer | None = None
 
     @property
     def selected(self) -> str:
@@ -105,7 +109,12 @@ class FinalModel:
 
 
 def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
-    """Derive outcomes with the experiment's thresholds; keep patients whose outcome is known."""
+    """Set aside patients outside the experiment's population; derive outcomes with its
+    thresholds; keep patients whose outcome is known."""
+    outside = config.population.rules().outside(frame)
+    if outside.any():
+        log.info("%d rows set aside: outside the population the model is for", outside.sum())
+    frame = frame.loc[~outside].reset_index(drop=True)
     derived = add_derived_columns(frame, config.outcome.thresholds())
     outcome = config.outcome.name if config.outcome.is_binary else "skin_responder"
     if outcome not in derived:
@@ -120,6 +129,7 @@ def prepare_cohort(frame: pd.DataFrame, config: ExperimentConfig) -> Cohort:
         y=kept[outcome].astype(int).to_numpy(),
         delta=kept["delta_mrss"].to_numpy(dtype=float),
         n_excluded=int((~known).sum()),
+        n_out_of_scope=int(outside.sum()),
     )
 
 
@@ -171,7 +181,20 @@ def fit_final(cohort: Cohort, config: ExperimentConfig, tick: Tick | None = None
     if tick:
         tick("final model")
     interval = fit_probability_interval(spec, procedure, cohort, config, tick)
-    return FinalModel(procedure, interval)
+    return FinalModel(procedure, interval, fit_missing_draws(procedure, cohort.X))
+
+
+def fit_missing_draws(procedure: FittedProcedure, X: pd.DataFrame) -> ChainedImputer:
+    """The champion's imputation step refitted to draw (``sample_posterior=True``) over the
+    training range (min-max, not the point imputation's 5th-95th percentiles): what the
+    service draws a patient's blank fields from (:mod:`models.missing_range`)."""
+    preprocess = procedure.classifier.named_steps["preprocess"]
+    columns = preprocess.named_steps["encode"].named_steps["columns"].transform(
+        preprocess.named_steps["indices"].transform(X))
+    point = preprocess.named_steps["encode"].named_steps["impute"]
+    draws = clone(point).set_params(sample_posterior=True, quantiles=(0.0, 1.0),
+                                    add_indicator=False)
+    return draws.fit(columns)
 
 
 def champion_features(procedure: FittedProcedure, X: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ssc_response.features.io import read_table
+from ssc_response.features.io import ReadOptions, read_table
 from ssc_response.features.validation import validate_frame
 from ssc_response.models.bundle import MRSS_MAX, ResponseModel
 from ssc_response.models.registry import ServedModel, load_served_model
@@ -90,10 +90,12 @@ def training_config(served: ServedModel) -> ExperimentConfig:
     return load_experiment(experiment_file(served))
 
 
-def read_validation_cohort(path: Path, config: ExperimentConfig) -> tuple[Cohort, pd.DataFrame]:
+def read_validation_cohort(path: Path, config: ExperimentConfig,
+                           options: ReadOptions | None = None) -> tuple[Cohort, pd.DataFrame]:
     """The cohort's analysable patients (outcome derived as in training) and its validated
-    records. Raises :class:`MissingOutcomeError` naming an absent outcome field."""
-    raw = read_table(path)
+    records, read as every command reads patients (``options``: encoding, sheet, mapping).
+    Raises :class:`MissingOutcomeError` naming an absent outcome field."""
+    raw = read_table(path, options)
     for name, meaning in OUTCOME_FIELDS.items():
         if name not in raw.columns:
             raise MissingOutcomeError(
@@ -131,14 +133,14 @@ def subgroups(cohort: Cohort, centre: str) -> dict[str, np.ndarray]:
             f"duration > {DURATION_CUT_MONTHS:g} months": duration > DURATION_CUT_MONTHS}
 
 
-def run_validation(model_uri: str, data_path: str | Path,
-                   centre: str | None = None) -> ExternalValidation:
+def run_validation(model_uri: str, data_path: str | Path, centre: str | None = None,
+                   options: ReadOptions | None = None) -> ExternalValidation:
     """Validate ``model_uri`` on the cohort at ``data_path`` and log it (module docstring)."""
     data_path = Path(data_path)
     tracking.configure_tracking()
     served = load_served_model(model_uri)
     config = training_config(served)
-    cohort, _ = read_validation_cohort(data_path, config)
+    cohort, _ = read_validation_cohort(data_path, config, options)
     predictions = predict_cohort(served.model, cohort)
     level = config.validation.interval_level
     anticipated_c = served.metrics.get("auroc_corrected", 0.7)

@@ -174,9 +174,32 @@ DEFAULT_INTENDED_USE = (
 )
 DEFAULT_INTENDED_USERS = "Rheumatologists and clinical researchers running MSC programmes."
 DEFAULT_MISSING_HANDLING = (
-    "Median imputation with a missingness indicator for each imputed predictor. Imputation is "
+    "Chained-equations imputation from the patient's other fields (scikit-learn's "
+    "IterativeImputer, Bayesian ridge per field), with no missing-indicator features: why a "
+    "field is blank differs between centres, so what a blank meant here need not hold "
+    "elsewhere. Yes/no fields are imputed as yes or no and categories as one of their levels; "
+    "an imputed number stays within the field's 5th-95th training percentiles. Imputation is "
     "part of the model pipeline, so it is refitted inside every bootstrap sample and CV fold."
 )
+
+
+def missing_data_text(indicators: bool, reason: str, draws: int, max_width: float,
+                      required: Sequence[str]) -> str:
+    """The card's missing-data section for an experiment's ``missing_data`` block."""
+    text = DEFAULT_MISSING_HANDLING
+    if indicators:
+        text += (
+            f" **This experiment adds missing-indicator features**: {reason.strip()} Warning: "
+            "indicators let the model learn what a blank meant at the development centre; they "
+            "assume every centre leaves fields blank for the same reasons (the "
+            "`missingness_shift` simulation scenario shows what they cost when it does not).")
+    needed = ", ".join(f"`{f}`" for f in required) or "none"
+    return text + (
+        f" At prediction time a patient with blank fields gets the range of the probability "
+        f"over {draws} stochastic imputations (drawn from the fitted imputer's predictive "
+        f"distribution); no number is given when that range is wider than "
+        f"{100 * max_width:.0f} percentage points or a required field ({needed}) is blank: "
+        "the service names the fields to record instead, most informative first.")
 
 
 @dataclass(frozen=True)
@@ -204,6 +227,11 @@ class ModelCard:
     class_imbalance_handling: str = "none (no resampling or class weights)"
     extra_out_of_scope: Sequence[str] = ()
     extra_limitations: Sequence[str] = ()
+    population: str = ""  # the population rules in words (the served bundle enforces them)
+    n_out_of_scope: int = 0  # training rows set aside as outside the population
+    # Riley & Collins (2023) per-patient instability: mean and 90th percentile of the mean
+    # absolute difference between bootstrap refits' probabilities and the served one.
+    instability: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         # A naive datetime would be silently read as local time; the card promises UTC.
@@ -270,8 +298,12 @@ def _details(card: ModelCard) -> str:
 
 
 def _intended_use(card: ModelCard) -> str:
-    return (f"## Intended use\n\n{card.intended_use}\n\n"
-            f"Intended users: {card.intended_users}")
+    text = f"## Intended use\n\n{card.intended_use}\n\nIntended users: {card.intended_users}"
+    if card.population:
+        text += (f"\n\nPopulation (enforced: the service refuses other patients, naming the "
+                 f"field and the rule): {card.population}. Training set aside "
+                 f"{card.n_out_of_scope} rows outside it.")
+    return text
 
 
 def _out_of_scope(card: ModelCard) -> str:
@@ -367,12 +399,19 @@ def _validation(card: ModelCard) -> str:
 
 def _intervals(card: ModelCard) -> str:
     i = card.intervals
+    instability = ("" if card.instability is None else
+                   f" Per-patient prediction instability (Riley & Collins 2023: mean absolute "
+                   f"difference between the refits' probabilities and the served one): mean "
+                   f"{card.instability[0]:.3f}, 90th percentile {card.instability[1]:.3f} over "
+                   "the training patients.")
     return "## Per-patient intervals\n\n" + _bullets([
-        f"Probability of response, {i.probability_level:.0%}: estimation uncertainty of the "
-        f"probability - logit p ± z x the SD of {i.probability_members} bootstrap refits of the "
-        "champion's family (each re-tuned and recalibrated). It does not include model "
-        "misspecification; the simulation study (`ssc-response study`) measures its coverage "
-        "of the true probability.",
+        f"Probability of response, 'model uncertainty' ({i.probability_level:.0%} normal "
+        f"spread): logit p ± z x the SD of {i.probability_members} bootstrap refits of the "
+        "champion's family (each re-tuned and recalibrated). It is the spread of the estimate "
+        "across resampled cohorts, not a coverage interval: it leaves out model "
+        "misspecification, and the simulation study (`ssc-response study`) measured that it "
+        "holds the true probability for fewer patients than its level says in some scenarios."
+        + instability,
         f"Change in mRSS, {i.delta_level:.0%}: locally weighted CV+ over {i.delta_folds} folds "
         f"(Barber et al. 2021), the fold estimators fitted on the ΔmRSS model's own fitted "
         "preprocessing (label-free: it saw every patient's inputs, never their outcomes). "

@@ -15,6 +15,7 @@ from ssc_response.training import report_content, tracking
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import Cohort, FinalModel, Validation
 from ssc_response.training.metrics import net_benefit
+from ssc_response.training.model_card import missing_data_text
 from ssc_response.training.sample_size import RileyResult, riley_binary_min_n
 from ssc_response.training.sample_size_continuous import riley_continuous_min_n
 
@@ -141,6 +142,13 @@ def model_card(cohort: Cohort, config: ExperimentConfig, validation: Validation,
                                             sample_size.n_parameters, sample_size.criteria),
         subgroups=_subgroups(cohort, validation),
         code_version=tracking.git_commit(),
+        missing_data_handling=missing_data_text(
+            config.missing_data.indicators, config.missing_data.indicators_reason,
+            config.missing_data.draws, config.missing_data.max_range_width,
+            config.missing_data.required),
+        population=config.population.rules().describe(),
+        n_out_of_scope=cohort.n_out_of_scope,
+        instability=_instability(cohort, final),
     )
     return card
 
@@ -157,6 +165,14 @@ def log_model_card(card: report_content.ModelCard, name: str | None = None,
     if version is not None:
         card = dataclasses.replace(card, model_name=name or card.model_name, model_version=version)
     mlflow.log_text(report_content.model_card_markdown(card), "model_card.md")
+
+
+def _instability(cohort: Cohort, final: FinalModel) -> tuple[float, float]:
+    """Mean and 90th percentile of the per-patient instability over the training patients."""
+    features = final.features(cohort.X)
+    probability = final.procedure.probability(cohort.X)
+    values = final.probability_interval.instability(features, probability)
+    return float(values.mean()), float(np.quantile(values, 0.9))
 
 
 def shap_reports(cohort: Cohort, model: ResponseModel) -> tuple[object, pd.DataFrame]:

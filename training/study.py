@@ -31,7 +31,11 @@ from ssc_response.training.experiment import FinalModel, fit_final, prepare_coho
 from ssc_response.training.headline import headline_metrics
 from ssc_response.training.metrics import auroc, brier, calibration_slope_intercept
 from ssc_response.training.promotion import promotion_failures
-from ssc_response.training.simulation import complete_baseline, simulate_cohort
+from ssc_response.training.simulation import (
+    complete_baseline,
+    deployment_scenario,
+    simulate_cohort,
+)
 from ssc_response.training.simulation.outcome import true_response_probability
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,9 @@ class FreshCohort:
 
 def fresh_cohort(config: ExperimentConfig, scenario: str, n: int) -> FreshCohort:
     """``n`` fresh patients (those with a known outcome) and their true probabilities."""
-    cohort = prepare_cohort(simulate_cohort(n, FRESH_SEED, scenario), config)
+    # The deployment centre's patients: in missingness_shift its blanks arise differently.
+    cohort = prepare_cohort(simulate_cohort(n, FRESH_SEED, deployment_scenario(scenario)),
+                            config)
     truth = complete_baseline(n, FRESH_SEED, scenario)
     truth = truth.set_index("patient_id").loc[cohort.frame["patient_id"]].reset_index()
     abs_threshold, rel_threshold, strict = config.outcome.skin_rule()

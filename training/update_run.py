@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ssc_response.features.io import ReadOptions
 from ssc_response.models.bundle import ResponseModel
 from ssc_response.models.parity import with_probes
 from ssc_response.models.registry import ServedModel, load_served_model
@@ -123,7 +124,8 @@ def _refit_update(final: FinalModel, cohort: Cohort, config: ExperimentConfig,
     return package(final, cohort, config, metadata), metrics
 
 
-def run_update(model_uri: str, data_path: str | Path, method: str | None = None) -> UpdateSummary:
+def run_update(model_uri: str, data_path: str | Path, method: str | None = None,
+               options: ReadOptions | None = None) -> UpdateSummary:
     """Update ``model_uri`` for the centre of ``data_path`` (module docstring). ``method``
     forces an update instead of the closed test's choice."""
     import mlflow
@@ -132,7 +134,7 @@ def run_update(model_uri: str, data_path: str | Path, method: str | None = None)
     tracking.configure_tracking()
     served = load_served_model(model_uri)
     config = training_config(served)
-    cohort, _ = read_validation_cohort(data_path, config)
+    cohort, _ = read_validation_cohort(data_path, config, options)
     _, features = served.model.transform(cohort.X)
     lp = served.model.logit(features)
     final = fit_final(cohort, config)

@@ -43,12 +43,23 @@ class Checkpoint(BaseModel):
     signed_at: str
     predictions: Head
     accesses: Head
+    # The outcome chain's head; absent from checkpoints signed before that chain existed (and
+    # then left out of the signed bytes, so their signatures still hold).
+    outcomes: Head | None = None
     public_key: str = Field(description="base64 of the signer's 32-byte Ed25519 public key")
     signature: str = Field(default="", description="base64 Ed25519 signature of the rest")
 
     def signed_bytes(self) -> bytes:
         """What the signature covers: every field but the signature, as canonical JSON."""
-        return canonical_json(self.model_dump(exclude={"signature"})).encode("utf-8")
+        signed = self.model_dump(exclude={"signature"})
+        if signed["outcomes"] is None:
+            del signed["outcomes"]
+        return canonical_json(signed).encode("utf-8")
+
+    def head(self, chain: str) -> Head | None:
+        """The signed head of ``chain`` ("predictions", "accesses" or "outcomes")."""
+        return {"predictions": self.predictions, "accesses": self.accesses,
+                "outcomes": self.outcomes}[chain]
 
     def signature_valid(self, trusted: Ed25519PublicKey | None = None) -> bool:
         """Whether the signature holds under ``trusted`` (else under the key it names itself)."""
@@ -60,10 +71,11 @@ class Checkpoint(BaseModel):
         return True
 
 
-def sign(key: Ed25519PrivateKey, signed_at: str, predictions: Head, accesses: Head) -> Checkpoint:
-    """A checkpoint of the two heads, signed with ``key``."""
+def sign(key: Ed25519PrivateKey, signed_at: str, predictions: Head, accesses: Head,
+         outcomes: Head | None = None) -> Checkpoint:
+    """A checkpoint of the chains' heads, signed with ``key``."""
     unsigned = Checkpoint(signed_at=signed_at, predictions=predictions, accesses=accesses,
-                          public_key=public_key_text(key.public_key()))
+                          outcomes=outcomes, public_key=public_key_text(key.public_key()))
     signature = base64.b64encode(key.sign(unsigned.signed_bytes())).decode("ascii")
     return unsigned.model_copy(update={"signature": signature})
 

@@ -1,4 +1,4 @@
-"""The whole audit trail checked at once: both hash chains, then each against signed checkpoints.
+"""The whole audit trail checked at once: the hash chains, then each against signed checkpoints.
 
 A chain that verifies on its own can still have lost its last entries, or have been rewritten and
 re-hashed by someone who can write the database. Checkpoints signed earlier catch both: the chain
@@ -16,16 +16,16 @@ from sqlalchemy import Connection, Engine, func, select
 from ssc_response.serving.audit.checkpoint import Checkpoint, Head
 from ssc_response.serving.audit.hashing import GENESIS_HASH
 from ssc_response.serving.audit.records import VerifyResult
-from ssc_response.serving.audit.verify import ACCESSES, PREDICTIONS, Chain, verify_chain
+from ssc_response.serving.audit.verify import ACCESSES, OUTCOMES, PREDICTIONS, Chain, verify_chain
 
-CHAINS = {"predictions": PREDICTIONS, "accesses": ACCESSES}
+CHAINS = {"predictions": PREDICTIONS, "accesses": ACCESSES, "outcomes": OUTCOMES}
 
 
 @dataclass(frozen=True)
 class Finding:
     """One way the chain disagrees with a checkpoint, with the first entry concerned."""
 
-    chain: str  # "predictions" or "accesses"
+    chain: str  # "predictions", "accesses" or "outcomes"
     kind: str  # "truncated", "rewritten" or "signature"
     first_entry: int | None
     message: str
@@ -33,17 +33,19 @@ class Finding:
 
 @dataclass(frozen=True)
 class TrailReport:
-    """Both chains verified, and what the checkpoints say about them."""
+    """Every chain verified, and what the checkpoints say about them."""
 
     predictions: VerifyResult
     accesses: VerifyResult
     checkpoints: int = 0
     latest: Checkpoint | None = None
     findings: list[Finding] = field(default_factory=list)
+    outcomes: VerifyResult | None = None  # None only for a report built without that chain
 
     @property
     def ok(self) -> bool:
-        return self.predictions.ok and self.accesses.ok and not self.findings
+        outcomes_ok = self.outcomes is None or self.outcomes.ok
+        return self.predictions.ok and self.accesses.ok and outcomes_ok and not self.findings
 
 
 def read_heads(conn: Connection) -> dict[str, Head]:
@@ -65,14 +67,15 @@ def entry_hash(conn: Connection, chain: Chain, seq: int) -> str:
 
 def verify_trail(engine: Engine, checkpoints: Sequence[Checkpoint],
                  trusted: Ed25519PublicKey | None) -> TrailReport:
-    """Verify both chains, then compare them with every checkpoint (in one snapshot)."""
+    """Verify every chain, then compare them with every checkpoint (in one snapshot)."""
     with engine.connect() as conn, conn.begin():
         results = {name: verify_chain(conn, chain=chain) for name, chain in CHAINS.items()}
         findings = signature_findings(checkpoints, trusted)
         for name, chain in CHAINS.items():
             findings += chain_findings(conn, name, chain, checkpoints)
     return TrailReport(results["predictions"], results["accesses"], len(checkpoints),
-                       checkpoints[-1] if checkpoints else None, findings)
+                       checkpoints[-1] if checkpoints else None, findings,
+                       results["outcomes"])
 
 
 def signature_findings(checkpoints: Sequence[Checkpoint],
@@ -90,7 +93,9 @@ def chain_findings(conn: Connection, name: str, chain: Chain,
     """Truncation (chain shorter than a signed head) and rewrite (signed hash not on the chain)."""
     first_signed: dict[int, Head] = {}
     for checkpoint in checkpoints:  # the earliest signature of a position is the one that counts
-        first_signed.setdefault(_head(checkpoint, name).seq, _head(checkpoint, name))
+        head = checkpoint.head(name)
+        if head is not None:  # signed before this chain existed: it says nothing about it
+            first_signed.setdefault(head.seq, head)
     signed = sorted(first_signed.items())
     last = conn.execute(select(func.max(chain.seq))).scalar_one() or 0
     findings, intact = [], 0
@@ -111,6 +116,3 @@ def chain_findings(conn: Connection, name: str, chain: Chain,
         intact = seq
     return findings
 
-
-def _head(checkpoint: Checkpoint, name: str) -> Head:
-    return checkpoint.predictions if name == "predictions" else checkpoint.accesses

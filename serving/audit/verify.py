@@ -1,4 +1,4 @@
-"""Re-computation of the audit hash chains (predictions, accesses), streamed in sequence order."""
+"""Re-computation of the audit hash chains (predictions, accesses, outcomes), in sequence order."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from ssc_response.serving.audit.hashing import (
     compute_entry_hash,
 )
 from ssc_response.serving.audit.records import VerifyResult
-from ssc_response.serving.database import audit_access, audit_predictions
+from ssc_response.serving.database import audit_access, audit_outcomes, audit_predictions
+
+# The outcome chain: every column of ``audit_outcomes`` except entry_hash, so who recorded an
+# outcome and when are as tamper-evident as the values.
+OUTCOME_HASHED_FIELDS: tuple[str, ...] = (
+    "seq", "prediction_id", "recorded_at", "recorded_by", "visit_date", "outcome_json",
+    "prev_hash",
+)
 
 _Problem = tuple[int, str | None, str]  # (first broken seq, its prediction_id if stored, reason)
 
@@ -35,6 +42,7 @@ class Chain:
 
 PREDICTIONS = Chain(audit_predictions, "seq", HASHED_FIELDS)
 ACCESSES = Chain(audit_access, "id", ACCESS_HASHED_FIELDS)
+OUTCOMES = Chain(audit_outcomes, "seq", OUTCOME_HASHED_FIELDS)
 
 
 def verify_chain(conn: Connection, chunk_size: int = 1000,

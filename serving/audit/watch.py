@@ -93,11 +93,12 @@ class AuditWatch:
                 return None
             heads = read_heads(conn)
         self.refusal, self.latest = None, found[-1] if found else None
-        if self.latest and (self.latest.predictions, self.latest.accesses) == (
-                heads["predictions"], heads["accesses"]):
+        if self.latest and (self.latest.predictions, self.latest.accesses,
+                            self.latest.outcomes) == (
+                heads["predictions"], heads["accesses"], heads["outcomes"]):
             return None
         signed = checkpoints.sign(self.config.key, utc_now_iso(), heads["predictions"],
-                                  heads["accesses"])
+                                  heads["accesses"], heads["outcomes"])
         checkpoints.append(self.config.checkpoint_path, signed)
         self.latest = signed
         return signed

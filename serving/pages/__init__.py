@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ssc_response.features.schema import MRSS_SITE_FIELDS
 from ssc_response.serving.pages.deps import PageDenied, Pages, SignInRequired
-from ssc_response.serving.pages.routers import auditor, auth, clinician, docs, model
+from ssc_response.serving.pages.routers import auditor, auth, clinician, docs, followup, model
 from ssc_response.serving.pages.session import CSRF_FIELD, SessionSigner
 from ssc_response.serving.pages.views import DISCLAIMER, percent
 from ssc_response.serving.settings import Settings
@@ -36,7 +36,7 @@ def include_pages(app: FastAPI, settings: Settings) -> None:
     app.state.pages = Pages(_templates(), _signer(settings))
     static = StaticFiles(packages=[("ssc_response.serving.pages", "static")])
     app.mount("/static", static, name="static")
-    for module in (auth, clinician, auditor, model, docs):
+    for module in (auth, clinician, followup, auditor, model, docs):
         app.include_router(module.router)
     app.add_exception_handler(SignInRequired, _to_sign_in)
     app.add_exception_handler(PageDenied, _denied)

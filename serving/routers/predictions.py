@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
+from ssc_response.features.scope import NotEnoughInformationError, OutOfScopeError
 from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving import inference
@@ -36,7 +37,10 @@ from ssc_response.serving.schemas import (
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": MessageOut, "description": "Missing or invalid API key."},
     403: {"model": MessageOut, "description": "The key's role is not clinician."},
-    422: {"model": ValidationErrorOut, "description": "Each broken rule, by field and patient."},
+    422: {"model": ValidationErrorOut, "description": (
+        "Each broken rule, by field and patient; a patient outside the model's population "
+        "(the field and the rule); or too little recorded (one item per field to record, "
+        "rule 'needed for a prediction', most informative first). Nothing was recorded.")},
     503: {"model": MessageOut, "description": "Nothing was recorded; retry later."},
 }
 
@@ -81,11 +85,12 @@ def predict_batch(audit: AuditStore, metrics: ServiceMetrics, served: ServedMode
     ``HTTPException`` of a failure. When there is something to record, the outcomes come as a
     :class:`Staged` result whose ``finish`` commits the entries and only then returns them.
     """
-    validated = inference.validate_requests([pending.records for pending in batch])
+    validated = inference.screen(
+        served, inference.validate_requests([pending.records for pending in batch]))
     outcomes: list[object] = [_refusal(error) for error in validated.refused]
     valid = [i for i, error in enumerate(validated.refused) if error is None]
     if validated.records is None:
-        return outcomes
+        return _counted(metrics, served, outcomes)
     try:
         answers, entries = _answer(served, [batch[i] for i in valid], validated)
     except HTTPException as error:  # the whole batch: nothing recorded, nothing returned
@@ -111,17 +116,26 @@ def _refusal(error: Exception | None) -> object:
 
 def _answer(served: ServedModel, requests: Sequence[Pending],
             validated: inference.ValidatedRequests,
-            ) -> tuple[list[Answer | HTTPException], list[AuditEntryIn]]:
-    """One model call for the valid requests' records: each one's answer and the audit entries."""
+            ) -> tuple[list[Answer | HTTPException | ContractError], list[AuditEntryIn]]:
+    """One model call for the valid requests' records: each one's answer (or its refusal for
+    too little information) and the audit entries."""
+    frame = validated.records
+    if frame is None:
+        raise ValueError("no valid request to answer")
     try:
-        outputs = inference.predict(served, [validated.records])[0]
+        outputs = inference.predict(served, [frame])[0]
     except Exception as error:
         raise _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE) from None
-    answers: list[Answer | HTTPException] = []
+    answers: list[Answer | HTTPException | ContractError] = []
     entries: list[AuditEntryIn] = []
     start = 0
     for pending, size in zip(requests, validated.sizes, strict=True):
+        records = frame.iloc[start:start + size]
         output, start = outputs[start:start + size], start + size
+        refused = inference.refusal(served, records, output)
+        if refused is not None:  # no number: nothing recorded, the fields to record instead
+            answers.append(refused)
+            continue
         try:
             predictions, request_entries = inference.answer_entries(
                 served, pending.key.key_id, pending.records, output)
@@ -142,9 +156,15 @@ def _checked(predictions: list[dict[str, Any]]) -> Answer:
 
 
 def _counted(metrics: ServiceMetrics, served: ServedModel, results: list[object]) -> list[object]:
-    """``results``, with the predictions among them counted as served."""
+    """``results``, with the predictions among them counted as served and the refusals (out of
+    scope, not enough information) counted by reason."""
     served_count = sum(a.predictions for a in results if isinstance(a, Answer))
     metrics.predictions.labels(served.ref.version).inc(served_count)
+    for result in results:
+        if isinstance(result, OutOfScopeError):
+            metrics.refusals.labels("out_of_scope").inc()
+        elif isinstance(result, NotEnoughInformationError):
+            metrics.refusals.labels("not_enough_information").inc()
     return results
 
 

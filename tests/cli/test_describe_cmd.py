@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ssc_response.cli.main import build_app
 from ssc_response.training.describe_run import DESCRIBE_EXPERIMENT
 from ssc_response.training.simulation import simulate_cohort
+from tests.centre_files import centre_workbook, original_records, write_mapping
 from tests.redcap_export import to_redcap_export
 
 runner = CliRunner()
@@ -74,3 +75,22 @@ def test_an_unreadable_redcap_export_exits_2_and_writes_nothing(tmp_path: Path,
     assert result.exit_code == 2
     assert "'P1' has more than one baseline row" in result.output
     assert not (tmp_path / "report").exists()
+
+
+def test_a_centre_workbook_through_its_mapping_describes_like_the_original(
+        tmp_path: Path, tmp_mlflow: str) -> None:
+    """--mapping (and .xlsx) as for every command that reads patients: same tables."""
+    original = tmp_path / "original.csv"
+    pd.DataFrame(original_records()).to_csv(original, index=False)
+    workbook = centre_workbook(tmp_path / "centre.xlsx")
+    mapping = write_mapping(tmp_path)
+
+    mapped = runner.invoke(build_app(), ["describe", "--data", str(workbook), "--mapping",
+                                         str(mapping), "--output", str(tmp_path / "mapped")])
+    plain = describe(original, tmp_path / "plain")
+
+    assert mapped.exit_code == 0, mapped.output
+    assert plain.exit_code == 0, plain.output
+    for table in ("before_after.csv", "responders.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "mapped" / table),
+                                      pd.read_csv(tmp_path / "plain" / table))

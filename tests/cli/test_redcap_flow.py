@@ -47,3 +47,21 @@ def test_dictionary_then_export_then_describe(tmp_path: Path) -> None:
     assert "described 30 patients (REDCap export)" in described.stdout
     assert (tmp_path / "report" / "report.html").is_file()
     assert (tmp_path / "mlflow.db").is_file()  # the run went to the default store
+
+
+def test_train_and_predict_read_the_export_as_it_comes(tmp_path: Path) -> None:
+    """Steps 4 and 5 of the centre's first hour: no column renamed by hand."""
+    export = to_redcap_export(simulate_cohort(150, seed=22), labels=True, missing_code="UNK")
+    export.to_csv(tmp_path / "redcap_export.csv", index=False)
+
+    trained = run(tmp_path, "train", "--data", "redcap_export.csv", "--experiment", "quick")
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "registered ssc-skin-response version 1" in trained.stdout
+
+    predicted = run(tmp_path, "predict", "--data", "redcap_export.csv",
+                    "--output", "predictions.csv")
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    with (tmp_path / "predictions.csv").open(encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == 150  # one row per patient, not per REDCap event row
+    assert {row["patient_id"] for row in rows} == set(export["patient_id"])

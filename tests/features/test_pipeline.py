@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ssc_response.features import schema
@@ -83,9 +84,10 @@ def test_every_feature_maps_back_to_a_field_of_its_set(
 
 def test_one_hot_and_indicator_features_map_to_their_field(fitted: dict[str, Pipeline]) -> None:
     names = set(fitted["both"].get_feature_names_out())
-    assert {"sex_M", f"{MISSING_PREFIX}crp_mg_l"} <= names
+    assert "sex_M" in names
     assert field_of_feature("sex_M") == "sex"
     assert field_of_feature(f"{MISSING_PREFIX}crp_mg_l") == "crp_mg_l"
+    assert field_of_feature(f"{MISSING_PREFIX}sex_M") == "sex"
     assert field_of_feature("cell_product_auto_bm_msc") == "cell_product"
     assert field_of_feature("escsg_activity_index") == "escsg_activity_index"
 
@@ -122,20 +124,54 @@ def test_no_missing_values_in_the_output(
     assert not fitted[feature_set].transform(cohort).isna().any().any()
 
 
-def test_missing_indicators_for_fields_missing_in_training() -> None:
-    patients = [make_patient(patient_id=f"P{i}", crp_mg_l=None if i % 2 else 5.0) for i in range(4)]
-    names = set(build_preprocessor("both").fit(records(*patients)).get_feature_names_out())
+def test_no_missing_indicators_by_default(fitted: dict[str, Pipeline]) -> None:
+    names = fitted["both"].get_feature_names_out()
+    assert not [n for n in names if str(n).startswith(MISSING_PREFIX)]
+
+
+def test_missing_indicators_are_an_opt_in_for_fields_missing_in_training(
+    cohort: pd.DataFrame,
+) -> None:
+    spec = FeatureSpec.listed(["crp_mg_l", "esr_mm_h", "sex", "mrss_total"],
+                              missing_indicators=True)
+    patients = [make_patient(patient_id=f"P{i}", crp_mg_l=None if i % 2 else 5.0 + i,
+                             esr_mm_h=10.0 + i) for i in range(6)]
+    names = set(build_preprocessor(spec).fit(records(*patients)).get_feature_names_out())
     assert f"{MISSING_PREFIX}crp_mg_l" in names
     assert f"{MISSING_PREFIX}esr_mm_h" not in names  # complete in training
 
 
-def test_missing_indicators_for_the_simulated_cohort(
-    cohort: pd.DataFrame, fitted: dict[str, Pipeline]
+def test_a_blank_yes_no_or_category_is_imputed_as_one_of_its_levels(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline],
 ) -> None:
-    names = set(fitted["both"].get_feature_names_out())
-    for name in ("crp_mg_l", "dlco_pct_pred", "fibrosis_grade"):
-        assert cohort[name].isna().any()
-        assert f"{MISSING_PREFIX}{name}" in names
+    blank = make_patient(anti_topo1=None, delta_skin=None, sex="F", cell_product=None)
+    out = fitted["both"].transform(records(blank))
+    for column in ("anti_topo1", "delta_skin"):
+        assert out.loc[0, column] in (0.0, 1.0)  # never the imputed probability
+    one_hot = out.filter(regex="^cell_product_").to_numpy()
+    assert sorted(one_hot[0].tolist()) == [0.0] * (one_hot.shape[1] - 1) + [1.0]
+
+
+def test_a_blank_number_is_imputed_within_its_central_training_range(
+    cohort: pd.DataFrame, fitted: dict[str, Pipeline],
+) -> None:
+    """An extreme patient (CRP at the top of its scale) with ESR blank: the chained regression
+    would put ESR high; it stays within ESR's 5th-95th training percentiles (log scale)."""
+    patient = make_patient(crp_mg_l=300.0, esr_mm_h=None)
+    out = fitted["clinical"].transform(records(patient))
+    low, high = np.nanquantile(np.log1p(cohort["esr_mm_h"].to_numpy(float)), [0.05, 0.95])
+    assert low - 1e-9 <= out.loc[0, "esr_mm_h"] <= high + 1e-9
+
+
+def test_a_blank_field_is_imputed_from_the_other_fields(cohort: pd.DataFrame) -> None:
+    """Chained equations, not a constant: two patients differing in CRP (correlated with ESR
+    through the simulator's inflammation factor) get different imputed ESR values."""
+    spec = FeatureSpec.listed(["crp_mg_l", "esr_mm_h", "mrss_total", "sex"])
+    preprocessor = build_preprocessor(spec).fit(cohort)
+    low, high = (make_patient(patient_id=f"P{i}", crp_mg_l=c, esr_mm_h=None)
+                 for i, c in enumerate((1.0, 40.0)))
+    out = preprocessor.transform(records(low, high))
+    assert out.loc[1, "esr_mm_h"] > out.loc[0, "esr_mm_h"] + 0.05
 
 
 @pytest.mark.parametrize("feature_set", FEATURE_SETS)
@@ -215,3 +251,28 @@ def test_a_record_transforms_alone_as_in_a_batch(fitted: dict[str, Pipeline]) ->
         alone = fitted["both"].transform(batch.iloc[[i]].reset_index(drop=True))
         np.testing.assert_allclose(alone.to_numpy(), together.iloc[[i]].to_numpy(),
                                    rtol=RELATIVE_TOLERANCE, atol=ABSOLUTE_FLOOR)
+
+
+def test_stochastic_draws_are_reproducible_on_levels_and_leave_recorded_values(
+    cohort: pd.DataFrame,
+) -> None:
+    spec = FeatureSpec.listed(["crp_mg_l", "esr_mm_h", "anti_topo1", "sex", "mrss_total"])
+    preprocessor = build_preprocessor(spec).fit(cohort)
+    encode = preprocessor.named_steps["encode"]
+    draws = clone(encode.named_steps["impute"]).set_params(sample_posterior=True,
+                                                            quantiles=(0.0, 1.0))
+    columns = encode.named_steps["columns"].transform(preprocessor.named_steps["indices"]
+                                                      .transform(cohort))
+    draws.fit(columns)
+    patient = records(make_patient(esr_mm_h=None, anti_topo1=None, crp_mg_l=12.0))
+    blank = encode.named_steps["columns"].transform(
+        preprocessor.named_steps["indices"].transform(patient))
+
+    first, again = draws.draws(blank, 20, seed=1), draws.draws(blank, 20, seed=1)
+
+    np.testing.assert_array_equal(first, again)
+    names = list(blank.columns)
+    esr = first[:, 0, names.index("esr_mm_h")]
+    assert np.unique(esr).size > 1  # drawn, not the same value every time
+    assert set(np.unique(first[:, 0, names.index("anti_topo1")])) <= {0.0, 1.0}
+    assert np.all(first[:, 0, names.index("crp_mg_l")] == blank.loc[0, "crp_mg_l"])

@@ -46,7 +46,7 @@ def test_one_prediction_per_patient_in_order(models: dict[str, ResponseModel], n
 
     assert [p["patient_id"] for p in predictions] == ["P0", "P1", "P2", "P3"]
     assert set(predictions[0]) == {"patient_id", "probability_response", "predicted_delta_mrss",
-                                   "indices", "explanation", "warnings"}
+                                   "indices", "explanation", "warnings", "missing_data"}
 
 
 @pytest.mark.parametrize("name", FAMILIES_UNDER_TEST)
@@ -90,15 +90,19 @@ def test_complete_typical_patient_has_no_warnings(models: dict[str, ResponseMode
     assert models["logistic_l2"].predict(batch(1))[0]["warnings"] == []
 
 
-def test_missing_field_warning_names_field_and_imputed_value(
+def test_missing_field_warning_names_the_field_and_the_explanation_shows_the_value_used(
     models: dict[str, ResponseModel],
 ) -> None:
     model = models["logistic_l2"]
-    median = model.summary.medians["crp_mg_l"]
 
-    warnings = model.predict(batch(1, crp_mg_l=None))[0]["warnings"]
+    [output] = model.predict(batch(1, crp_mg_l=None))
 
-    assert warnings == [f"crp_mg_l missing: imputed with the training median {median:.4g} mg/L"]
+    assert output["warnings"] == ["crp_mg_l not recorded: imputed from the patient's other "
+                                  "fields (the explanation shows the value used)"]
+    [crp] = [c for c in output["explanation"]["contributions"] if c["feature"] == "crp_mg_l"]
+    assert crp["imputed"] is True
+    low, high = model.summary.numeric_ranges["crp_mg_l"]
+    assert low <= crp["value"] <= high  # a value in mg/L, not "not recorded"
 
 
 def test_out_of_range_warning_names_field_value_and_range(
@@ -227,20 +231,23 @@ def test_warnings_list_fields_alphabetically_with_their_values(
 
     assert "cell_product = 'ad_svf' was not seen in training" in warnings[0]
     assert any(m.startswith("crp_mg_l = 290 mg/L is outside") for m in warnings[0])
-    assert any(m.startswith("crp_mg_l missing: imputed") for m in warnings[1])
-    assert "cell_product missing: treated as an unknown category" in warnings[1]
+    assert any(m.startswith("crp_mg_l not recorded: imputed") for m in warnings[1])
+    assert any(m.startswith("cell_product not recorded: imputed") for m in warnings[1])
     fields = [message.split(" ")[0] for message in warnings[0]]
     assert fields == sorted(fields)
 
 
 def test_shown_values_are_plain_python(models: dict[str, ResponseModel]) -> None:
     """Numbers as float (whole numbers and flags too, as the model reads them), levels as str,
-    a gap as None: the audit trail stores these values and a replay compares them."""
+    a gap at its imputed value, marked: the audit trail stores these values and a replay
+    compares them."""
     explanations = [p["explanation"] for p in models["logistic_l2"].predict(api_like())[:3]]
 
     unseen, _, gaps = ({c["feature"]: c["value"] for c in e["contributions"]}
                        for e in explanations)
-    assert (gaps["age_years"], gaps["sex"]) == (None, None)
+    imputed = {c["feature"]: c["imputed"] for c in explanations[2]["contributions"]}
+    assert type(gaps["age_years"]) is float and gaps["sex"] in ("F", "M")
+    assert imputed["age_years"] and imputed["sex"]
     assert unseen["cell_product"] == "ad_svf"
     assert type(unseen["prior_immunosuppressants"]) is float  # an integer field
     assert type(unseen["delta_skin"]) is float  # a boolean one

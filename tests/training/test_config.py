@@ -49,7 +49,7 @@ def test_flexible_experiment_compares_every_family() -> None:
 def test_default_experiment_reads_its_pre_specified_core_with_a_reason_for_each() -> None:
     config = load_experiment(EXPERIMENTS / "default.yaml")
 
-    assert isinstance(config.feature_set, dict) and len(config.feature_set) <= 15
+    assert isinstance(config.feature_set, dict) and len(config.feature_set) <= 16
     assert all("[S" in reason or "§" in reason for reason in config.feature_set.values())
     assert not config.features().derived_indices
     assert "escsg_activity_index" not in config.features().numeric
@@ -257,3 +257,48 @@ def test_a_path_still_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     assert load_experiment("mine.yaml").name == "ssc-skin-response-quick"
     assert experiment_path("mine.yaml") == Path("mine.yaml")
+
+
+# --- missing data and intended use (issue 19) ----------------------------------------------------
+
+
+def test_default_experiment_reads_the_seeds_three_findings_and_the_cell_dose() -> None:
+    config = load_experiment("default")
+    fields = set(config.features().fields)
+    assert {"fibrosis_grade", "microvessel_density_per_mm2", "epidermal_thickness_um",
+            "cell_dose_million_per_kg"} <= fields
+    assert not config.missing_data.indicators
+    assert config.population.cutaneous_subset == ["diffuse"]
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"missing_data": {"indicators": True}}, "indicators_reason"),
+    ({"missing_data": {"required": ["lvef_pct"]}}, "not fields the model reads"),
+    ({"population": {"cutaneous_subset": ["diffuse", "widespread"]}}, "unknown levels"),
+    ({"population": {"age_years": [70, 18]}}, "lower end 70"),
+    ({"missing_data": {"max_range_width": 0}}, "max_range_width"),
+])
+def test_missing_data_and_population_problems_are_named(
+    tmp_path: Path, fields: dict[str, Any], expected: str,
+) -> None:
+    path = write_experiment(tmp_path, feature_set=["mrss_total", "sex"], **fields)
+    with pytest.raises(ExperimentConfigError, match=expected):
+        load_experiment(path)
+
+
+def test_missing_indicators_are_an_opt_in_with_a_reason(tmp_path: Path) -> None:
+    path = write_experiment(tmp_path, feature_set=["mrss_total", "crp_mg_l"],
+                            missing_data={"indicators": True,
+                                          "indicators_reason": "same centre, same habits."})
+    assert load_experiment(path).features().missing_indicators
+
+
+def test_training_sets_aside_rows_outside_the_population() -> None:
+    from ssc_response.training.experiment import prepare_cohort
+
+    frame = simulate_cohort(60, 5)
+    frame.loc[:4, "cutaneous_subset"] = "limited"
+    frame.loc[5:6, "cell_product"] = "ad_svf"
+    cohort = prepare_cohort(frame, load_experiment("quick"))
+    assert cohort.n_out_of_scope == 7
+    assert len(cohort.frame) + cohort.n_excluded == 53

@@ -395,10 +395,25 @@ def test_card_reports_provenance_and_missing_data() -> None:
     text = model_card_markdown(make_card())
     assert "2025-01-02 03:04:05 UTC" in text and "`0123abcd`" in text
     assert "`sha256:feed`" in text and "Patients: 40; outcome events: 14" in text
-    assert "| `crp_mg_l` | 12.5 |" in text and "Median imputation" in text
+    assert "| `crp_mg_l` | 12.5 |" in text and "Chained-equations imputation" in text
     assert "one 4-fold inner cross-validation, grouped by patient" in text
 
 
 def test_card_requires_an_aware_creation_time() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         make_card(created_utc=datetime(2025, 1, 2))
+
+
+def test_card_states_the_population_instability_and_the_indicator_warning() -> None:
+    from ssc_response.training.model_card import missing_data_text
+
+    text = model_card_markdown(make_card(
+        population="diffuse SSc; autologous bone-marrow MSC", n_out_of_scope=7,
+        instability=(0.031, 0.062),
+        missing_data_handling=missing_data_text(True, "One centre, one protocol.", 20, 0.4,
+                                                ["mrss_total"])))
+    assert "Population (enforced" in text and "diffuse SSc; autologous bone-marrow MSC" in text
+    assert "Training set aside 7 rows outside it." in text
+    assert "mean 0.031, 90th percentile 0.062" in text
+    assert "One centre, one protocol." in text and "assume every centre" in text
+    assert "wider than 40 percentage points" in text and "`mrss_total`" in text

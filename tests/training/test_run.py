@@ -184,11 +184,17 @@ def test_logged_model_is_a_plain_pyfunc(trained_model_uri: str,
     table = mlflow.pyfunc.load_model(trained_model_uri).predict(patients)
 
     assert list(table["patient_id"]) == list(patients["patient_id"])
+    # A patient with too much blank gets no number, only why (issue 19); the others are scored.
+    refused = table["refused"].fillna("") != ""
+    assert table.loc[refused, "probability_response"].isna().all()
+    assert table.loc[refused, "refused"].str.contains("needed for a prediction").all()
+    answered = table.loc[~refused]
+    assert len(answered) >= 3
     bounds = ("probability_response", "predicted_delta_mrss")
     for name in bounds:
-        assert (table[f"{name}_lower"] <= table[name]).all()
-        assert (table[name] <= table[f"{name}_upper"]).all()
-    assert table["probability_response"].between(0, 1).all()
+        assert (answered[f"{name}_lower"] <= answered[name]).all()
+        assert (answered[name] <= answered[f"{name}_upper"]).all()
+    assert answered["probability_response"].between(0, 1).all()
 
 
 def test_served_model_loads_from_the_registry(trained_model_uri: str,

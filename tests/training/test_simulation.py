@@ -456,3 +456,24 @@ def test_true_probability_matches_the_observed_response_rate(scenario: str, seed
     assert abs(rate(observed) - truth.mean()) < 0.011
     thick = as_float(frame, "mrss_total") > 28
     assert abs(rate(observed[thick.to_numpy()]) - truth[thick.to_numpy()].mean()) < 0.02
+
+
+def test_missingness_shift_blanks_labs_by_their_value_in_development_and_by_age_in_deployment(
+) -> None:
+    """The new scenario (issue 19): MNAR at the development centre (a blank ESR means a low
+    one), MAR at the deployment centre (blank in older patients, whatever the ESR)."""
+    from ssc_response.training.simulation import deployment_scenario, get_scenario
+
+    development = get_scenario("missingness_shift")
+    deployment = deployment_scenario(development)
+    assert (development.lab_mechanism, deployment.lab_mechanism) == ("mnar", "mar")
+    n, seed = 4000, 3
+    for scenario, mechanism in ((development, "mnar"), (deployment, "mar")):
+        truth = complete_baseline(n, seed, scenario)
+        blank = simulate_cohort(n, seed, scenario)["esr_mm_h"].isna().to_numpy()
+        assert 0.2 < blank.mean() < 0.4  # about the scenario's 30 %
+        esr = truth["esr_mm_h"].to_numpy(float)
+        age = truth["age_years"].to_numpy(float)
+        low_esr = np.median(esr[blank]) < 0.8 * np.median(esr[~blank])
+        older = age[blank].mean() > age[~blank].mean() + 2.0
+        assert (low_esr, older) == ((True, False) if mechanism == "mnar" else (False, True))

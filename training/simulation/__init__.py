@@ -34,6 +34,7 @@ from ssc_response.training.simulation.scenarios import (
     SCENARIOS,
     Scenario,
     UnknownScenarioError,
+    deployment_scenario,
     get_scenario,
 )
 
@@ -70,6 +71,7 @@ __all__ = [
     "compare_with_targets",
     "complete_baseline",
     "delta_terms",
+    "deployment_scenario",
     "driver_effects",
     "expected_delta_mrss",
     "get_scenario",

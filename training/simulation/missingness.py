@@ -68,6 +68,9 @@ def _blank(frame: pd.DataFrame, rows: BoolArray, columns: tuple[str, ...] | list
         frame[column] = frame[column].mask(rows)  # keeps the dtype; NaN or <NA>
 
 
+LAB_PANELS = ("missing_labs", "missing_antibodies")
+
+
 def _rows(
     rng: np.random.Generator, frame: pd.DataFrame, rate: float, covariate: str | None, sc: Scenario
 ) -> BoolArray:
@@ -76,13 +79,30 @@ def _rows(
     return _mar(rng, frame[covariate], rate, sc.mar_strength)
 
 
+def _lab_rows(rng: np.random.Generator, frame: pd.DataFrame, rate: float,
+              columns: tuple[str, ...], sc: Scenario) -> BoolArray:
+    """Blank labs or antibodies by the scenario's ``lab_mechanism``: "mnar" on the panel's own
+    first value (blank when low or negative), "mar" on age, else completely at random."""
+    if sc.lab_mechanism == "mnar":
+        own = pd.to_numeric(frame[columns[0]].astype("Float64"), errors="coerce")
+        return _mar(rng, -own, rate, sc.mnar_strength)
+    if sc.lab_mechanism == "mar":
+        return _mar(rng, frame["age_years"], rate, sc.mnar_strength)
+    return _mcar(rng, len(frame), rate)
+
+
 def _baseline(rng: np.random.Generator, frame: pd.DataFrame, sc: Scenario) -> BoolArray:
     """Blank baseline panels in place; return the rows without a baseline biopsy."""
     # Older patients are biopsied less often (assumption: a little MAR).
     no_biopsy = _mar(rng, frame["age_years"], sc.missing_histology, sc.mar_strength)
     _blank(frame, no_biopsy, HISTOLOGY_FIELDS)
     for rate_field, covariate, columns in BASELINE_PANELS:
-        _blank(frame, _rows(rng, frame, getattr(sc, rate_field), covariate, sc), columns)
+        rate = getattr(sc, rate_field)
+        if rate_field in LAB_PANELS and sc.lab_mechanism != "random":
+            rows = _lab_rows(rng, frame, rate, columns, sc)
+        else:
+            rows = _rows(rng, frame, rate, covariate, sc)
+        _blank(frame, rows, columns)
     return no_biopsy
 
 

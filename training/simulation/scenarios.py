@@ -105,6 +105,14 @@ class Scenario:
     missing_followup_item: float = 0.05  # each secondary follow-up measure (assumption)
     lost_to_followup: float = 0.04  # whole follow-up visit missing (assumption)
     mar_strength: float = 0.5  # log-odds slope of missingness on an observed covariate
+    # Why labs (ESR, CRP) and antibodies are blank: "random" (MCAR, as above); "mnar" (a centre
+    # that orders them when it suspects inflammation or an antibody: blank more often when the
+    # value itself is low or negative); "mar" (blank more often in older patients, an observed
+    # covariate). Assumptions, to show what missing indicators cost when centres differ.
+    lab_mechanism: str = "random"
+    # The deployment centre's mechanism, when it differs (the study's fresh patients use it).
+    deployment_lab_mechanism: str | None = None
+    mnar_strength: float = 1.5  # log-odds slope of "mnar" blanks on the (standardised) value
 
 
 FOUNDING_CENTRE = Scenario(
@@ -173,9 +181,31 @@ NONLINEAR = replace(
     inflamed_thick_skin_points=4.0,
 )
 
+MISSINGNESS_SHIFT = replace(
+    FOUNDING_CENTRE,
+    name="missingness_shift",
+    description="the development centre leaves ESR, CRP and antibodies blank when it expects "
+                "them normal (MNAR); the deployment centre leaves them blank in older patients "
+                "(MAR); both about a third of patients (assumption)",
+    missing_labs=0.30,
+    missing_antibodies=0.25,
+    lab_mechanism="mnar",
+    deployment_lab_mechanism="mar",
+)
+
 SCENARIOS: dict[str, Scenario] = {
-    s.name: s for s in (FOUNDING_CENTRE, EARLY_TRIAL, HETEROSCEDASTIC, LOW_SIGNAL, NONLINEAR)
+    s.name: s for s in (FOUNDING_CENTRE, EARLY_TRIAL, HETEROSCEDASTIC, LOW_SIGNAL, NONLINEAR,
+                        MISSINGNESS_SHIFT)
 }
+
+
+def deployment_scenario(scenario: str | Scenario) -> Scenario:
+    """The scenario as the deployment centre sees it: its own lab-missingness mechanism, when
+    the scenario gives one (else the scenario itself)."""
+    sc = get_scenario(scenario)
+    if sc.deployment_lab_mechanism is None:
+        return sc
+    return replace(sc, lab_mechanism=sc.deployment_lab_mechanism)
 
 
 def get_scenario(scenario: str | Scenario) -> Scenario:

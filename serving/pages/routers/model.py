@@ -21,7 +21,11 @@ from markupsafe import Markup
 
 from ssc_response.models.registry import VersionRecord, run_text, version_history
 from ssc_response.models.validation_runs import validations_of
-from ssc_response.serving.deps import HolderDep, SettingsDep
+from ssc_response.serving.audit.access import AccessLog
+from ssc_response.serving.audit.outcomes import OutcomeStore
+from ssc_response.serving.audit.outcomes_metrics import gauges_for
+from ssc_response.serving.audit.outcomes_validation import Prospective, ResponseRule, prospective
+from ssc_response.serving.deps import HolderDep, ServicesDep, SettingsDep
 from ssc_response.serving.keys import Role
 from ssc_response.serving.pages.deps import ModelPage, PageDenied, PagesDep, SignedIn, render
 from ssc_response.serving.routers.model import describe
@@ -61,7 +65,7 @@ def champion_periods(history: list[VersionRecord]) -> list[Period]:
 
 @router.get("/model")
 def model_page(request: Request, signed: ModelPage, pages: PagesDep, holder: HolderDep,
-               settings: SettingsDep) -> Any:
+               settings: SettingsDep, services: ServicesDep) -> Any:
     """The served model: metrics with intervals, model card, alias history, MLflow links."""
     loaded = holder.loaded
     info, served = describe(loaded, holder.uri), loaded.served
@@ -76,8 +80,24 @@ def model_page(request: Request, signed: ModelPage, pages: PagesDep, holder: Hol
         # External validations of this version (``ssc-response validate``), newest first.
         "validations": validations_of(served.ref.name, served.ref.version),
         "plots": _plots_shown(signed, served.ref.run_id),
+        "prospective": _prospective(signed, services, served),
     }
     return render(request, pages, "model.html", context)
+
+
+def _prospective(signed: Any, services: Any, served: Any) -> Prospective | None:
+    """The served version's predictions that met their outcome (researchers only); reading the
+    outcomes is recorded as an access, and the O/E band is shown on ``/metrics`` too."""
+    if signed.key.role != Role.RESEARCHER:
+        return None
+    version = served.ref.version
+    AccessLog(services.engine).record(signed.key.key_id, "view",
+                                      detail=f"outcomes of model version {version}")
+    outcomes, waiting = OutcomeStore(services.engine).for_version(version)
+    result = prospective(version, outcomes, waiting, ResponseRule.of(served.model))
+    latest = result.oe_over_time[-1] if result.oe_over_time else None
+    gauges_for(services.metrics.registry).show(version, result.n_with_outcome, waiting, latest)
+    return result
 
 
 # --- the run's validation plots (researchers) ---------------------------------------------------

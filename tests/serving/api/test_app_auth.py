@@ -27,6 +27,9 @@ ROUTES: list[tuple[str, str, Any, set[Role]]] = [
     ("GET", f"/v1/audit/predictions/{UNKNOWN_ID}", None, {Role.AUDITOR}),
     ("GET", "/v1/audit/verify", None, {Role.AUDITOR}),
     ("POST", f"/v1/audit/predictions/{UNKNOWN_ID}/replay", None, {Role.AUDITOR}),
+    ("POST", "/v1/outcomes", {"prediction_id": UNKNOWN_ID, "visit_date": "2026-01-01",
+                              "mrss_total_followup": 10}, {Role.CLINICIAN}),
+    ("GET", "/v1/outcomes?model_version=1", None, {Role.AUDITOR}),
 ]
 ROUTE_IDS = [f"{method} {path.replace(UNKNOWN_ID, '{id}')}" for method, path, _, _ in ROUTES]
 PUBLIC = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]

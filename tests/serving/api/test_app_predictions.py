@@ -37,7 +37,7 @@ def answer(service: Service) -> dict[str, Any]:
 def test_answer_has_the_documented_fields(answer: dict[str, Any]) -> None:
     assert set(answer) == {
         "prediction_id", "patient_id", "model", "probability_response", "predicted_delta_mrss",
-        "indices", "explanation", "warnings",
+        "indices", "explanation", "warnings", "missing_data",
     }
     assert answer["patient_id"] == "SSC-0001"
     assert set(answer["model"]) == {"name", "version", "run_id"}
@@ -74,7 +74,8 @@ def test_explanation_output_matches_the_probability(answer: dict[str, Any]) -> N
 def test_contributions_name_fields_with_values_and_units(answer: dict[str, Any]) -> None:
     contributions = answer["explanation"]["contributions"]
     assert contributions
-    assert all(set(c) == {"feature", "value", "unit", "contribution"} for c in contributions)
+    assert all(set(c) == {"feature", "value", "unit", "contribution", "imputed", "note"}
+               for c in contributions)
     by_field = {c["feature"]: c for c in contributions}
     # The quick experiment's core fields include disease duration (24 months in make_patient).
     assert by_field["disease_duration_months"]["value"] == 24.0
@@ -104,9 +105,13 @@ def test_answer_is_in_the_audit_trail_with_the_callers_key(
 
 def test_audit_input_holds_only_the_fields_sent(service: Service) -> None:
     record = make_patient(patient_id="SPARSE-1")
-    for optional in ("crp_mg_l", "esr_mm_h", "fibrosis_grade"):
+    # Fields the model does not read: leaving out ESR, CRP and the fibrosis grade together can
+    # leave too wide a range for a number (then nothing is recorded; tested below).
+    for optional in ("lvef_pct", "fvc_pct_pred", "c3_g_l"):
         del record[optional]
-    prediction_id = service.predict(record).json()["predictions"][0]["prediction_id"]
+    response = service.predict(record)
+    assert response.status_code == 200, response.text
+    prediction_id = response.json()["predictions"][0]["prediction_id"]
     entry = service.client.get(
         f"/v1/audit/predictions/{prediction_id}", headers=service.headers(Role.AUDITOR)
     ).json()
@@ -146,3 +151,62 @@ def test_batch_answers_equal_single_answers(service: Service) -> None:
     assert together[1]["explanation"]["output_value"] == pytest.approx(
         alone["explanation"]["output_value"]
     )
+
+
+# --- refusals: out of scope, not enough information (issue 19) ----------------------------------
+
+
+def _refusals(service: Service, reason: str) -> float:
+    for line in service.client.get("/metrics").text.splitlines():
+        if line.startswith(f'ssc_prediction_refusals_total{{reason="{reason}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("cutaneous_subset", "limited", "this model is for diffuse SSc; you entered limited SSc"),
+    ("cell_product", "ad_svf", "you entered adipose stromal vascular fraction"),
+])
+def test_an_out_of_scope_patient_is_refused_naming_the_field_and_nothing_is_recorded(
+    service: Service, field: str, value: str, words: str,
+) -> None:
+    recorded, refused = service.audit_total(), _refusals(service, "out_of_scope")
+
+    response = service.predict(make_patient(**{field: value}))
+
+    assert response.status_code == 422, response.text
+    [item] = response.json()["detail"]
+    assert item["field"] == field and words in item["rule"]
+    assert service.audit_total() == recorded
+    assert _refusals(service, "out_of_scope") == refused + 1
+
+
+def test_most_fields_blank_is_refused_with_the_fields_to_record(service: Service) -> None:
+    full = make_patient()
+    minimal = {k: full[k] for k in ("patient_id", "age_years", "sex", "disease_duration_months",
+                                    "mrss_total")}
+    recorded = service.audit_total()
+
+    response = service.predict(minimal)
+
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail and all(item["rule"] == "needed for a prediction" for item in detail)
+    assert len({item["field"] for item in detail}) == len(detail)
+    assert service.audit_total() == recorded
+    assert _refusals(service, "not_enough_information") >= 1
+
+
+def test_a_blank_field_gives_its_range_and_is_shown_at_its_imputed_value(
+    service: Service,
+) -> None:
+    response = service.predict(make_patient(esr_mm_h=None))
+
+    assert response.status_code == 200, response.text
+    [answer] = response.json()["predictions"]
+    spread = answer["missing_data"]
+    assert spread["lower"] <= spread["upper"]
+    assert [f["field"] for f in spread["fields_to_record"]] == ["esr_mm_h"]
+    assert "esr_mm_h" in spread["text"]
+    [esr] = [c for c in answer["explanation"]["contributions"] if c["feature"] == "esr_mm_h"]
+    assert esr["imputed"] is True and esr["value"] is not None

@@ -40,6 +40,8 @@ OPERATIONS: dict[str, Role | None] = {
     "GET /v1/audit/predictions/{prediction_id}": Role.AUDITOR,
     "GET /v1/audit/verify": Role.AUDITOR,
     "POST /v1/audit/predictions/{prediction_id}/replay": Role.AUDITOR,
+    "POST /v1/outcomes": Role.CLINICIAN,
+    "GET /v1/outcomes": Role.AUDITOR,
     "GET /healthz": None,
     "GET /readyz": None,
     "GET /metrics": None,

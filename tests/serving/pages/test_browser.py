@@ -214,6 +214,7 @@ def test_an_index_the_blanks_could_flip_reads_not_assessable(
     assert "Model uncertainty" in page.locator("#probability-interval").inner_text()
     assert labels_inside_the_chart(page)
     page.get_by_role("button", name="Copy id").click()
+    page.locator("#copy-status", has_text="Copied").wait_for()  # the clipboard answers later
     assert page.locator("#copy-status").inner_text() == "Copied"
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert copied == page.locator("#prediction-id").inner_text()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -131,11 +132,13 @@ def test_a_bad_value_is_explained_beside_its_field_and_nothing_is_lost(
 
 
 def test_upload_predicts_every_row(clinician: TestClient) -> None:
-    rows = ["patient_id,age_years,sex,disease_duration_months,mrss_total",
-            "U-1,50,F,20,25", "U-2,40,M,30,18"]
+    # Complete records: a patient with most model fields blank gets no number (issue 19).
+    table = pd.DataFrame([make_patient(patient_id="U-1"),
+                          make_patient(patient_id="U-2", sex="M")])
     token = csrf_of(clinician.get("/patients").text)
     response = clinician.post("/patients", data={"csrf_token": token},
-                              files={"file": ("patients.csv", "\n".join(rows), "text/csv")})
+                              files={"file": ("patients.csv", table.to_csv(index=False),
+                                              "text/csv")})
     assert response.status_code == 200, response.text
     assert "U-1" in response.text and "U-2" in response.text
     assert "data:text/csv;base64," in response.text
