@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ssc_response.cli.options import DatabaseUrl, Encoding, MappingFile, Sheet, read_options
+from ssc_response.cli.report_numbers import ci
 
 DEFAULT_MODEL_URI = "models:/ssc-skin-response@champion"
 
@@ -65,10 +65,6 @@ def validate(
         typer.echo(line)
 
 
-def ci(metrics: dict[str, float], name: str, digits: int) -> str:
-    value = metrics[name]
-    low, high = metrics.get(f"{name}_ci_low", math.nan), metrics.get(f"{name}_ci_high", math.nan)
-    return f"{value:.{digits}f} (95 % CI {low:.{digits}f} to {high:.{digits}f})"
 
 
 def report_lines(result) -> list[str]:  # noqa: ANN001 - ExternalValidation, lazily imported

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ssc_response.cli.options import fail
-from ssc_response.cli.validate_cmd import ci
+from ssc_response.cli.report_numbers import ci
 
 if TYPE_CHECKING:
     from ssc_response.serving.audit.outcomes import StoredOutcome

@@ -30,8 +30,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "ssc_response.features.imputation.CategoryColumns",
     "ssc_response.features.imputation.ChainedImputer",
     # IterativeImputer's fitted (feature, neighbours, regressor) triplets: a namedtuple of
-    # sklearn's own
-    "sklearn.impute._iterative.IterativeImputer",
+    # sklearn's own (skops trusts IterativeImputer itself already)
     "sklearn.impute._iterative._ImputerTriplet",
     # the champion with its recalibration
     "ssc_response.models.calibration.RecalibratedClassifier",

@@ -256,7 +256,7 @@ def test_training_leaves_no_worker_pool_behind(
 
     from ssc_response.training import run as run_module
 
-    def fake_run(config: Path, data: Path, tick: Any = None) -> list[float]:
+    def fake_run(config: Path, data: Path, tick: Any = None, reading: Any = None) -> list[float]:
         big = np.ones((2000, 100))  # > 1 MB: joblib memory-maps it for the workers
         return list(Parallel(n_jobs=2)(delayed(np.sum)(big[i]) for i in range(4)))
 
