@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 
-
 def ci(metrics: dict[str, float], name: str, digits: int) -> str:
     """A metric with its 95 % interval, e.g. "0.712 (95 % CI 0.640 to 0.784)"."""
     value = metrics[name]

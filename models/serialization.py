@@ -29,8 +29,11 @@ TRUSTED_TYPES: tuple[str, ...] = (
     # one-hot columns that keep a blank category blank; chained-equations imputation
     "ssc_response.features.imputation.CategoryColumns",
     "ssc_response.features.imputation.ChainedImputer",
-    # IterativeImputer's fitted (feature, neighbours, regressor) triplets: a namedtuple of
-    # sklearn's own (skops trusts IterativeImputer itself already)
+    # Chained-equations imputation. skops trusts IterativeImputer by default only when
+    # sklearn's experimental module was imported before skops listed sklearn's estimators, so
+    # whether it is reported depends on import order: listed here so loading never depends on
+    # it. Its fitted (feature, neighbours, regressor) triplets are a namedtuple of sklearn's own.
+    "sklearn.impute._iterative.IterativeImputer",
     "sklearn.impute._iterative._ImputerTriplet",
     # the champion with its recalibration
     "ssc_response.models.calibration.RecalibratedClassifier",

@@ -84,7 +84,10 @@ def test_every_trusted_type_is_needed(saved: dict[str, tuple[ResponseModel, Path
     for _, directory in saved.values():
         found.update(skops_types(directory))
 
-    assert found == set(TRUSTED_TYPES)
+    # IterativeImputer is reported or not depending on import order (models/serialization.py).
+    may_be_trusted_by_skops = {"sklearn.impute._iterative.IterativeImputer"}
+    assert found <= set(TRUSTED_TYPES)
+    assert set(TRUSTED_TYPES) - found <= may_be_trusted_by_skops
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))

@@ -85,7 +85,7 @@ def test_a_latin1_file_names_the_choice_on_the_form_and_reads_with_it(
     content = patients.to_csv(index=False).encode("cp1252")
     response = upload(clinician, "latin1.csv", content, encoding="cp1252")
     assert response.status_code == 422  # read: now the contract judges the decoded value
-    assert "<td>biopsy_site</td>" in response.text
+    assert "<td>Biopsy site</td>" in response.text  # the field by its label
     assert "avant-bras é" in html.unescape(response.text)
 
 
@@ -104,7 +104,7 @@ def test_a_broken_follow_up_value_is_refused_as_predict_refuses_it(
                             **make_followup(mrss_total_followup=99)}])
     response = upload(clinician, "cohort.csv", cohort.to_csv(index=False).encode())
     assert response.status_code == 422
-    assert "<td>1</td><td>mrss_total_followup</td>" in response.text
+    assert "<td>1</td><td>mRSS total at follow-up</td>" in response.text  # its label
 
 
 def test_too_many_patients_is_413_naming_the_limit(clinician: TestClient) -> None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -62,8 +63,7 @@ def pages_and_downloads(service: Service, clinician: TestClient, auditor: TestCl
     auditor.get("/audit")  # at least one access recorded, so the checkpoint has something new
     watch = service.client.app_state["audit_watch"]
     watch.checkpoint_now()
-    upload = ("u.csv", "patient_id,age_years,sex,disease_duration_months,mrss_total\n"
-                       "U-1,50,F,20,25\n", "text/csv")
+    upload = ("u.csv", patient_file("U-1"), "text/csv")
     return {
         "sign-in": browser(service).get("/"),
         "patient form": clinician.get("/patient"),
@@ -131,9 +131,13 @@ def test_the_auditors_export_neutralises_a_leading_minus(
     float(rows[0]["predicted_delta_mrss"])  # numbers stay numbers, negative ones too
 
 
+def patient_file(patient_id: str) -> str:
+    """A CSV of one complete patient (a patient with most fields blank gets no number)."""
+    return pd.DataFrame([make_patient(patient_id=patient_id)]).to_csv(index=False)
+
+
 def test_the_batch_download_neutralises_a_leading_minus(clinician: TestClient) -> None:
-    upload = ("p.csv", "patient_id,age_years,sex,disease_duration_months,mrss_total\n"
-                       "-B2,50,F,20,25\n", "text/csv")
+    upload = ("p.csv", patient_file("-B2"), "text/csv")
     page = clinician.post("/patients", files={"file": upload},
                           data={"csrf_token": csrf_of(clinician.get("/patients").text)})
     assert page.status_code == 200, page.text
