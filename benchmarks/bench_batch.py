@@ -91,7 +91,7 @@ def simulate(path: Path, n: int) -> Path:
 
 def run_engine(engine: str, args: argparse.Namespace, env: dict[str, str], source: Path,
                workdir: Path) -> Run:
-    command = [sys.executable, "-c", "from cli.main import app; app()", "predict",
+    command = [sys.executable, "-c", "from ssc_response.cli.main import app; app()", "predict",
                "--data", str(source), "--output", str(workdir / f"{engine}.parquet"),
                "--model", args.model_uri, "--engine", engine, "--chunk-rows",
                str(args.chunk_rows), "--spark-master", args.spark_master]

@@ -40,7 +40,7 @@ def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("ssc-response")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-c", "from cli.main import app; app()"]
+    return [sys.executable, "-c", "from ssc_response.cli.main import app; app()"]
 
 
 def run_cli(data: Path, output: Path) -> None:

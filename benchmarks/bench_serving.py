@@ -41,7 +41,7 @@ from tests.factories import make_patient  # noqa: E402
 
 # `ssc-response serve` without depending on cli/main.py registering the command.
 SERVE = (
-    "import typer; from cli.serve_cmd import register; "
+    "import typer; from ssc_response.cli.serve_cmd import register; "
     "app = typer.Typer(); app.callback()(lambda: None); register(app); app()"
 )
 
