@@ -24,6 +24,14 @@ class BlankField:
     label: str
     points: float  # SD of the probability it alone leaves open, in percentage points
 
+    @property
+    def moves(self) -> str:
+        """'about 9 percentage points', 'about 1 percentage point', 'less than 1 ...'."""
+        shown = round(self.points)
+        if shown < 1:
+            return "less than 1 percentage point"
+        return f"about {shown} percentage point{'s' if shown != 1 else ''}"
+
 
 @dataclass(frozen=True)
 class MissingView:

@@ -2,9 +2,9 @@
 
 For the same patient, the page's sentence names the blank fields by their data-dictionary labels
 in the API's order (most informative first), gives the API's range in whole percent and tells
-which field to record first; a complete patient's page has no such block (the API gives
-``null``). A patient with too much left blank gets the form again, no number, and the fields to
-record in the API's order.
+which field to record first (the stored prediction's page too); a complete patient's page has
+no such block (the API gives ``null``). A patient with too much left blank gets the form again,
+no number, and the fields to record in the API's order.
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ def test_the_result_page_states_the_apis_missing_data_range_in_words(
     shown = page.text[page.text.index('id="missing-range"'):page.text.index('id="h-indices"')]
     # labels, not the dictionary's codes (which appear only in data-field attributes)
     assert not any(f">{name}" in shown or f" {name}" in shown for name in BLANK)
+    prediction_id = re.search(r'id="prediction-id">([0-9a-f-]{36})<', page.text)
+    assert prediction_id is not None
+    stored = clinician.get(f"/patient/predictions/{prediction_id.group(1)}").text
+    assert block(stored, "missing-sentence") == sentence  # from the audit trail, the same words
 
 
 def test_one_blank_field_is_named_alone(service: Service, clinician: TestClient) -> None:
