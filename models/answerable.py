@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ssc_response.features.columns import numeric_block, text_block
@@ -63,8 +64,7 @@ def _blank(records: pd.DataFrame, outputs: Sequence[Mapping[str, Any]],
     for name in names:
         column = (text_block(records, [name]) if is_text_field(name)
                   else numeric_block(records, [name]))[:, 0]
-        for i, value in enumerate(column):
-            reported = outputs[i].get("indices", {}).get(name)
-            if pd.isna(value) and reported is None:
+        for i in np.flatnonzero(pd.isna(column)):  # only the blank cells: a batch is large
+            if outputs[i].get("indices", {}).get(name) is None:
                 blank[i].append(name)
     return blank

@@ -59,7 +59,9 @@ def missing_ranges(columns: pd.DataFrame, imputed: pd.DataFrame, draws: ChainedI
     its :class:`MissingRange`, or ``None`` when nothing the model reads is blank.
 
     ``imputed``: the same rows after the point imputation (with any indicator columns);
-    ``logits``: the model's log-odds from an ``imputed``-shaped frame.
+    ``logits``: the model's log-odds from an ``imputed``-shaped frame. Two model calls per
+    batch, whatever its size: every draw of every incomplete row, then every (row, blank field)
+    pair's draws.
     """
     blank = np.isnan(columns.to_numpy(dtype=float))
     rows = np.flatnonzero(blank.any(axis=1))
@@ -70,17 +72,28 @@ def missing_ranges(columns: pd.DataFrame, imputed: pd.DataFrame, draws: ChainedI
     drawn = draws.draws(columns.iloc[rows], n_draws, DRAW_SEED)  # (draws, rows, columns)
     point = imputed.iloc[rows].to_numpy(dtype=float)
     width = drawn.shape[2]
-    names = [str(c) for c in columns.columns]
     probability = _probabilities(_stacked(point, drawn, width), imputed, logits)
     probability = probability.reshape(n_draws, len(rows))
+    column_fields = [field_of(str(c)) for c in columns.columns]
+    pairs = _blank_fields(blank[rows], column_fields)
+    spread = _one_field_spread(point, drawn, blank[rows], pairs, column_fields, imputed, logits)
+    per_row: list[list[tuple[str, float]]] = [[] for _ in rows]
+    for (k, field), value in zip(pairs, spread, strict=True):
+        per_row[k].append((field, float(value)))
     for k, i in enumerate(rows):
-        fields = list(dict.fromkeys(field_of(names[j]) for j in np.flatnonzero(blank[i])))
-        spread = _one_field_spread(point[k], drawn[:, k], blank[i], names, fields, field_of,
-                                   imputed, logits)
-        ranked = sorted(zip(fields, spread, strict=True), key=lambda pair: -pair[1])
+        ranked = sorted(per_row[k], key=lambda pair: -pair[1])  # stable: ties keep column order
         result[i] = MissingRange(float(probability[:, k].min()), float(probability[:, k].max()),
-                                 n_draws, [(f, float(s)) for f, s in ranked])
+                                 n_draws, ranked)
     return result
+
+
+def _blank_fields(blank: np.ndarray, column_fields: Sequence[str]) -> list[tuple[int, str]]:
+    """(row, field) for each input field with a blank column, per row in column order."""
+    pairs = []
+    for k, row in enumerate(blank):
+        for field in dict.fromkeys(column_fields[j] for j in np.flatnonzero(row)):
+            pairs.append((k, field))
+    return pairs
 
 
 def _stacked(point: np.ndarray, drawn: np.ndarray, width: int) -> np.ndarray:
@@ -97,16 +110,18 @@ def _probabilities(matrix: np.ndarray, like: pd.DataFrame,
 
 
 def _one_field_spread(point: np.ndarray, drawn: np.ndarray, blank: np.ndarray,
-                      names: Sequence[str], fields: Sequence[str],
-                      field_of: Callable[[str], str], like: pd.DataFrame,
+                      pairs: Sequence[tuple[int, str]], column_fields: Sequence[str],
+                      like: pd.DataFrame,
                       logits: Callable[[pd.DataFrame], np.ndarray]) -> np.ndarray:
-    """Per blank field: SD of the probability when only that field takes its drawn values."""
-    n_draws = drawn.shape[0]
-    blocks = []
-    for field in fields:
-        own = np.asarray([field_of(n) == field and blank[j] for j, n in enumerate(names)])
-        block = np.tile(point, (n_draws, 1))
-        block[:, :len(names)][:, own] = drawn[:, own]
-        blocks.append(block)
-    probability = _probabilities(np.vstack(blocks), like, logits)
-    return np.asarray(probability.reshape(len(fields), n_draws).std(axis=1), dtype=float)
+    """Per (row, blank field) pair: SD of the probability when only that field's columns take
+    their drawn values (the row's other columns at their point imputation)."""
+    n_draws, width = drawn.shape[0], drawn.shape[2]
+    rows = np.asarray([row for row, _ in pairs])
+    fields = np.asarray(column_fields)
+    own = np.stack([(fields == field) & blank[row] for row, field in pairs])  # (pairs, columns)
+    base = point[rows]  # (pairs, all imputed columns)
+    block = np.repeat(base[:, None, :], n_draws, axis=1)  # (pairs, draws, all columns)
+    values = np.transpose(drawn[:, rows, :], (1, 0, 2))  # (pairs, draws, columns)
+    block[:, :, :width] = np.where(own[:, None, :], values, base[:, None, :width])
+    probability = _probabilities(block.reshape(-1, block.shape[2]), like, logits)
+    return np.asarray(probability.reshape(len(pairs), n_draws).std(axis=1), dtype=float)

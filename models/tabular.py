@@ -80,10 +80,10 @@ def score_frame(model: ResponseModel, raw: pd.DataFrame,
     outputs = model.predict(records.iloc[inside].reset_index(drop=True)) if inside else []
     scored = records.iloc[inside].reset_index(drop=True)
     unanswered = not_enough_information(model, scored, outputs) if inside else []
-    table = predictions_frame(outputs, model_version)
+    predicted = predictions_frame(outputs, model_version).to_dict("records")  # one pass
     rows: list[dict[str, Any]] = [{} for _ in range(len(records))]
     for k, i in enumerate(inside):
-        rows[i] = (table.iloc[k].to_dict() if not unanswered[k] else
+        rows[i] = (predicted[k] if not unanswered[k] else
                    _refused_row(outputs[k]["patient_id"], unanswered[k], model_version))
     for i, problems in enumerate(outside):
         if problems:
