@@ -64,7 +64,7 @@ def _blank(records: pd.DataFrame, outputs: Sequence[Mapping[str, Any]],
     for name in names:
         column = (text_block(records, [name]) if is_text_field(name)
                   else numeric_block(records, [name]))[:, 0]
-        for i in np.flatnonzero(pd.isna(column)):  # only the blank cells: a batch is large
+        for i in np.flatnonzero(pd.isna(column)).tolist():  # only the blank cells
             if outputs[i].get("indices", {}).get(name) is None:
                 blank[i].append(name)
     return blank

@@ -91,7 +91,7 @@ def _blank_fields(blank: np.ndarray, column_fields: Sequence[str]) -> list[tuple
     """(row, field) for each input field with a blank column, per row in column order."""
     pairs = []
     for k, row in enumerate(blank):
-        for field in dict.fromkeys(column_fields[j] for j in np.flatnonzero(row)):
+        for field in dict.fromkeys(column_fields[j] for j in np.flatnonzero(row).tolist()):
             pairs.append((k, field))
     return pairs
 
