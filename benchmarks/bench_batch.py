@@ -2,9 +2,10 @@
 ``--engine spark`` (``local[2]``), same file, same model, same run.
 
 Simulates N patients into a Parquet file (in blocks, outside the measurement), then runs each
-engine as the real command in a subprocess and prints wall time, patients per second, the peak
-memory of the whole process tree (the JVM and Spark's Python workers included; sampled every
-0.2 s from /proc) and the ratios; finally checks that the two outputs agree within the stated
+engine as the real command in a subprocess and prints wall time, CPU time (user + system: less
+sensitive to a shared machine's load), patients per second, the peak memory of the whole
+process tree (the JVM and Spark's Python workers included; sampled every 0.2 s from /proc) and
+the ratios; finally checks that the two outputs agree within the stated
 tolerance (relative 1e-9). The simulator leaves fields blank as its cohorts do (a quarter of
 patients without a biopsy, scattered laboratory blanks), so the run includes the missing-data
 ranges and the refusals of patients with too little recorded; their shares are printed. Prints
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -39,6 +41,7 @@ class Run:
     seconds: float
     peak_mb: float
     patients: int
+    cpu_seconds: float  # user + system time of the command (its threads and waited children)
 
     @property
     def per_second(self) -> float:
@@ -100,6 +103,7 @@ def run_engine(engine: str, args: argparse.Namespace, env: dict[str, str], sourc
                "--model", args.model_uri, "--engine", engine, "--chunk-rows",
                str(args.chunk_rows), "--spark-master", args.spark_master]
     started = time.perf_counter()
+    cpu_before = _children_cpu()
     process = subprocess.Popen(command, env=env, cwd=workdir, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
     peak = PeakMemory(process.pid)
@@ -109,7 +113,14 @@ def run_engine(engine: str, args: argparse.Namespace, env: dict[str, str], sourc
     if process.returncode != 0:
         sys.exit(f"{engine} failed:\n{output}")
     print(f"  {engine}: {output.strip().splitlines()[-1]}", flush=True)
-    return Run(engine, seconds, peak.mb, args.n)
+    return Run(engine, seconds, peak.mb, args.n, _children_cpu() - cpu_before)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children: on a shared machine the wall time
+    grows with the others' load, the CPU time much less."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 class PeakMemory:
@@ -156,7 +167,8 @@ def tree_rss_mb(root: int) -> float:
 
 def report(runs: list[Run]) -> None:
     for run in runs:
-        print(f"{run.engine:>6}: {run.seconds:7.1f} s wall   {run.per_second:9,.0f} patients/s   "
+        print(f"{run.engine:>6}: {run.seconds:7.1f} s wall   {run.cpu_seconds:7.1f} s CPU   "
+              f"{run.per_second:9,.0f} patients/s   "
               f"peak memory {run.peak_mb:7,.0f} MB (process tree)")
     if len(runs) == 2:
         first, second = runs
