@@ -38,6 +38,7 @@ from ssc_response.serving.pages.forms import (
     record_from_form,
     sections_for,
 )
+from ssc_response.serving.pages.missing_words import MissingView, missing_view
 from ssc_response.serving.pages.model_fields import model_fields_by_importance
 from ssc_response.serving.pages.uploads import (
     ENCODINGS,
@@ -188,10 +189,20 @@ async def predict_file(request: Request, signed: ClinicianPage, form: CheckedFor
     gaps = await run_in_threadpool(_gaps, records)
     words = [warnings_in_words(p["warnings"], row) for p, row in zip(predictions, gaps,
                                                                      strict=True)]
-    worded = [{**p, "warnings": w} for p, w in zip(predictions, words, strict=True)]
-    context |= {"predictions": predictions, "warnings": words, "model": model_facts(served),
-                "csv_href": _csv_link(worded, served.ref.version)}
+    missing = [missing_view(p.get("missing_data")) for p in predictions]
+    worded = [{**p, "warnings": w, "missing_data": _worded(p.get("missing_data"), m)}
+              for p, w, m in zip(predictions, words, missing, strict=True)]
+    context |= {"predictions": predictions, "warnings": words, "missing": missing,
+                "model": model_facts(served), "csv_href": _csv_link(worded, served.ref.version)}
     return render(request, pages, "batch.html", context)
+
+
+def _worded(missing_data: Mapping[str, Any] | None,
+            view: MissingView | None) -> dict[str, Any] | None:
+    """The API's ``missing_data`` with its ``text`` in the page's words (the CSV download)."""
+    if missing_data is None or view is None:
+        return None
+    return {**missing_data, "text": f"{view.sentence} {view.advice}"}
 
 
 async def _read_upload(request: Request, form: Any, settings: SettingsDep) -> list[dict[str, Any]]:

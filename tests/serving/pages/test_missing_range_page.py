@@ -4,20 +4,24 @@ For the same patient, the page's sentence names the blank fields by their data-d
 in the API's order (most informative first), gives the API's range in whole percent and tells
 which field to record first (the stored prediction's page too); a complete patient's page has
 no such block (the API gives ``null``). A patient with too much left blank gets the form again,
-no number, and the fields to record in the API's order.
+no number, and the fields to record in the API's order. A file's table and its CSV download
+give the same sentence for each patient with a blank field.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from typing import Any
 
+import pandas as pd
 from fastapi.testclient import TestClient
 
 from ssc_response.features.clinical_labels import label
 from ssc_response.features.schema import REQUIRED_FIELDS
 from tests.factories import make_patient
-from tests.serving.pages.support import submit_patient
+from tests.serving.pages.support import csrf_of, submit_patient
 from tests.serving.support import Service
 
 BLANK = ("esr_mm_h", "anti_topo1")  # both read by the quick experiment's model
@@ -103,3 +107,30 @@ def test_too_much_blank_gives_no_number_and_the_fields_to_record_in_the_apis_ord
     assert linked == fields
     for name in fields:  # beside each field, in words
         assert f"{label(name)}: needed for a prediction." in block(page.text, f"e-{name}")
+
+
+def test_a_files_rows_and_its_download_state_the_range_in_words(
+        service: Service, clinician: TestClient) -> None:
+    complete = make_patient(patient_id="RANGE-B1")
+    blank = make_patient(patient_id="RANGE-B2", esr_mm_h=None)
+    missing = api_answer(service, blank)["missing_data"]
+    names = [name for name in complete if complete[name] is not None]
+    rows = [",".join(names)] + [",".join("" if r.get(n) is None else str(r[n]).lower()
+                                         if isinstance(r.get(n), bool) else str(r[n])
+                                         for n in names) for r in (complete, blank)]
+    token = csrf_of(clinician.get("/patients").text)
+    response = clinician.post("/patients", data={"csrf_token": token},
+                              files={"file": ("p.csv", "\n".join(rows), "text/csv")})
+    assert response.status_code == 200, response.text
+    cells = re.findall(r'<span class="hint missing-in-cell">(.*?)</span>', response.text, re.S)
+    low, high = whole_percent(missing["lower"]), whole_percent(missing["upper"])
+    expected = (f"Because {label('esr_mm_h')} was not recorded, the probability could be "
+                f"{low}–{high} %.")
+    assert len(cells) == 1 and " ".join(cells[0].split()).startswith(expected)
+    href = re.search(r'href="data:text/csv;base64,([^"]+)"', response.text)
+    assert href is not None
+    table = pd.read_csv(io.StringIO(base64.b64decode(href.group(1)).decode("utf-8")),
+                        keep_default_na=False)
+    by_patient = dict(zip(table["patient_id"], table["missing_data"], strict=True))
+    assert by_patient["RANGE-B1"] == ""
+    assert by_patient["RANGE-B2"].startswith(expected) and "esr_mm_h" not in by_patient["RANGE-B2"]
