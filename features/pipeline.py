@@ -223,7 +223,11 @@ def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False
                        logged))
     blocks.append(("categorical", CategoryColumns(), spec.categorical))
     columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
-    impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_whole_numbers(spec),
+    # Integer scores (fibrosis grade 0-3, ...) keep their imputed expectation: rounded, a
+    # blank grade would step by a whole grade as another field crosses a half-way point, and
+    # the probability would jump with it (a higher mRSS could then lower it). Yes/no fields
+    # are put back on yes or no: the rule is that a boolean is never imputed as a number.
+    impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_yes_no(spec),
                             binary=_yes_no(spec), add_indicator=spec.missing_indicators)
     steps: list[tuple[str, object]] = [("columns", columns), ("impute", impute)]
     if scale:
@@ -240,11 +244,6 @@ def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False
 def _yes_no(spec: FeatureSpec) -> tuple[str, ...]:
     return tuple(n for n in spec.fields if schema.fields()[n].type == "boolean")
 
-
-def _whole_numbers(spec: FeatureSpec) -> tuple[str, ...]:
-    """Columns imputed as whole numbers: yes/no fields and integer scores (not logged ones)."""
-    return tuple(n for n in spec.fields if schema.fields()[n].type in ("boolean", "integer")
-                 and n not in LOG_SCALE_FIELDS)
 
 
 def imputed_values(imputed: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.ndarray]:

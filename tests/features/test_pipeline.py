@@ -24,6 +24,7 @@ from ssc_response.features.pipeline import (
     categorical_fields,
     field_of_feature,
 )
+from ssc_response.features.schema import MRSS_SITE_FIELDS
 from ssc_response.features.validation import validate_frame, validate_records
 from ssc_response.models.serialization import TRUSTED_TYPES
 from ssc_response.models.tolerance import ABSOLUTE_FLOOR, RELATIVE_TOLERANCE
@@ -150,6 +151,23 @@ def test_a_blank_yes_no_or_category_is_imputed_as_one_of_its_levels(
         assert out.loc[0, column] in (0.0, 1.0)  # never the imputed probability
     one_hot = out.filter(regex="^cell_product_").to_numpy()
     assert sorted(one_hot[0].tolist()) == [0.0] * (one_hot.shape[1] - 1) + [1.0]
+
+
+def test_a_blank_score_keeps_its_imputed_expectation_without_steps(
+    fitted: dict[str, Pipeline],
+) -> None:
+    """A blank fibrosis grade (0-3) imputed from mRSS rises smoothly with it: rounded to a whole
+    grade, it stepped by one at a half-way point and the probability jumped with it (a higher
+    mRSS then lowered the probability; tests/models/test_behaviour.py). Horton, Lipsitz &
+    Parzen 2003 (Am Stat 57:229) on the bias of rounding imputations."""
+    biopsy = dict.fromkeys(("fibrosis_grade", "hyalinized_collagen_score",
+                            "myofibroblast_score", "inflammatory_infiltrate_score"))
+    sites = dict.fromkeys(MRSS_SITE_FIELDS)  # the total alone stands for the skin score
+    patients = [make_patient(patient_id=f"P{i}", mrss_total=m, **biopsy, **sites)
+                for i, m in enumerate(range(20, 42, 3))]
+    grade = fitted["both"].transform(records(*patients))["fibrosis_grade"].to_numpy()
+    assert np.all(np.diff(grade) > 0), grade
+    assert not np.allclose(grade, np.round(grade)), grade
 
 
 def test_a_blank_number_is_imputed_within_its_central_training_range(
