@@ -30,8 +30,9 @@ import pytest
 from sqlalchemy import select
 
 from ssc_response.serving.audit import AuditStore
-from ssc_response.serving.database import audit_predictions, make_engine
+from ssc_response.serving.database import make_engine
 from ssc_response.serving.keys import Role
+from ssc_response.serving.tables import audit_predictions
 from tests.factories import make_patient
 from tests.serving.live_server import Server, start_server
 from tests.serving.pg_cluster import create_database
