@@ -24,6 +24,7 @@ from ssc_response.models.registry import ServedModel
 from ssc_response.serving.pages.contributions import contribution_rows, scale_sentence
 from ssc_response.serving.pages.forms import in_words
 from ssc_response.serving.pages.labels import label
+from ssc_response.serving.pages.missing_words import missing_view
 from ssc_response.serving.pages.waterfall import SCALES, waterfall_svg
 
 DISCLAIMER = ("Research use only. Trained on simulated data by default; skin also improves "
@@ -161,6 +162,7 @@ def prediction_view(prediction: Mapping[str, Any], gaps: Sequence[IndexGap] = ()
         "scale_note": scale_sentence(explanation),
         "contributions": contribution_rows(explanation),
         "warnings": warnings_in_words(prediction["warnings"], gaps),
+        "missing": missing_view(prediction.get("missing_data")),
         "disclaimer": DISCLAIMER,
     }
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from ssc_response.features.index_gaps import IndexGap, index_gaps
+from ssc_response.features.scope import NEEDED_RULE
 from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
@@ -63,12 +64,13 @@ def patient_form(request: Request, signed: ClinicianPage, pages: PagesDep,
 
 
 def _form(request: Request, pages: PagesDep, signed: Any, served: ServedModel,
-          values: Mapping[str, Any], errors: Mapping[str, list[str]], status: int) -> Any:
+          values: Mapping[str, Any], errors: Mapping[str, list[str]], status: int,
+          not_enough: bool = False) -> Any:
     used = model_fields_by_importance(served)
     form = sections_for(used)
     used_count = sum(1 for item in form[0].inputs if item.used)
     context = {"signed": signed, "sections": form, "values": values, "errors": errors,
-               "used_count": used_count}
+               "used_count": used_count, "not_enough": not_enough}
     return render(request, pages, "patient_form.html", context, status)
 
 
@@ -82,11 +84,17 @@ async def predict_patient(request: Request, signed: ClinicianPage, form: Checked
     except ContractError as error:
         values = {name: form.get(name) for name in form_names()}  # as typed: nothing is lost
         return _form(request, pages, signed, served, values, messages_by_field(error.problems),
-                     422)
+                     422, _not_enough(error.problems))
     [gaps] = await run_in_threadpool(_gaps, [record])  # ~10-20 ms of pandas: off the loop
     facts = model_facts(served)
     context = {"signed": signed, "model": facts, **prediction_view(prediction, gaps, facts)}
     return render(request, pages, "result.html", context)
+
+
+def _not_enough(problems: Sequence[Problem]) -> bool:
+    """Whether a refusal only asks for fields to be recorded (the API's not-enough-information
+    422, whose detail items keep the API's order: the most informative field first)."""
+    return bool(problems) and all(p.rule == NEEDED_RULE for p in problems)
 
 
 def _gaps(records: Sequence[Mapping[str, Any]]) -> list[list[IndexGap]]:

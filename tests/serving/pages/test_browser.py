@@ -6,118 +6,23 @@ auditor, find the prediction, open it, replay it and see the chain verified; as 
 refused an auditor page. The tests take a screenshot of each page (into a temporary folder, or
 into ``docs/screenshots/`` when ``SSC_UPDATE_SCREENSHOTS=1``).
 
-Skipped, saying why, only when ``/usr/bin/chromium`` is absent (``.ci/run`` installs it).
+Skipped, saying why, only when ``/usr/bin/chromium`` is absent (``.ci/run`` installs it). The
+server, browser and patient fixtures are in ``conftest.py``, the helpers in ``browser_support``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields, fields
+from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields
 from ssc_response.serving.keys import Role
-from tests.serving.live_server import Server, start_server
-from tests.serving.support import champion_uri, create_keys
+from tests.serving.pages.browser_support import BROWSER_MARKS, fill_patient, new_page, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-                              "(apt-get install chromium; .ci/run installs it)"),
-]
-ROOT = Path(__file__).resolve().parents[3]
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture(scope="module")
-def deployment(trained_store: dict[str, Any], tmp_path_factory: pytest.TempPathFactory,
-               ) -> Iterator[tuple[Server, dict[Role, str]]]:
-    """A real server (``serve``, uvicorn) on the session's trained model; one key per role."""
-    directory = tmp_path_factory.mktemp("browser")
-    database_url = f"sqlite:///{directory / 'service.db'}"
-    env = {**os.environ, "MLFLOW_TRACKING_URI": str(trained_store["tracking_uri"]),
-           "SSC_DATABASE_URL": database_url, "SSC_MODEL_URI": champion_uri(trained_store),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    keys = {role: plaintext for role, (_id, plaintext) in create_keys(database_url).items()}
-    server = start_server(env, directory, "pages")
-    yield server, keys
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if os.environ.get("SSC_UPDATE_SCREENSHOTS") == "1":
-        folder = ROOT / "docs" / "screenshots"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    return tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture(scope="module")
-def patient() -> dict[str, str]:
-    """One simulated patient's baseline fields, as a person would type them."""
-    from ssc_response.training.simulation import simulate_cohort
-
-    row = simulate_cohort(1, seed=2024).iloc[0]
-    record = {"patient_id": "SIM-0001"}
-    for name in baseline_fields():
-        record[name] = typed(row[name])
-    return record
-
-
-def typed(value: Any) -> str:
-    """A cell as typed into the form: blank when missing, yes/no, numbers as written."""
-    import pandas as pd
-
-    if pd.isna(value):
-        return ""
-    if str(value) in ("True", "False"):
-        return "yes" if str(value) == "True" else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def new_page(chromium: Any, server: Server) -> Any:
-    context = chromium.new_context(base_url=server.url, viewport={"width": 1200, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
-def sign_in(page: Any, key: str) -> None:
-    page.goto("/")
-    page.get_by_label("API key").fill(key)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def fill_patient(page: Any, record: dict[str, str]) -> None:
-    for name, value in record.items():
-        target = page.locator(f'[name="{name}"]')
-        if fields()[name].type == "boolean":  # radio buttons: not recorded / yes / no
-            page.locator(f'input[name="{name}"][value="{value}"]').check()
-        elif fields()[name].type == "category":
-            target.select_option(value)
-        else:
-            target.fill(value)
+pytestmark = BROWSER_MARKS
 
 
 def test_clinician_predicts_one_patient(chromium: Any, deployment: Any, patient: dict[str, str],

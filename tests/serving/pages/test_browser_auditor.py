@@ -1,7 +1,7 @@
 """The auditor's search by prediction id in Chromium against a real server (issue 24), and the
 strict content policy (issue 23) breaking nothing: no page reports a policy violation.
 
-Reuses ``test_browser``'s server, browser and sign-in (the same real ``serve`` process).
+The server and browser fixtures are ``conftest.py``'s (a real ``serve`` process per module).
 """
 
 from __future__ import annotations
@@ -9,22 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.pages import test_browser
-from tests.serving.pages.test_browser import CHROMIUM, new_page, sign_in
+from tests.serving.pages.browser_support import BROWSER_MARKS, new_page, sign_in
 
-# The same module-scoped server and browser fixtures as test_browser's.
-deployment = test_browser.deployment
-chromium = test_browser.chromium
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def predict_three(server: Any, key: str) -> list[str]:

@@ -10,28 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
-from tests.serving.pages.test_browser import (  # noqa: F401 - fixtures used by name
-    CHROMIUM,
-    chromium,
-    deployment,
-    new_page,
-    shots,
-    sign_in,
-)
+from tests.serving.pages.browser_support import BROWSER_MARKS, new_page, sign_in
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
-def test_clinician_records_a_follow_up_from_the_prediction(  # noqa: F811 - fixtures by name
-        chromium: Any, deployment: Any, shots: Path) -> None:  # noqa: F811
+def test_clinician_records_a_follow_up_from_the_prediction(
+        chromium: Any, deployment: Any, shots: Path) -> None:
     server, keys = deployment
     answer = httpx.post(f"{server.url}/v1/predictions", timeout=30,
                         json={"patients": [make_patient(patient_id="FU-0001")]},

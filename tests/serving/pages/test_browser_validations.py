@@ -10,31 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ssc_response.features.io import write_table
 from ssc_response.serving.keys import Role
 from ssc_response.training.external_validation import run_validation
 from ssc_response.training.simulation import simulate_cohort
-from tests.serving.pages.test_browser import (  # noqa: F401 - fixtures used by name
-    CHROMIUM,
-    chromium,
-    deployment,
-    new_page,
-    shots,
-    sign_in,
-)
+from tests.serving.pages.browser_support import BROWSER_MARKS, new_page, sign_in
 from tests.serving.support import champion_uri
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
-def test_researcher_sees_the_validations_with_their_plots(  # noqa: F811 - fixtures by name
-        chromium: Any, deployment: Any, shots: Path, trained_store: dict[str, Any],  # noqa: F811
+def test_researcher_sees_the_validations_with_their_plots(
+        chromium: Any, deployment: Any, shots: Path, trained_store: dict[str, Any],
         tmp_path: Path) -> None:
     import mlflow
 

@@ -5,8 +5,6 @@ links to each prediction, and a refusal's detail items beside their fields."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi import HTTPException
@@ -14,12 +12,10 @@ from fastapi.testclient import TestClient
 
 from ssc_response.features.schema import fields
 from ssc_response.features.validation import Problem
-from ssc_response.serving.keys import Role
 from ssc_response.serving.pages.forms import messages_by_field
 from ssc_response.serving.pages.routers.clinician import refused_problems
 from tests.factories import make_patient
-from tests.serving.pages.support import csrf_of, signed_in_client, submit_patient
-from tests.serving.support import Service, running_service
+from tests.serving.pages.support import csrf_of, submit_patient
 
 # Every EScSG item blank but mRSS: 1 point recorded, up to 10 possible (§2.1 weights).
 ESCSG_BLANKS = ("scleredema", "delta_skin", "digital_ulcers_active", "delta_vascular",
@@ -27,18 +23,6 @@ ESCSG_BLANKS = ("scleredema", "delta_skin", "digital_ulcers_active", "delta_vasc
                 "hypocomplementemia", "c3_g_l", "c4_g_l")
 UNDERSCORED_CODES = sorted({value for field in fields().values() for value in field.allowed
                             if "_" in value})
-
-
-@pytest.fixture(scope="module")
-def service(trained_store: dict[str, Any],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("words"), trained_store) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def clinician(service: Service) -> TestClient:
-    return signed_in_client(service, Role.CLINICIAN)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,24 +17,7 @@ from ssc_response.serving.pages.labels import is_flag
 from ssc_response.serving.pages.session import SESSION_COOKIE
 from tests.factories import make_patient
 from tests.serving.pages.support import browser, csrf_of, sign_in, signed_in_client, submit_patient
-from tests.serving.support import Service, running_service
-
-
-@pytest.fixture(scope="module")
-def service(trained_store: dict[str, Any],
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(tmp_path_factory.mktemp("pages"), trained_store) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def clinician(service: Service) -> TestClient:
-    return signed_in_client(service, Role.CLINICIAN)
-
-
-@pytest.fixture(scope="module")
-def auditor(service: Service) -> TestClient:
-    return signed_in_client(service, Role.AUDITOR)
+from tests.serving.support import Service
 
 
 @pytest.fixture(scope="module")

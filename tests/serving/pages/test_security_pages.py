@@ -37,16 +37,6 @@ def service(trained_store: dict[str, Any],
 
 
 @pytest.fixture(scope="module")
-def clinician(service: Service) -> TestClient:
-    return signed_in_client(service, Role.CLINICIAN)
-
-
-@pytest.fixture(scope="module")
-def auditor(service: Service) -> TestClient:
-    return signed_in_client(service, Role.AUDITOR)
-
-
-@pytest.fixture(scope="module")
 def prediction_id(clinician: TestClient) -> str:
     """A prediction for a patient whose id a spreadsheet would read as a formula."""
     page = submit_patient(clinician, make_patient(patient_id="-A1"))
