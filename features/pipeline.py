@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -200,12 +200,14 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
         return given
 
 
-def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False) -> Pipeline:
+def build_preprocessor(features: FeatureSpec | str = "both") -> Pipeline:
     """Clinical indices, then one encoding: log scale for skewed labs, one-hot categories,
-    chained-equations imputation from the other fields, optional scaling.
+    chained-equations imputation from the other fields.
 
-    ``scale=True`` standardises every column for penalised linear models, whose penalty
-    otherwise depends on each field's unit. ``spec.missing_indicators`` (an experiment's opt-in)
+    Every estimator of a bundle reads this one output, in clinical units: an estimator whose
+    penalty depends on the inputs' units standardises inside itself
+    (:class:`models.estimators.StandardisedLogisticRegression`). ``spec.missing_indicators``
+    (an experiment's opt-in)
     appends a ``missingindicator_`` column per column that had blanks in training. Output
     columns: the other numeric fields, then the log-scaled ones, then the one-hot columns
     (then the indicators).
@@ -229,10 +231,7 @@ def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False
     # are put back on yes or no: the rule is that a boolean is never imputed as a number.
     impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_yes_no(spec),
                             binary=_yes_no(spec), add_indicator=spec.missing_indicators)
-    steps: list[tuple[str, object]] = [("columns", columns), ("impute", impute)]
-    if scale:
-        steps.append(("scale", StandardScaler()))
-    encode = Pipeline(steps)
+    encode = Pipeline([("columns", columns), ("impute", impute)])
     preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
     preprocessor.set_output(transform="pandas")
     for _, block, _ in columns.transformers:
@@ -251,7 +250,7 @@ def imputed_values(imputed: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.nda
     scale undone), yes/no as 1.0 / 0.0 (as the indices step carries them), categories as their
     level (object arrays).
 
-    ``imputed``: the output of the encoding's ``impute`` step (before scaling).
+    ``imputed``: the output of the encoding's ``impute`` step (the model features).
     """
     out: dict[str, np.ndarray] = {}
     for name in spec.numeric:

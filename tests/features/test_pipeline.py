@@ -62,15 +62,14 @@ def output_fields(preprocessor: Pipeline, feature_set: str) -> set[str]:
 
 
 @pytest.mark.parametrize("feature_set", FEATURE_SETS)
-@pytest.mark.parametrize("scale", [False, True])
 def test_output_is_a_named_frame_of_the_input_rows(
-    cohort: pd.DataFrame, feature_set: str, scale: bool
+    cohort: pd.DataFrame, feature_set: str
 ) -> None:
     shuffled = cohort.sample(frac=1.0, random_state=0)  # a non-default index must survive
-    out = build_preprocessor(feature_set, scale=scale).fit(shuffled).transform(shuffled)
+    out = build_preprocessor(feature_set).fit(shuffled).transform(shuffled)
     assert isinstance(out, pd.DataFrame)
     assert list(out.columns) == list(
-        build_preprocessor(feature_set, scale=scale).fit(shuffled).get_feature_names_out()
+        build_preprocessor(feature_set).fit(shuffled).get_feature_names_out()
     )
     assert out.index.equals(shuffled.index)
     assert (out.dtypes == "float64").all()
@@ -246,11 +245,10 @@ def test_transform_is_deterministic_and_leaves_the_input_alone(
     pd.testing.assert_frame_equal(cohort, before)
 
 
-@pytest.mark.parametrize("scale", [False, True])
 def test_fitted_preprocessor_round_trips_through_skops(
-    cohort: pd.DataFrame, tmp_path: Path, scale: bool
+    cohort: pd.DataFrame, tmp_path: Path
 ) -> None:
-    preprocessor = build_preprocessor("both", scale=scale).fit(cohort)
+    preprocessor = build_preprocessor("both").fit(cohort)
     path = tmp_path / "preprocessor.skops"
     sio.dump(preprocessor, path)
     assert set(sio.get_untrusted_types(file=path)) <= set(TRUSTED_TYPES)
