@@ -1,6 +1,6 @@
 """The service's own database: engine factory, schema creation and the writer-lock transactions.
 
-The tables themselves are in :mod:`serving.tables`.
+The tables themselves are in :mod:`serving.database_tables`.
 
 SQLite is the default (one file beside the service, ``sqlite:///path/ssc-service.db``);
 PostgreSQL is selected by URL (``postgresql+psycopg://user@host/db``). Nothing is created at import
@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 
-from ssc_response.serving.tables import (
+from ssc_response.serving.database_tables import (
     ACCESS_CHAIN_COLUMNS,
     POSTGRES_APPEND_ONLY_DDL,
     SQLITE_APPEND_ONLY_TRIGGERS,

@@ -26,7 +26,7 @@ from ssc_response.serving.audit.hashing import GENESIS_HASH, canonical_json, com
 from ssc_response.serving.audit.records import AuditRecord
 from ssc_response.serving.audit.verify import OUTCOME_HASHED_FIELDS
 from ssc_response.serving.database import utc_now_iso, write_transaction
-from ssc_response.serving.tables import audit_outcomes, audit_predictions
+from ssc_response.serving.database_tables import audit_outcomes, audit_predictions
 
 # pg_advisory_xact_lock key owned by the outcome chain ("SSCOUTCO").
 OUTCOME_LOCK_KEY = 0x5353_434F_5554_434F

@@ -31,8 +31,8 @@ from sqlalchemy import select
 
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.database import make_engine
+from ssc_response.serving.database_tables import audit_predictions
 from ssc_response.serving.keys import Role
-from ssc_response.serving.tables import audit_predictions
 from tests.factories import make_patient
 from tests.serving.live_server import Server, start_server
 from tests.serving.pg_cluster import create_database
