@@ -99,18 +99,15 @@ def stages(model: ResponseModel, records: pd.DataFrame) -> dict[str, Callable[[]
     """``predict`` and, one by one, its named steps (on the same records)."""
     with_indices, features = model.transform(records)
     logit = model.logit(features)
-    delta_features = model.delta_features(with_indices, features)
     return {
         "predict (total)": lambda: model.predict(records),
         "  transform (fitted feature pipeline)": lambda: model.transform(records),
         "  log-odds (recalibrated classifier)": lambda: model.logit(features),
         "  probability interval (bootstrap members)": lambda: model.probability_interval(
             features, logit),
-        "  ΔmRSS features (delta model's encoding)": lambda: model.delta_features(
-            with_indices, features),
-        "  ΔmRSS (delta model)": lambda: model.delta_mrss(delta_features),
+        "  ΔmRSS (delta model, the same features)": lambda: model.delta_mrss(features),
         "  ΔmRSS interval (CV+ fold estimators)": lambda: model.delta_interval(
-            delta_features, with_indices),
+            features, with_indices),
         "  explanation": lambda: model.explanations(features, with_indices),
         "  warnings": lambda: model.warnings(records),
     }

@@ -5,10 +5,13 @@ Two steps of the feature pipeline (:func:`features.pipeline.build_preprocessor`)
 * :class:`CategoryColumns` one-hot encodes category fields but keeps a missing category missing
   (``NaN`` in every column of its field), so the imputer can fill it from the other fields;
 * :class:`ChainedImputer` runs scikit-learn's ``IterativeImputer`` (Bayesian ridge per field,
-  van Buuren's chained equations) and then puts every imputed boolean, whole-number score and
-  category back on one of its levels: a yes/no field is imputed as yes or no (the imputed
-  probability rounded at 0.5), a category as its most likely level (the largest imputed one-hot
-  value), never as a median number.
+  van Buuren's chained equations) and then puts every imputed boolean and category back on one
+  of its levels: a yes/no field is imputed as yes or no (the imputed probability rounded at
+  0.5), a category as its most likely level (the largest imputed one-hot value), never as a
+  median number. An integer score (fibrosis grade 0-3, ...) keeps its imputed expectation
+  (e.g. 2.4): rounding it makes the prediction jump a whole grade's effect as another field
+  crosses a half-way point (Horton, Lipsitz & Parzen 2003, Am Stat 57:229, on the bias of
+  rounding imputations).
 
 Why encode, impute, then round back, rather than a separate classifier per category: one
 imputer
@@ -98,7 +101,7 @@ class CategoryColumns(TransformerMixin, BaseEstimator):
 
 
 class ChainedImputer(TransformerMixin, BaseEstimator):
-    """Chained-equations imputation, with booleans, scores and categories put back on a level.
+    """Chained-equations imputation, with booleans and categories put back on a level.
 
     Parameters
     ----------
@@ -106,7 +109,7 @@ class ChainedImputer(TransformerMixin, BaseEstimator):
         Category fields whose one-hot columns (``field_level``) form one group each: a missing
         category becomes the level with the largest imputed value.
     rounded : sequence of str
-        Columns imputed as whole numbers (yes/no fields as 0/1, integer scores).
+        Columns imputed as whole numbers (the feature pipeline passes the yes/no fields, 0/1).
     binary : sequence of str
         Of ``rounded``, the yes/no columns (kept within 0-1 rather than the percentiles).
     quantiles : (float, float), default=(0.05, 0.95)
@@ -251,7 +254,7 @@ class ChainedImputer(TransformerMixin, BaseEstimator):
         return low, high
 
     def _on_levels(self, imputed: np.ndarray, missing: np.ndarray) -> np.ndarray:
-        """Imputed booleans and scores rounded, imputed categories set to their likeliest level
+        """Imputed ``rounded`` columns rounded, imputed categories set to their likeliest level
         (only where the value was missing; recorded values are untouched)."""
         out = np.array(imputed, dtype=float)
         width = missing.shape[1]

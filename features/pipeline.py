@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -200,12 +200,14 @@ class ClinicalIndices(TransformerMixin, BaseEstimator):
         return given
 
 
-def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False) -> Pipeline:
+def build_preprocessor(features: FeatureSpec | str = "both") -> Pipeline:
     """Clinical indices, then one encoding: log scale for skewed labs, one-hot categories,
-    chained-equations imputation from the other fields, optional scaling.
+    chained-equations imputation from the other fields.
 
-    ``scale=True`` standardises every column for penalised linear models, whose penalty
-    otherwise depends on each field's unit. ``spec.missing_indicators`` (an experiment's opt-in)
+    Every estimator of a bundle reads this one output, in clinical units: an estimator whose
+    penalty depends on the inputs' units standardises inside itself
+    (:class:`models.estimators.StandardisedLogisticRegression`). ``spec.missing_indicators``
+    (an experiment's opt-in)
     appends a ``missingindicator_`` column per column that had blanks in training. Output
     columns: the other numeric fields, then the log-scaled ones, then the one-hot columns
     (then the indicators).
@@ -223,12 +225,13 @@ def build_preprocessor(features: FeatureSpec | str = "both", scale: bool = False
                        logged))
     blocks.append(("categorical", CategoryColumns(), spec.categorical))
     columns = ColumnTransformer(blocks, remainder="drop", verbose_feature_names_out=False)
-    impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_whole_numbers(spec),
+    # Integer scores (fibrosis grade 0-3, ...) keep their imputed expectation: rounded, a
+    # blank grade would step by a whole grade as another field crosses a half-way point, and
+    # the probability would jump with it (a higher mRSS could then lower it). Yes/no fields
+    # are put back on yes or no: the rule is that a boolean is never imputed as a number.
+    impute = ChainedImputer(categorical=tuple(spec.categorical), rounded=_yes_no(spec),
                             binary=_yes_no(spec), add_indicator=spec.missing_indicators)
-    steps: list[tuple[str, object]] = [("columns", columns), ("impute", impute)]
-    if scale:
-        steps.append(("scale", StandardScaler()))
-    encode = Pipeline(steps)
+    encode = Pipeline([("columns", columns), ("impute", impute)])
     preprocessor = Pipeline([("indices", ClinicalIndices()), ("encode", encode)])
     preprocessor.set_output(transform="pandas")
     for _, block, _ in columns.transformers:
@@ -241,18 +244,13 @@ def _yes_no(spec: FeatureSpec) -> tuple[str, ...]:
     return tuple(n for n in spec.fields if schema.fields()[n].type == "boolean")
 
 
-def _whole_numbers(spec: FeatureSpec) -> tuple[str, ...]:
-    """Columns imputed as whole numbers: yes/no fields and integer scores (not logged ones)."""
-    return tuple(n for n in spec.fields if schema.fields()[n].type in ("boolean", "integer")
-                 and n not in LOG_SCALE_FIELDS)
-
 
 def imputed_values(imputed: pd.DataFrame, spec: FeatureSpec) -> dict[str, np.ndarray]:
     """The values the imputation step gave each field, back in clinical units: numbers (log
     scale undone), yes/no as 1.0 / 0.0 (as the indices step carries them), categories as their
     level (object arrays).
 
-    ``imputed``: the output of the encoding's ``impute`` step (before scaling).
+    ``imputed``: the output of the encoding's ``impute`` step (the model features).
     """
     out: dict[str, np.ndarray] = {}
     for name in spec.numeric:

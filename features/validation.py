@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssc_response.features._cross_field_rules import duplicate_id_problems, mrss_problems
 from ssc_response.features._parsers import BOOLEAN_TOKENS, PARSERS, Raw, blank_out, prepare
 from ssc_response.features._rules import (
     BOOLEAN_RULE,
@@ -43,9 +44,7 @@ from ssc_response.features._rules import (
     Flags,
     Problem,
     column_name_problems,
-    duplicate_id_problems,
     flagged_problems,
-    mrss_problems,
     record_field_problems,
     required_column_problems,
     sort_problems,

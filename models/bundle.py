@@ -2,15 +2,14 @@
 
 One :class:`ResponseModel` answers for a batch of validated patient records at once. Every number
 comes from the fitted scikit-learn objects themselves, called once per batch: the feature
-pipeline's ``indices`` step runs once, its remaining steps once, then the classifier, the
-probability interval's members and the explainer read that one feature matrix. The ΔmRSS model
-and the CV+ fold estimators read one ΔmRSS feature matrix: the champion's features when the
-champion is the ΔmRSS model, else the ΔmRSS model's own encoding of the same indices, computed
-once. There is no second implementation of any of them, so a new estimator family needs no
-serving code of its own.
+pipeline's ``indices`` step runs once, its encoding once, and then the classifier, the
+probability interval's members, the ΔmRSS model, its CV+ fold estimators and the explainer all
+read that one imputed, encoded feature matrix (an estimator that needs standardised inputs
+standardises inside itself). There is no second implementation of any of them, so a new
+estimator family needs no serving code of its own.
 
 :meth:`ResponseModel.predict` is a short sequence of named steps (transform, probability,
-probability interval, ΔmRSS features, ΔmRSS, ΔmRSS interval, explanation, warnings); each step
+probability interval, ΔmRSS, ΔmRSS interval, explanation, warnings); each step
 is one method that calls the fitted object it names, so changing what a step holds (a calibrated
 classifier, another interval method) means editing that one method.
 """
@@ -69,15 +68,16 @@ class ResponseModel:
         champion wrapped in its out-of-fold recalibration
         (:class:`models.calibration.RecalibratedClassifier`).
     delta_model : Pipeline or None
-        ``preprocess`` then a :class:`models.delta.DeltaMrssClassifier`: the model behind
-        ``predicted_delta_mrss``. ``None`` when the champion itself is the ΔmRSS model: then one
-        fitted model gives both the probability and the change.
+        ``preprocess`` (the classifier's own, fitted once) then a
+        :class:`models.delta.DeltaMrssClassifier`: the model behind ``predicted_delta_mrss``,
+        which reads the champion's features. ``None`` when the champion itself is the ΔmRSS
+        model: then one fitted model gives both the probability and the change.
     probability_members : ProbabilityInterval
         Bootstrap refits of the champion's whole procedure, on the champion's features: the
         standard error of the log-odds.
     delta_cv_plus : ConformalDelta
-        The ΔmRSS model's fold estimators (fitted on its features, which they read too) and
-        their held-out conformity scores: the CV+ interval.
+        The ΔmRSS model's fold estimators (fitted on the same features, which they read too)
+        and their held-out conformity scores: the CV+ interval.
     background : DataFrame
         Model features of up to 100 training patients (the explainer's background).
     summary : TrainingSummary
@@ -159,20 +159,13 @@ class ResponseModel:
     def encode(self, records: pd.DataFrame) -> Encoded:
         """The fitted feature pipeline step by step, once per batch: the ``indices`` step's
         output (what the explanation shows, the reported indices), the encoding's columns
-        before imputation (NaN where blank), after imputation, and the model features."""
+        before imputation (NaN where blank), and after imputation: the model features every
+        estimator of the bundle reads."""
         with_indices = self.preprocessor.named_steps["indices"].transform(as_model_frame(records))
         encode = self.preprocessor.named_steps["encode"]
         columns = encode.named_steps["columns"].transform(with_indices)
         imputed = encode.named_steps["impute"].transform(columns)
-        return Encoded(with_indices, columns, imputed, self._scaled(imputed))
-
-    def _scaled(self, imputed: pd.DataFrame) -> pd.DataFrame:
-        """Imputed columns -> model features (the encoding's scaling, when it has one)."""
-        scale = self.preprocessor.named_steps["encode"].named_steps.get("scale")
-        return imputed if scale is None else scale.transform(imputed)
-
-    def _logit_of_imputed(self, imputed: pd.DataFrame) -> np.ndarray:
-        return self.logit(self._scaled(imputed))
+        return Encoded(with_indices, columns, imputed)
 
     def missing_ranges(self, encoded: Encoded) -> list[MissingRange | None]:
         """Per row, the probability's range over draws of its blank fields (``None`` when the
@@ -181,7 +174,7 @@ class ResponseModel:
             return [None] * len(encoded.columns)
         return missing_ranges(encoded.columns, encoded.imputed, self.missing_draws,
                               int(self.metadata.get("missing_draws", 20)), self.field_of,
-                              self._logit_of_imputed)
+                              self.logit)
 
     def logit(self, features: pd.DataFrame) -> np.ndarray:
         """Recalibrated log-odds of skin response per row."""
@@ -191,23 +184,14 @@ class ResponseModel:
         """``expit(logit ± z·SE)``: SE from the bootstrap refits of the whole procedure."""
         return self.probability_members.interval(features, logit, level=self.probability_level)
 
-    def delta_features(self, with_indices: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
-        """What the ΔmRSS model and its CV+ fold estimators read: the champion's ``features``
-        when the champion is the ΔmRSS model, else the ΔmRSS model's own encoding of the
-        indices (the champion's may scale)."""
-        if self.delta_model is None:
-            return features
-        return self.delta_model.named_steps["preprocess"][1:].transform(with_indices)
-
-    def delta_mrss(self, delta_features: pd.DataFrame) -> np.ndarray:
+    def delta_mrss(self, features: pd.DataFrame) -> np.ndarray:
         """Predicted change in mRSS (points; negative = improvement)."""
-        return np.asarray(self.delta_estimator.predict_delta(delta_features), dtype=float)
+        return np.asarray(self.delta_estimator.predict_delta(features), dtype=float)
 
-    def delta_interval(self, delta_features: pd.DataFrame,
-                       with_indices: pd.DataFrame) -> Interval:
+    def delta_interval(self, features: pd.DataFrame, with_indices: pd.DataFrame) -> Interval:
         """CV+ interval of the change, kept to what the baseline score allows."""
         baseline = with_indices["mrss_total"].to_numpy(dtype=float)
-        return self.delta_cv_plus.interval(delta_features, baseline, level=self.delta_level)
+        return self.delta_cv_plus.interval(features, baseline, level=self.delta_level)
 
     def explanations(self, features: pd.DataFrame,
                      with_indices: pd.DataFrame) -> list[dict[str, Any]]:
@@ -227,10 +211,9 @@ class ResponseModel:
         logit = self.logit(features)
         probability = expit(logit)
         p_low, p_high = self.probability_interval(features, logit)
-        delta_features = self.delta_features(with_indices, features)
-        delta = self.delta_mrss(delta_features)
-        d_low, d_high = self.delta_interval(delta_features, with_indices)
-        shown, imputed = shown_values(with_indices, encoded.imputed, self.feature_spec)
+        delta = self.delta_mrss(features)  # the same features: one encoding per request
+        d_low, d_high = self.delta_interval(features, with_indices)
+        shown, imputed = shown_values(with_indices, features, self.feature_spec)
         explanations = annotate(self.explanations(features, shown), imputed, self.summary)
         ranges = self.missing_ranges(encoded)
         rows = zip(
@@ -261,7 +244,11 @@ class Encoded:
     with_indices: pd.DataFrame
     columns: pd.DataFrame
     imputed: pd.DataFrame
-    features: pd.DataFrame
+
+    @property
+    def features(self) -> pd.DataFrame:
+        """The model features: the imputed columns, which every estimator reads."""
+        return self.imputed
 
 
 def _intervals(estimate: np.ndarray, low: np.ndarray, high: np.ndarray, level: float,

@@ -15,9 +15,10 @@ disagree and where baseline mRSS, and with it the spread of change, is larger. I
 clipped to what mRSS allows: ``-baseline <= Δ <= 51 - baseline``.
 
 **The fold estimators read the served preprocessing.** Every fold estimator is fitted on the
-output of the final ΔmRSS model's fitted preprocessing (imputation medians, scaling, category
-levels), not on an encoding fitted within its fold, so that a prediction transforms a patient
-once and every fold estimator reads that one feature matrix. That preprocessing was fitted on all
+output of the served model's one fitted preprocessing (imputation, category levels; the ΔmRSS
+estimator standardises inside its own fit, on its fold), not on an encoding fitted within its
+fold, so that a prediction encodes a patient once and the champion, the ΔmRSS model and every
+fold estimator read that one feature matrix. That preprocessing was fitted on all
 calibration patients: it is label-free (it never sees an outcome, so a held-out patient's change
 cannot leak into the fold estimator that scores them), but it has seen the held-out patients'
 inputs. The patients are then no longer exactly exchangeable with a new patient as the theorem

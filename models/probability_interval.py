@@ -6,7 +6,8 @@ interval for the risk the model estimates), not a range of outcomes: the outcome
 Built from B bootstrap refits of the champion's family, each of which repeats what made the
 champion - tuning on its own grouped inner cross-validation and recalibration on its own
 out-of-fold scores (``training.procedure.fit_on_features``) - on the champion's fitted
-preprocessing (held fixed: its own sampling variation is ignored, a small narrowing). The
+preprocessing (held fixed: its own sampling variation is ignored, a small narrowing; a family
+that standardises its inputs does so inside each member's own fit). The
 members' log-odds at a patient give a bootstrap standard error; the interval is
 
     expit(logit p̂ ± z * SE)

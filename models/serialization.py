@@ -41,6 +41,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "ssc_response.models.conformal.ConformalDelta",
     # our mRSS-change classifier
     "ssc_response.models.delta.DeltaMrssClassifier",
+    # penalised logistic regression that standardises inside its own fit
+    "ssc_response.models.estimators.StandardisedLogisticRegression",
     # bootstrap SE of the log-odds
     "ssc_response.models.probability_interval.ProbabilityInterval",
     "numpy.dtype",  # dtypes recorded by fitted transformers
@@ -124,6 +126,7 @@ def load_bundle(directory: str | Path) -> ResponseModel:
         raise OutdatedArtifactError(
             "the model imputes blank fields with training medians and missing indicators, "
             "saved before chained-equations imputation: retrain the model to serve it")
+    _refuse_scaled_preprocessing(parts["classifier"], parts["delta_model"])
     draws = source / DRAWS_FILE
     return ResponseModel(
         classifier=parts["classifier"],
@@ -136,6 +139,20 @@ def load_bundle(directory: str | Path) -> ResponseModel:
         probes=_read_json(source / PROBES_FILE),
         missing_draws=_load_trusted(draws) if draws.is_file() else None,
     )
+
+
+def _refuse_scaled_preprocessing(classifier: Any, delta_model: Any) -> None:
+    """Refuse a model whose shared preprocessing standardises (saved before scaling moved into
+    the estimators that need it): its ΔmRSS model read an encoding of its own, and its bootstrap
+    members read standardised features, which this code no longer computes."""
+    for pipeline in (classifier, delta_model):
+        if pipeline is None:
+            continue
+        encode = pipeline.named_steps["preprocess"].named_steps["encode"]
+        if "scale" in encode.named_steps:
+            raise OutdatedArtifactError(
+                "the model standardises its features in the shared preprocessing, saved before "
+                "every estimator read one encoding: retrain the model to serve it")
 
 
 def _read_json(path: Path) -> Any:

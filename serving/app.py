@@ -24,7 +24,6 @@ from ssc_response.models.registry import ModelVersionRef
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import VersionCache
 from ssc_response.serving.audit.watch import AuditWatch, watch_config
-from ssc_response.serving.coalescing import PredictionBatcher
 from ssc_response.serving.database import make_engine
 from ssc_response.serving.deps import Services
 from ssc_response.serving.headers import SecurityHeadersMiddleware
@@ -33,6 +32,7 @@ from ssc_response.serving.keys import KeyStore
 from ssc_response.serving.log_privacy import redact_access_log
 from ssc_response.serving.model_holder import ModelHolder
 from ssc_response.serving.pages import include_pages
+from ssc_response.serving.prediction_service import PredictionService
 from ssc_response.serving.prometheus import ObservabilityMiddleware, ServiceMetrics
 from ssc_response.serving.routers import audit, health, model, outcomes, predictions
 from ssc_response.serving.settings import Settings, get_settings
@@ -87,7 +87,7 @@ def _lifespan(
         # Loading reads files and the registry: keep it off the event loop.
         services = await run_in_threadpool(build_services, settings, metrics)
         services.models.start_polling(settings.model_poll_seconds)
-        services.batcher.start()
+        services.predictions.start()
         watch = AuditWatch(services.engine, watching)
         watch.start()
         try:
@@ -96,7 +96,7 @@ def _lifespan(
             services.models.stop_polling()
             # Queued predictions are finished (and recorded) before the database goes away,
             # and the last checkpoint signs the shutdown head.
-            await run_in_threadpool(services.batcher.stop)
+            await run_in_threadpool(services.predictions.stop)
             await run_in_threadpool(watch.stop)
             services.engine.dispose()
 
@@ -118,12 +118,8 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
         engine.dispose()
         raise
     audit_store = AuditStore(engine)
-    batcher = PredictionBatcher(
-        partial(predictions.predict_batch, audit_store, metrics),
-        max_patients=settings.max_batch,
-        linger_seconds=settings.batch_linger_ms / 1000,
-        metrics=metrics,
-    )
+    service = PredictionService(audit_store, metrics, max_patients=settings.max_batch,
+                                linger_seconds=settings.batch_linger_ms / 1000)
     return Services(
         settings=settings,
         engine=engine,
@@ -132,7 +128,7 @@ def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
         models=holder,
         versions=VersionCache(lambda: holder.current),
         metrics=metrics,
-        batcher=batcher,
+        predictions=service,
     )
 
 

@@ -1,19 +1,14 @@
-"""Request coalescing: concurrent prediction requests share one model call and one audit commit.
+"""Request coalescing: the scheduler of prediction requests. It only schedules.
 
-Each request submits its records (:meth:`PredictionBatcher.submit`) and waits on a future. One
-worker thread takes everything waiting (at most ``max_patients`` patients; a request is never
-split), lingering at most ``linger_seconds`` for more once it has taken the first, and hands the
-batch to the handler: in the service, ``serving.routers.predictions.predict_batch``, which
-validates, predicts once, builds every answer and commits every audit entry in one transaction.
-The futures are resolved with what the handler returned, so never before the commit: nothing is
-acknowledged unrecorded.
-
-Pipelining: a handler may return a :class:`Staged` result instead, whose ``finish`` (in the service,
-the durable audit commit) runs on a second thread, the committer, while the worker already runs the
-next batch's validation and model call; the commit's fsync then no longer stalls the model. Staged
-batches are finished one at a time in the order they were handled (so the audit chain is in batch
-order), at most one ahead of the worker, and their futures are resolved only with what ``finish``
-returned: still never before the commit.
+Each request is submitted (:meth:`PredictionBatcher.submit`) and waits on a future. One worker
+thread takes everything waiting (at most ``max_patients`` patients; a request is never split),
+lingering at most ``linger_seconds`` for more once it has the first, and hands the batch to its
+handler (in the service, :meth:`serving.prediction_service.PredictionService.answer_batch`; this
+module imports none of the steps). The handler returns one outcome per request, or a
+:class:`Staged` result whose ``finish`` (the durable audit commit) runs on a second thread, the
+committer, while the worker already runs the next batch. Staged batches are finished one at a
+time in the order they were handled (so the audit chain is in batch order), at most one ahead of
+the worker. Futures are resolved only with what ``finish`` returned: never before the commit.
 
 A batch never mixes model snapshots: each request brings the model it was admitted with, and a
 request with another model starts the next batch, so a reload swaps between batches.

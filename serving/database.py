@@ -1,4 +1,6 @@
-"""The service's own database: schema, engine factory and the writer-lock transactions.
+"""The service's own database: engine factory, schema creation and the writer-lock transactions.
+
+The tables themselves are in :mod:`serving.database_tables`.
 
 SQLite is the default (one file beside the service, ``sqlite:///path/ssc-service.db``);
 PostgreSQL is selected by URL (``postgresql+psycopg://user@host/db``). Nothing is created at import
@@ -19,16 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    Column,
     Connection,
     Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     create_engine,
     event,
     inspect,
@@ -36,6 +30,19 @@ from sqlalchemy import (
     select,
     text,
     update,
+)
+
+from ssc_response.serving.database_tables import (
+    ACCESS_CHAIN_COLUMNS,
+    POSTGRES_APPEND_ONLY_DDL,
+    SQLITE_APPEND_ONLY_TRIGGERS,
+    UNIQUE_ACCESS_PREV_HASH,
+    UNIQUE_OUTCOME_PREV_HASH,
+    UNIQUE_PREV_HASH,
+    api_keys,
+    audit_access,
+    audit_predictions,
+    metadata,
 )
 
 DATABASE_URL_ENV = "SSC_DATABASE_URL"
@@ -48,124 +55,6 @@ SCHEMA_LOCK_KEY = 0x5353_4353_4348_454D  # "SSCSCHEM"
 # Execution option read by the SQLite "begin" hook to choose DEFERRED or IMMEDIATE.
 _SQLITE_BEGIN_OPTION = "ssc_sqlite_begin"
 _SQLITE_BEGIN_MODES = frozenset({"DEFERRED", "IMMEDIATE"})
-
-metadata = MetaData()
-
-# seq is INTEGER (not BIGINT) on SQLite so that it aliases the rowid: cheapest possible PK lookups.
-_SEQ_TYPE = BigInteger().with_variant(Integer(), "sqlite")
-
-audit_predictions = Table(
-    "audit_predictions",
-    metadata,
-    Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=False),
-    Column("prediction_id", String(36), nullable=False, unique=True),
-    Column("created_at", String(32), nullable=False, index=True),
-    Column("key_id", String(64)),
-    Column("patient_id", String(128), index=True),
-    Column("model_name", String(200), nullable=False),
-    Column("model_version", String(64), nullable=False, index=True),
-    Column("model_run_id", String(64)),
-    Column("input_json", Text, nullable=False),
-    Column("output_json", Text, nullable=False),
-    Column("explanation_json", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("entry_hash", String(64), nullable=False),
-    CheckConstraint("seq >= 1", name="ck_audit_predictions_seq_positive"),
-)
-# The backstop behind the writer lock: two entries can never chain onto the same predecessor
-# (seq is the primary key, so never the same number either). An index, not a table constraint,
-# so that databases created before it get it too (CREATE ... IF NOT EXISTS at every start).
-_UNIQUE_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_predictions_prev_hash "
-                     "ON audit_predictions (prev_hash)")
-
-api_keys = Table(
-    "api_keys",
-    metadata,
-    Column("key_id", String(32), primary_key=True),
-    Column("secret_sha256", String(64), nullable=False),
-    Column("role", String(16), nullable=False),
-    Column("label", String(200)),
-    Column("created_at", String(32), nullable=False),
-    Column("revoked_at", String(32)),
-)
-
-# Who read the audit trail, and when (a view of a stored prediction, a replay, an export, a
-# verification). A hash chain of its own, guarded like the predictions: ``id`` is its sequence
-# number (1..n, assigned under the writer lock) and ``entry_hash`` covers the row and
-# ``prev_hash``. The two hash columns are nullable only so that a database from before the chain
-# can gain them (``create_schema`` chains its old rows once).
-audit_access = Table(
-    "audit_access",
-    metadata,
-    Column("id", _SEQ_TYPE, primary_key=True, autoincrement=True),
-    Column("at", String(32), nullable=False),
-    Column("key_id", String(64), nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("prediction_id", String(36), index=True),
-    Column("detail", Text),
-    Column("prev_hash", String(64)),
-    Column("entry_hash", String(64)),
-)
-_UNIQUE_ACCESS_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_access_prev_hash "
-                            "ON audit_access (prev_hash)")
-_ACCESS_CHAIN_COLUMNS = ("prev_hash", "entry_hash")
-
-# Follow-up outcomes of served predictions: a third hash chain, guarded like the other two.
-# ``prediction_id`` is unique (one outcome per prediction: a duplicate is refused, never
-# overwritten); who recorded it and when are hashed with it (``serving.audit.outcomes``).
-audit_outcomes = Table(
-    "audit_outcomes",
-    metadata,
-    Column("seq", _SEQ_TYPE, primary_key=True, autoincrement=False),
-    Column("prediction_id", String(36), nullable=False, unique=True),
-    Column("recorded_at", String(32), nullable=False),
-    Column("recorded_by", String(64), nullable=False),
-    Column("visit_date", String(10), nullable=False),
-    Column("outcome_json", Text, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("entry_hash", String(64), nullable=False),
-    CheckConstraint("seq >= 1", name="ck_audit_outcomes_seq_positive"),
-)
-_UNIQUE_OUTCOME_PREV_HASH = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_audit_outcomes_prev_hash "
-                             "ON audit_outcomes (prev_hash)")
-
-# Web-page sessions ended by sign-out: a copied cookie of one of them is refused. Rows are
-# kept until the session would have expired anyway.
-revoked_sessions = Table(
-    "revoked_sessions",
-    metadata,
-    Column("session_id", String(64), primary_key=True),
-    Column("revoked_at", String(32), nullable=False),
-    Column("expires_at", String(32), nullable=False, index=True),
-)
-
-# Defence in depth only: whoever can write the file can drop these triggers. The tamper *evidence*
-# is the hash chain checked by ``AuditStore.verify``.
-_APPEND_ONLY_TABLES = ("audit_predictions", "audit_access", "audit_outcomes")
-_SQLITE_APPEND_ONLY_TRIGGERS = tuple(
-    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} "
-    f"BEFORE {op} ON {table} "
-    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-    for table in _APPEND_ONLY_TABLES
-    for op in ("UPDATE", "DELETE")
-)
-# The same guard on PostgreSQL (TRUNCATE too, which row triggers do not see). Recreated under the
-# schema lock at each start, so an upgraded definition replaces an older one.
-_POSTGRES_APPEND_ONLY_DDL = tuple(
-    ddl
-    for table in _APPEND_ONLY_TABLES
-    for ddl in (
-        f"CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN "
-        f"RAISE EXCEPTION '{table} is append-only'; END $$",
-        f"DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table}",
-        f"CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE "
-        f"ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_append_only()",
-        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE "
-        f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()",
-    )
-)
 
 def resolve_database_url(explicit: str | None = None) -> str:
     """Return ``explicit``, else ``$SSC_DATABASE_URL``, else the SQLite file in the working dir."""
@@ -258,17 +147,17 @@ def create_schema(engine: Engine) -> None:
     with write_transaction(engine, SCHEMA_LOCK_KEY) as conn:
         metadata.create_all(conn)
         _chain_old_access_rows(conn)  # before the triggers, which forbid the UPDATE it needs
-        guards = {"sqlite": _SQLITE_APPEND_ONLY_TRIGGERS,
-                  "postgresql": _POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
-        for ddl in (*guards, _UNIQUE_PREV_HASH, _UNIQUE_ACCESS_PREV_HASH,
-                    _UNIQUE_OUTCOME_PREV_HASH):
+        guards = {"sqlite": SQLITE_APPEND_ONLY_TRIGGERS,
+                  "postgresql": POSTGRES_APPEND_ONLY_DDL}[engine.dialect.name]
+        for ddl in (*guards, UNIQUE_PREV_HASH, UNIQUE_ACCESS_PREV_HASH,
+                    UNIQUE_OUTCOME_PREV_HASH):
             conn.exec_driver_sql(ddl)
 
 
 def _chain_old_access_rows(conn: Connection) -> None:
     """Give a database from before the access chain its hash columns, and chain its rows once."""
     present = {column["name"] for column in inspect(conn).get_columns(audit_access.name)}
-    missing = [name for name in _ACCESS_CHAIN_COLUMNS if name not in present]
+    missing = [name for name in ACCESS_CHAIN_COLUMNS if name not in present]
     if not missing:
         return
     for name in missing:

@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import VersionCache
-from ssc_response.serving.coalescing import PredictionBatcher
 from ssc_response.serving.key_cache import KeyCache
 from ssc_response.serving.keys import ApiKey, Role
 from ssc_response.serving.model_holder import ModelHolder
+from ssc_response.serving.prediction_service import PredictionService
 from ssc_response.serving.prometheus import ServiceMetrics
 from ssc_response.serving.schemas import DETAIL_FORBIDDEN, DETAIL_UNAUTHENTICATED
 from ssc_response.serving.settings import Settings, get_settings
@@ -41,7 +41,7 @@ class Services:
     models: ModelHolder
     versions: VersionCache
     metrics: ServiceMetrics
-    batcher: PredictionBatcher
+    predictions: PredictionService
 
 
 async def get_services(request: Request) -> Services:
@@ -69,15 +69,15 @@ async def get_audit(services: ServicesDep) -> AuditStore:
     return services.audit
 
 
-async def get_batcher(services: ServicesDep) -> PredictionBatcher:
-    """The prediction queue (request coalescing)."""
-    return services.batcher
+async def get_prediction_service(services: ServicesDep) -> PredictionService:
+    """The owner of prediction requests (validation to audit write, requests coalesced)."""
+    return services.predictions
 
 
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 HolderDep = Annotated[ModelHolder, Depends(get_holder)]
 AuditDep = Annotated[AuditStore, Depends(get_audit)]
-BatcherDep = Annotated[PredictionBatcher, Depends(get_batcher)]
+PredictionServiceDep = Annotated[PredictionService, Depends(get_prediction_service)]
 
 _bearer = HTTPBearer(
     auto_error=False,

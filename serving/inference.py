@@ -1,17 +1,15 @@
-"""The live inference path: patient records in, answers and their audit entries out.
+"""The steps of the live inference path, each a plain function (no HTTP, no scheduling).
 
-No HTTP here, so any front end (the JSON API's batcher, a web page's form) calls the same steps:
+:class:`serving.prediction_service.PredictionService` runs them in order for a batch of requests;
+replay (:mod:`serving.audit.replay`) and the pages' index gaps reuse the validation and the
+model call:
 
 1. :func:`validate_patients` (one request) or :func:`validate_requests` (the requests of a
    coalesced batch): records through the data contract
    (:func:`features.validation.validate_records`; a broken rule is the request's
    ``ContractError``, the caller's 422);
-   then :func:`screen`: a patient outside the model's population refuses the request (its own
-   422, nothing predicted);
-2. :func:`predict`: one vectorised model call (:meth:`models.bundle.ResponseModel.predict`) for
-   the validated records of one or many requests, answers split back per request;
-   then :func:`refusal`: a patient with too little recorded refuses the request (a 422 naming
-   the fields to record; nothing recorded);
+2. :func:`predict_records`: one vectorised model call
+   (:meth:`models.bundle.ResponseModel.predict`) for the validated records of every request;
 3. :func:`answer_entries`: each answer with its new ``prediction_id`` and the audit entry that
    records it (input as received, output, explanation, model version, key);
 4. :func:`record`: the entries appended to the audit trail in one durable transaction. An answer
@@ -21,15 +19,13 @@ No HTTP here, so any front end (the JSON API's batcher, a web page's form) calls
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 import pandas as pd
 
-from ssc_response.features.scope import NotEnoughInformationError, OutOfScopeError
 from ssc_response.features.validation import validate_records
-from ssc_response.models.answerable import not_enough_information, out_of_scope
 from ssc_response.models.registry import ServedModel
 from ssc_response.serving.audit import AuditEntryIn, AuditStore
 
@@ -93,46 +89,21 @@ def _one_by_one(requests: Sequence[Records]) -> ValidatedRequests:
     return ValidatedRequests(joined, [len(f) for f in frames], refused)
 
 
-def screen(served: ServedModel, validated: ValidatedRequests) -> ValidatedRequests:
-    """The valid requests with a patient outside the model's population refused
-    (:class:`features.scope.OutOfScopeError`, rows numbered within the request) and their
-    records dropped: nothing is predicted for them."""
-    if validated.records is None:
-        return validated
-    problems = out_of_scope(served.model, validated.records)
-    if not any(problems):
-        return validated
-    refused, kept, sizes, start = list(validated.refused), [], [], 0
-    valid = (i for i, error in enumerate(validated.refused) if error is None)
-    for i, size in zip(valid, validated.sizes, strict=True):
-        found = [replace(p, row=p.row - start) for rows in problems[start:start + size]
-                 for p in rows if p.row is not None]
-        if found:
-            refused[i] = OutOfScopeError(found)
-        else:
-            kept.append(validated.records.iloc[start:start + size])
-            sizes.append(size)
-        start += size
-    records = pd.concat(kept, ignore_index=True) if kept else None
-    return ValidatedRequests(records, sizes, refused)
-
-
-def refusal(served: ServedModel, records: pd.DataFrame,
-            outputs: Sequence[Prediction]) -> NotEnoughInformationError | None:
-    """One request's refusal when a patient has too little recorded (its fields to record,
-    most informative first; rows numbered within the request), else ``None``."""
-    problems = not_enough_information(served.model, records, outputs)
-    found = [p for rows in problems for p in rows]
-    return NotEnoughInformationError(found) if found else None
+def predict_records(served: ServedModel, records: pd.DataFrame) -> list[Prediction]:
+    """One model call for validated records (those of every request of a batch): one output
+    per record, in order."""
+    outputs = served.model.predict(records)
+    if len(outputs) != len(records):
+        raise RuntimeError(f"{len(outputs)} predictions for {len(records)} patients")
+    return outputs
 
 
 def predict(served: ServedModel, requests: Sequence[pd.DataFrame]) -> list[list[Prediction]]:
-    """One model call for the validated records of every request; the outputs per request."""
+    """:func:`predict_records` for the validated records of several requests (replay, scripts);
+    the outputs per request."""
     frames = [frame for frame in requests if len(frame)]
     joined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    outputs = served.model.predict(joined)
-    if len(outputs) != len(joined):
-        raise RuntimeError(f"{len(outputs)} predictions for {len(joined)} patients")
+    outputs = predict_records(served, joined)
     split, start = [], 0
     for frame in requests:
         split.append(outputs[start:start + len(frame)])

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import Engine, Row, insert, select, update
 
-from ssc_response.serving.database import api_keys, utc_now_iso
+from ssc_response.serving.database import utc_now_iso
+from ssc_response.serving.database_tables import api_keys
 
 KEY_PREFIX = "ssc"
 _KEY_PATTERN = re.compile(r"ssc_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})")

@@ -111,9 +111,8 @@ def predict_cohort(model: ResponseModel, cohort: Cohort) -> Predictions:
     :meth:`models.bundle.ResponseModel.predict` (without the explanation)."""
     with_indices, features = model.transform(cohort.X)
     probability = 1.0 / (1.0 + np.exp(-model.logit(features)))
-    delta_features = model.delta_features(with_indices, features)
-    predicted = model.delta_mrss(delta_features)
-    low, high = model.delta_interval(delta_features, with_indices)
+    predicted = model.delta_mrss(features)
+    low, high = model.delta_interval(features, with_indices)
     # As served: the interval widened to hold the estimate, kept to what the score allows.
     low = np.clip(np.minimum(low, predicted), -MRSS_MAX, MRSS_MAX)
     high = np.clip(np.maximum(high, predicted), -MRSS_MAX, MRSS_MAX)

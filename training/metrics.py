@@ -14,7 +14,6 @@ summarise them over resamples.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -34,14 +33,11 @@ from ssc_response.models.performance import calibration_slope as calibration_slo
 
 FloatArray = npt.NDArray[np.float64]
 
-Metric = Callable[[FloatArray, FloatArray], float]
-"""A performance measure ``metric(y, pred) -> float``."""
-
 __all__ = [
-    "BINARY_METRICS", "CONTINUOUS_METRICS", "PROBABILITY_CLIP", "auroc", "brier",
+    "PROBABILITY_CLIP", "auroc", "brier",
     "brier_variance", "calibration_intercept", "calibration_slope",
     "calibration_slope_intercept", "delong_placements", "delong_variance", "mae",
-    "net_benefit", "r2", "score_all",
+    "net_benefit", "r2",
 ]
 
 
@@ -115,38 +111,3 @@ def r2(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:
         raise ValueError("r2 is undefined when y is constant.")
     return float(1 - np.sum((y_arr - pred_arr) ** 2) / ss_tot)
 
-
-BINARY_METRICS: Mapping[str, Metric] = {
-    "auroc": auroc,
-    "brier": brier,
-    "calibration_slope": calibration_slope,
-    "calibration_intercept": calibration_intercept,
-}
-"""Default measures for a binary outcome (TRIPOD+AI item 12e: discrimination and calibration)."""
-
-CONTINUOUS_METRICS: Mapping[str, Metric] = {"mae": mae, "r2": r2}
-"""Default measures for a continuous outcome."""
-
-
-def score_all(
-    metrics: Mapping[str, Metric], y: FloatArray, pred: FloatArray, *, strict: bool
-) -> dict[str, float]:
-    """Evaluate every metric; when not ``strict``, an undefined value becomes NaN.
-
-    Resampled sets can make a measure undefined (e.g. a single-class test fold);
-    that is a property of the resample, not an error, so it is recorded as NaN and
-    counted by the caller. ``strict=True`` is used on the original data, where such
-    a failure means the inputs are wrong and must surface.
-    """
-    scores: dict[str, float] = {}
-    for name, metric in metrics.items():
-        if strict:
-            scores[name] = float(metric(y, pred))
-            continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                scores[name] = float(metric(y, pred))
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError, RuntimeError):
-            scores[name] = float("nan")
-    return scores

@@ -16,8 +16,11 @@ of the whole procedure, not of a winner picked outside the loop:
 
 The ΔmRSS model behind ``predicted_delta_mrss`` comes from the same folds: when the ΔmRSS
 family wins it *is* the champion (one fitted model gives both numbers); otherwise it is the
-ΔmRSS candidate with the smallest out-of-fold squared error. Refitted on the same folds, on the
-final ΔmRSS model's fitted preprocessing, its fold estimators and their held-out residuals give
+ΔmRSS candidate with the smallest out-of-fold squared error. Every model of the procedure reads
+one preprocessing: in each fold, every candidate reads that fold's encoding; the final champion,
+the final ΔmRSS model and its CV+ fold estimators read the champion's fitted preprocessing (an
+estimator that needs standardised inputs standardises inside itself), so a prediction encodes a
+patient once. Refitted on the same folds, the fold estimators and their held-out residuals give
 the CV+ interval (:class:`models.conformal.ConformalDelta`, :func:`cv_plus`).
 """
 
@@ -73,10 +76,6 @@ class Candidate:
     def target(self) -> str:
         """``"delta"`` when the family learns the change in mRSS, else ``"binary"``."""
         return family(self.family).target
-
-    @property
-    def scale(self) -> bool:
-        return family(self.family).scale
 
     @property
     def reads_columns(self) -> bool:
@@ -181,12 +180,13 @@ def fit_procedure(spec: ProcedureSpec, X: pd.DataFrame, y: np.ndarray, delta: np
     classifier = _final_classifier(spec, chosen, recalibration, X, y, delta)
     delta_index = _delta_choice(spec, chosen, oof, delta)
     delta_candidate = spec.delta_candidates()[delta_index]
+    preprocess = classifier.named_steps["preprocess"]  # the one preprocessing of every model
     if chosen.family == DELTA_FAMILY:  # one fitted model gives P(response) and ΔmRSS
-        inner = classifier.named_steps["estimator"].estimator_
-        delta_model = Pipeline([("preprocess", classifier.named_steps["preprocess"]),
-                                ("estimator", inner)])
+        delta_estimator = classifier.named_steps["estimator"].estimator_
     else:
-        delta_model = _fit_pipeline(spec, delta_candidate, X, delta)
+        delta_estimator = delta_candidate.estimator(spec.seed, spec.rule).fit(
+            preprocess.transform(X), delta)
+    delta_model = Pipeline([("preprocess", preprocess), ("estimator", delta_estimator)])
     interval = None
     if conformal:
         interval = cv_plus(spec, delta_candidate, delta_model, folds, X, delta)
@@ -199,13 +199,15 @@ def cv_plus(spec: ProcedureSpec, candidate: Candidate, delta_model: Pipeline,
             delta: np.ndarray) -> ConformalDelta:
     """The CV+ interval of ``delta_model`` (the final ΔmRSS model, ``candidate`` refitted on all
     patients): ``candidate`` refitted on each fold's training part, on the output of
-    ``delta_model``'s fitted preprocessing, and scored on the fold's held-out part.
+    ``delta_model``'s fitted preprocessing (the champion's), and scored on the fold's held-out
+    part.
 
     That preprocessing was fitted on every patient, so it has seen the held-out patients'
-    inputs - never their outcomes (it is label-free: imputation medians, scaling, category
-    levels). In exchange a prediction transforms a patient once for the ΔmRSS model and all its
-    fold estimators. The coverage guarantee is stated for fold fits that exclude the held-out
-    patients entirely (:mod:`models.conformal`); the simulation study measures the coverage.
+    inputs - never their outcomes (it is label-free: imputation, category levels; each fold
+    estimator's own standardisation is fitted on its fold). In exchange a prediction encodes a
+    patient once for the champion, the ΔmRSS model and all its fold estimators. The coverage
+    guarantee is stated for fold fits that exclude the held-out patients entirely
+    (:mod:`models.conformal`); the simulation study measures the coverage.
     """
     features = delta_model[:-1].transform(X)
     estimators = [candidate.estimator(spec.seed, spec.rule).fit(features.iloc[train], delta[train])
@@ -213,33 +215,27 @@ def cv_plus(spec: ProcedureSpec, candidate: Candidate, delta_model: Pipeline,
     return ConformalDelta.from_folds(estimators, folds, features, delta)
 
 
-FoldMatrices = dict[bool, tuple[Any, Any, Any]]  # scaled? -> (train rows, held-out rows, encoder)
+FoldMatrices = tuple[Any, Any]  # (training rows' features, held-out rows' features)
 
 
 class RecordFolds:
     """Fold matrices from validated records: the encoding is fitted inside each fold.
 
     The step before the encoding (the clinical indices) learns nothing from the data, so it
-    runs once for all patients; the encoding (log scale, imputation medians, scaling, category
-    levels) is fitted on each fold's training part only, once per scaling, and shared by every
-    candidate that uses it.
+    runs once for all patients; the encoding (log scale, imputation, category levels) is fitted
+    on each fold's training part only, once, and read by every candidate.
     """
 
     def __init__(self, spec: ProcedureSpec, X: pd.DataFrame) -> None:
         self._spec = spec
-        self._scales = ({c.scale for c in spec.candidates}
-                        | {c.scale for c in spec.delta_candidates()})
         self.stateless = build_preprocessor(spec.features)[:-1].fit(X)
         self._prepared = self.stateless.transform(X)
 
     def __call__(self, train: np.ndarray, test: np.ndarray) -> FoldMatrices:
-        matrices = {}
-        for scale in self._scales:
-            encoder = build_preprocessor(self._spec.features, scale).named_steps["encode"]
-            encoder.fit(self._prepared.iloc[train])
-            matrices[scale] = (encoder.transform(self._prepared.iloc[train]),
-                               encoder.transform(self._prepared.iloc[test]), encoder)
-        return matrices
+        encoder = build_preprocessor(self._spec.features).named_steps["encode"]
+        encoder.fit(self._prepared.iloc[train])
+        return (encoder.transform(self._prepared.iloc[train]),
+                encoder.transform(self._prepared.iloc[test]))
 
 
 class MatrixFolds:
@@ -249,8 +245,7 @@ class MatrixFolds:
         self._features = features
 
     def __call__(self, train: np.ndarray, test: np.ndarray) -> FoldMatrices:
-        pair = (self._features.iloc[train], self._features.iloc[test], None)
-        return {True: pair, False: pair}
+        return self._features.iloc[train], self._features.iloc[test]
 
 
 def out_of_fold(spec: ProcedureSpec, source: RecordFolds | MatrixFolds, y: np.ndarray,
@@ -265,14 +260,12 @@ def out_of_fold(spec: ProcedureSpec, source: RecordFolds | MatrixFolds, y: np.nd
     result = OutOfFold(folds, np.full((len(y), len(spec.candidates)), np.nan),
                        np.full((len(y), len(deltas)), np.nan))
     for train, test in folds:
-        matrices = source(train, test)
+        x_train, x_test = source(train, test)
         fitted: dict[Candidate, BaseEstimator] = {}
         for j, candidate in enumerate(spec.candidates):
-            x_train, x_test, _ = matrices[candidate.scale]
             fitted[candidate] = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
             result.raw[test, j] = raw_score(fitted[candidate], x_test)
         for j, candidate in enumerate(deltas):
-            x_train, x_test, _ = matrices[candidate.scale]
             estimator = fitted.get(candidate)
             if estimator is None:
                 estimator = _fit_candidate(spec, candidate, x_train, y[train], delta[train])
@@ -319,17 +312,10 @@ def _delta_choice(spec: ProcedureSpec, chosen: Candidate, oof: OutOfFold,
     return int(np.argmin(errors))
 
 
-def _fit_pipeline(spec: ProcedureSpec, candidate: Candidate, X: pd.DataFrame,
-                  target: np.ndarray) -> Pipeline:
-    preprocess = build_preprocessor(spec.features, candidate.scale).fit(X)
-    estimator = candidate.estimator(spec.seed, spec.rule).fit(preprocess.transform(X), target)
-    return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
-
-
 def _final_classifier(spec: ProcedureSpec, chosen: Candidate, recalibration: tuple[float, float],
                       X: pd.DataFrame, y: np.ndarray, delta: np.ndarray) -> Pipeline:
     """The chosen candidate refitted on every patient, with its out-of-fold recalibration."""
-    preprocess = build_preprocessor(spec.features, chosen.scale).fit(X)
+    preprocess = build_preprocessor(spec.features).fit(X)
     target = delta if chosen.target == "delta" else y
     intercept, slope = recalibration
     estimator = RecalibratedClassifier(chosen.estimator(spec.seed, spec.rule), intercept, slope)

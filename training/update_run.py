@@ -108,8 +108,8 @@ def _recalibration_update(served: ServedModel, cohort: Cohort, config: Experimen
     update = fit(lp, cohort.y)
     model = recalibrated_model(served.model, update)
     model, offset, scale = delta_followed(model, cohort.X, cohort.delta, config.validation.seed)
-    with_indices, features = served.model.transform(cohort.X)
-    predicted = served.model.delta_mrss(served.model.delta_features(with_indices, features))
+    _, features = served.model.transform(cohort.X)
+    predicted = served.model.delta_mrss(features)
     metrics = bootstrap_update(fit, lp, cohort.y, cohort.delta, predicted, BOOTSTRAP_REPLICATES,
                                config.validation.seed, config.validation.interval_level)
     facts = {"update_intercept": update.intercept, "update_slope": update.slope,

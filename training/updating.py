@@ -143,8 +143,7 @@ def delta_followed(model: ResponseModel, X: object, delta: np.ndarray,
     """The ΔmRSS model and its CV+ interval moved to the new centre (module docstring);
     returns the model, the offset and the scale. ``model.delta_model`` must be set."""
     assert model.delta_model is not None
-    with_indices, features = model.transform(X)  # type: ignore[arg-type]
-    delta_features = model.delta_features(with_indices, features)
+    _, delta_features = model.transform(X)  # type: ignore[arg-type]
     estimator = model.delta_model.named_steps["estimator"]
     offset = float(np.mean(delta - estimator.predict_delta(delta_features)))
     shifted = _shifted(estimator, offset, 1.0)

@@ -18,7 +18,8 @@ from ssc_response.serving.audit.hashing import (
     GENESIS_HASH,
     compute_entry_hash,
 )
-from ssc_response.serving.database import audit_access, utc_now_iso, write_transaction
+from ssc_response.serving.database import utc_now_iso, write_transaction
+from ssc_response.serving.database_tables import audit_access
 
 ACTIONS = ("view", "replay", "export", "verify")
 # pg_advisory_xact_lock key owned by the access chain ("SSCACCES").

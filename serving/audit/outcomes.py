@@ -25,12 +25,8 @@ from ssc_response.features.validation import ContractError, Problem, validate_re
 from ssc_response.serving.audit.hashing import GENESIS_HASH, canonical_json, compute_entry_hash
 from ssc_response.serving.audit.records import AuditRecord
 from ssc_response.serving.audit.verify import OUTCOME_HASHED_FIELDS
-from ssc_response.serving.database import (
-    audit_outcomes,
-    audit_predictions,
-    utc_now_iso,
-    write_transaction,
-)
+from ssc_response.serving.database import utc_now_iso, write_transaction
+from ssc_response.serving.database_tables import audit_outcomes, audit_predictions
 
 # pg_advisory_xact_lock key owned by the outcome chain ("SSCOUTCO").
 OUTCOME_LOCK_KEY = 0x5353_434F_5554_434F

@@ -13,12 +13,8 @@ from sqlalchemy import ColumnElement, Connection, Engine, func, insert, select
 from ssc_response.serving.audit.hashing import GENESIS_HASH, canonical_json, compute_entry_hash
 from ssc_response.serving.audit.records import AuditEntryIn, AuditRecord, VerifyResult
 from ssc_response.serving.audit.verify import verify_chain
-from ssc_response.serving.database import (
-    audit_predictions,
-    to_utc_iso,
-    utc_now_iso,
-    write_transaction,
-)
+from ssc_response.serving.database import to_utc_iso, utc_now_iso, write_transaction
+from ssc_response.serving.database_tables import audit_predictions
 
 # pg_advisory_xact_lock key owned by the audit chain ("SSCAUDIT").
 AUDIT_LOCK_KEY = 0x5353_4341_5544_4954

@@ -15,7 +15,7 @@ from ssc_response.serving.audit.hashing import (
     compute_entry_hash,
 )
 from ssc_response.serving.audit.records import VerifyResult
-from ssc_response.serving.database import audit_access, audit_outcomes, audit_predictions
+from ssc_response.serving.database_tables import audit_access, audit_outcomes, audit_predictions
 
 # The outcome chain: every column of ``audit_outcomes`` except entry_hash, so who recorded an
 # outcome and when are as tamper-evident as the values.

@@ -26,7 +26,8 @@ from datetime import UTC, datetime
 from fastapi import Request, Response
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from ssc_response.serving.database import revoked_sessions, to_utc_iso, utc_now_iso
+from ssc_response.serving.database import to_utc_iso, utc_now_iso
+from ssc_response.serving.database_tables import revoked_sessions
 
 SESSION_COOKIE = "ssc_session"
 SIGN_IN_COOKIE = "ssc_sign_in_csrf"

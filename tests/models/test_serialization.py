@@ -7,12 +7,15 @@ reviewed change rather than a silent widening.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import skops.io as sio
+from sklearn.preprocessing import StandardScaler
 
+from ssc_response.features.pipeline import as_model_frame
 from ssc_response.features.validation import validate_records
 from ssc_response.models.bundle import ResponseModel
 from ssc_response.models.conformal import ConformalDelta
@@ -140,6 +143,23 @@ def test_a_cv_plus_of_fold_pipelines_saved_before_is_refused(
     sio.dump(old, directory / "delta_cv_plus.skops")
 
     with pytest.raises(OutdatedArtifactError, match="retrain the model"):
+        load_bundle(directory)
+
+
+def test_a_bundle_whose_shared_preprocessing_standardises_is_refused(
+    saved: dict[str, tuple[ResponseModel, Path]], tmp_path: Path
+) -> None:
+    """Bundles saved when a logistic champion's preprocessing ended in a StandardScaler (and
+    its ΔmRSS model encoded the records again) are refused with the "retrain" error."""
+    model = saved["logistic_l2"][0]
+    directory = save_bundle(model, tmp_path / "scaled")
+    old = copy.deepcopy(model.classifier)
+    encode = old.named_steps["preprocess"].named_steps["encode"]
+    encode.steps.append(("scale", StandardScaler().fit(
+        old.named_steps["preprocess"].transform(as_model_frame(records())))))
+    sio.dump(old, directory / "classifier.skops")
+
+    with pytest.raises(OutdatedArtifactError, match="standardises .* retrain the model"):
         load_bundle(directory)
 
 

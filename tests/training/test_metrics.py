@@ -8,8 +8,8 @@ from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, mean_absolute_error, r2_score, roc_auc_score
 
+from ssc_response.training.assessment import BINARY, CONTINUOUS, score
 from ssc_response.training.metrics import (
-    BINARY_METRICS,
     auroc,
     brier,
     calibration_intercept,
@@ -18,7 +18,6 @@ from ssc_response.training.metrics import (
     mae,
     net_benefit,
     r2,
-    score_all,
 )
 
 
@@ -183,13 +182,15 @@ def test_r2_of_constant_outcome_is_an_error() -> None:
         r2([2.0, 2.0], [1.0, 3.0])
 
 
-# --- evaluation helper ----------------------------------------------------------------
+# --- one set of predictions scored (training.assessment.score) -------------------------
 
 
-def test_score_all_records_undefined_measures_as_nan_unless_strict() -> None:
-    y, p = np.ones(4), np.array([0.2, 0.4, 0.6, 0.8])
-    scores = score_all(BINARY_METRICS, y, p, strict=False)
-    assert set(scores) == set(BINARY_METRICS)
-    assert all(np.isnan(v) for v in scores.values())
-    with pytest.raises(ValueError):
-        score_all(BINARY_METRICS, y, p, strict=True)
+def test_score_records_undefined_binary_measures_as_nan() -> None:
+    # One class only: AUROC, Brier's comparison and the calibration fit are undefined (NaN);
+    # the change's measures are still defined. MAE by hand: (|1-2| + |3-3| + |5-4| + |0-2|)/4.
+    y, p = np.ones(4, dtype=int), np.array([0.2, 0.4, 0.6, 0.8])
+    delta, predicted = np.array([1.0, 3.0, 5.0, 0.0]), np.array([2.0, 3.0, 4.0, 2.0])
+    scores = score(y, p, delta, predicted)
+    assert set(scores) == set(BINARY) | set(CONTINUOUS)
+    assert all(np.isnan(scores[name]) for name in BINARY)
+    assert scores["delta_mae"] == pytest.approx(1.0)

@@ -118,6 +118,20 @@ def test_delta_champion_gives_probability_and_change_from_one_model(cohort) -> N
         fitted.classifier.named_steps["estimator"].estimator_)
 
 
+def test_every_model_of_the_procedure_reads_the_champions_one_preprocessing(cohort) -> None:  # noqa: ANN001
+    """A logistic champion's ΔmRSS model and CV+ fold estimators read the champion's fitted
+    preprocessing (the same object), whose encoding ends in the imputation: no scaling."""
+    fitted = fit_procedure(replace(SPEC, candidates=(L2,)), cohort.X, cohort.y, cohort.delta,
+                           conformal=True)
+
+    preprocess = fitted.classifier.named_steps["preprocess"]
+    assert fitted.delta_model.named_steps["preprocess"] is preprocess
+    assert list(preprocess.named_steps["encode"].named_steps) == ["columns", "impute"]
+    names = list(preprocess.get_feature_names_out())
+    assert fitted.conformal is not None
+    assert all(list(e.feature_names_in_) == names for e in fitted.conformal.fold_estimators_)
+
+
 def test_same_inputs_same_procedure(cohort) -> None:  # noqa: ANN001
     first = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta)
     second = fit_procedure(SPEC, cohort.X, cohort.y, cohort.delta)

@@ -1,10 +1,11 @@
 """The clinician's pages: one patient's form and result, and a file of several patients.
 
-Both go through the JSON API's own path: the records are queued on the same batcher
-(:class:`serving.coalescing.PredictionBatcher`), whose handler validates them with the data
+Both go through the JSON API's own path: they await the same
+:class:`serving.prediction_service.PredictionService`, which validates the records with the data
 contract, predicts, and records every answer in the audit trail before it is returned. A contract
-problem comes back as the same ``ContractError`` the API turns into a 422; here it is shown beside
-its field (the form) or as a table (a file), and nothing is predicted or recorded.
+problem (or a refusal: out of scope, too little recorded) comes back as the same
+``ContractError`` the API turns into a 422; here it is shown beside its field (the form) or as a
+table (a file), and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from ssc_response.features.index_gaps import IndexGap, index_gaps
@@ -25,9 +26,8 @@ from ssc_response.features.validation import ContractError, Problem
 from ssc_response.models.registry import ServedModel
 from ssc_response.models.tabular import predictions_frame
 from ssc_response.serving.audit.access import AccessLog
-from ssc_response.serving.coalescing import BatcherClosed
 from ssc_response.serving.csv_cells import neutralised_frame
-from ssc_response.serving.deps import BatcherDep, ModelDep, ServicesDep, SettingsDep
+from ssc_response.serving.deps import ModelDep, PredictionServiceDep, ServicesDep, SettingsDep
 from ssc_response.serving.inference import validate_patients
 from ssc_response.serving.keys import ApiKey
 from ssc_response.serving.pages.deps import CheckedForm, ClinicianPage, PageDenied, PagesDep, render
@@ -52,6 +52,7 @@ from ssc_response.serving.pages.views import (
     prediction_view,
     warnings_in_words,
 )
+from ssc_response.serving.prediction_service import PredictionUnavailable
 
 router = APIRouter(include_in_schema=False)
 UNAVAILABLE = "The prediction could not be made just now; nothing was recorded. Try again."
@@ -77,11 +78,11 @@ def _form(request: Request, pages: PagesDep, signed: Any, served: ServedModel,
 
 @router.post("/patient")
 async def predict_patient(request: Request, signed: ClinicianPage, form: CheckedForm,
-                          pages: PagesDep, served: ModelDep, batcher: BatcherDep) -> Any:
+                          pages: PagesDep, served: ModelDep, service: PredictionServiceDep) -> Any:
     """Predict for the form's patient; on a contract problem, the form again with messages."""
     record = record_from_form(form)
     try:
-        [prediction] = await _predict([record], signed.key, served, batcher)
+        [prediction] = await _predict([record], signed.key, served, service)
     except ContractError as error:
         values = {name: form.get(name) for name in form_names()}  # as typed: nothing is lost
         return _form(request, pages, signed, served, values, messages_by_field(error.problems),
@@ -99,34 +100,20 @@ def _not_enough(problems: Sequence[Problem]) -> bool:
 
 
 def _gaps(records: Sequence[Mapping[str, Any]]) -> list[list[IndexGap]]:
-    """Per record (already accepted by the batcher), the indices with missing items."""
+    """Per record (already accepted by the service), the indices with missing items."""
     return index_gaps(validate_patients(records))
 
 
 async def _predict(records: Sequence[Mapping[str, Any]], key: ApiKey, served: ServedModel,
-                   batcher: BatcherDep) -> list[dict[str, Any]]:
-    """The API's path: validated, predicted and audited by the batcher, or ``ContractError``
-    (the contract's problems, or any other 422 whose detail names fields, such as a refusal)."""
+                   service: PredictionServiceDep) -> list[dict[str, Any]]:
+    """The API's path: validated, predicted and audited by the prediction service, or its
+    ``ContractError`` (the contract's problems, or a refusal naming fields)."""
     try:
-        answer = await batcher.predict(records, key, served)
-    except BatcherClosed:
-        raise PageDenied(503, UNAVAILABLE) from None
-    except HTTPException as error:
-        problems = refused_problems(error)
-        if problems:
-            raise ContractError(problems) from None
+        answer = await service.predict(records, key, served)
+    except PredictionUnavailable:
         raise PageDenied(503, UNAVAILABLE) from None
     predictions: list[dict[str, Any]] = json.loads(answer.body)["predictions"]
     return predictions
-
-
-def refused_problems(error: HTTPException) -> list[Problem]:
-    """A 422's ``detail`` items (``{field, rule, value, row}``, the API's shape) as problems."""
-    if error.status_code != 422 or not isinstance(error.detail, list):
-        return []
-    return [Problem(item.get("row"), str(item["field"]), item.get("value"), str(item["rule"]))
-            for item in error.detail
-            if isinstance(item, dict) and item.get("field") and item.get("rule")]
 
 
 @router.get("/patient/predictions/{prediction_id}")
@@ -172,14 +159,14 @@ def _upload_context(signed: Any, settings: SettingsDep) -> dict[str, Any]:
 
 @router.post("/patients")
 async def predict_file(request: Request, signed: ClinicianPage, form: CheckedForm,
-                       pages: PagesDep, served: ModelDep, batcher: BatcherDep,
+                       pages: PagesDep, served: ModelDep, service: PredictionServiceDep,
                        settings: SettingsDep) -> Any:
     """Predict for every patient of an uploaded file (CSV, .xlsx, Parquet), or for none."""
     chosen = {name: form.get(name) for name in ("encoding", "sheet", "mapping")}
     context = {**_upload_context(signed, settings), "chosen": chosen}  # kept on a refusal
     try:
         records = await _read_upload(request, form, settings)
-        predictions = await _predict(records, signed.key, served, batcher)
+        predictions = await _predict(records, signed.key, served, service)
     except UploadProblem as problem:
         return render(request, pages, "batch.html", {**context, "message": str(problem)},
                       problem.status)

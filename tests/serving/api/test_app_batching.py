@@ -51,27 +51,27 @@ def service(
 
 
 class GatedModel:
-    """``inference.predict`` that records each call's patient count; the first call waits for a
-    release."""
+    """``inference.predict_records`` that records each call's patient count; the first call
+    waits for a release."""
 
-    def __init__(self, model_call: Callable[..., Any] = inference.predict) -> None:
+    def __init__(self, model_call: Callable[..., Any] = inference.predict_records) -> None:
         self.model_call = model_call
         self.calls: list[int] = []
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def __call__(self, served: Any, frames: Any) -> Any:
-        self.calls.append(sum(len(frame) for frame in frames))
+    def __call__(self, served: Any, records: Any) -> Any:
+        self.calls.append(len(records))
         if len(self.calls) == 1:
             self.entered.set()
             self.release.wait(WAIT_S)
-        return self.model_call(served, frames)
+        return self.model_call(served, records)
 
 
 @pytest.fixture
 def gate(monkeypatch: pytest.MonkeyPatch) -> GatedModel:
     gated = GatedModel()
-    monkeypatch.setattr("ssc_response.serving.inference.predict", gated)
+    monkeypatch.setattr("ssc_response.serving.inference.predict_records", gated)
     return gated
 
 
@@ -90,7 +90,7 @@ def commits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def batcher_of(service: Service) -> PredictionBatcher:
-    batcher: PredictionBatcher = service.client.app_state["services"].batcher
+    batcher: PredictionBatcher = service.client.app_state["services"].predictions.batcher
     return batcher
 
 
@@ -212,11 +212,11 @@ def test_a_bad_request_in_a_batch_gets_its_own_422_and_the_others_succeed(
 def test_a_model_failure_in_a_batch_is_503_for_all_of_it_and_records_nothing(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(served: Any, frames: Any) -> Any:
+    def crash(served: Any, records: Any) -> Any:
         raise RuntimeError("model down")
 
     gate = GatedModel(crash)
-    monkeypatch.setattr("ssc_response.serving.inference.predict", gate)
+    monkeypatch.setattr("ssc_response.serving.inference.predict_records", gate)
     before = service.audit_total()
     requests = [(clinician(service), [make_patient(patient_id=f"F-{i}")]) for i in range(4)]
     responses = coalesced(service, gate, requests)
@@ -269,7 +269,7 @@ def test_shutdown_finishes_the_queued_predictions_then_refuses(
     key_id = create_keys(settings.database_url)[Role.CLINICIAN][0]
     with TestClient(create_app(settings)) as client:
         services = client.app_state["services"]
-        batcher: PredictionBatcher = services.batcher
+        batcher: PredictionBatcher = services.predictions.batcher
         key, model = services.keys.store.get(key_id), services.models.current
         queued = [batcher.submit([make_patient(patient_id=f"S-{i}")], key, model)
                   for i in range(3)]
@@ -317,14 +317,14 @@ def test_the_next_batch_is_predicted_while_the_previous_one_commits_and_answers_
             assert release.wait(WAIT_S)
         return append_many(store, entries)
 
-    real_predict = inference.predict
+    real_predict = inference.predict_records
 
-    def counted(served: Any, frames: Any) -> Any:
-        predicted.append(sum(len(frame) for frame in frames))
-        return real_predict(served, frames)
+    def counted(served: Any, records: Any) -> Any:
+        predicted.append(len(records))
+        return real_predict(served, records)
 
     monkeypatch.setattr(AuditStore, "append_many", held)
-    monkeypatch.setattr("ssc_response.serving.inference.predict", counted)
+    monkeypatch.setattr("ssc_response.serving.inference.predict_records", counted)
     with ThreadPoolExecutor(2) as pool:
         first = pool.submit(post, service, clinician(service), make_batch(1))
         assert committing.wait(WAIT_S)

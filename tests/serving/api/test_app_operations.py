@@ -166,7 +166,7 @@ def test_model_failure_is_503_and_logged_without_patient_data(
     def crash(*_args: Any) -> Any:
         raise RuntimeError("cannot predict for PRIVATE-7 aged 45")
 
-    monkeypatch.setattr("ssc_response.serving.inference.predict", crash)
+    monkeypatch.setattr("ssc_response.serving.inference.predict_records", crash)
     before = service.audit_total()
     with caplog.at_level(logging.ERROR):
         response = service.predict(make_patient(patient_id="PRIVATE-7"))

@@ -1,4 +1,4 @@
-"""The live inference path (serving/inference.py) and the batch handler built on it.
+"""The live inference path (serving/inference.py) and the prediction service that runs it.
 
 One request's bad input is its own ContractError (the 422 it would get alone) and spares the
 others in its batch; ``patient_id`` must be unique within a request, not across requests. Replay
@@ -25,8 +25,8 @@ from ssc_response.serving.audit import AuditStore
 from ssc_response.serving.audit.replay import compare_outputs
 from ssc_response.serving.coalescing import Pending, Staged
 from ssc_response.serving.keys import ApiKey, Role
+from ssc_response.serving.prediction_service import Answer, PredictionService
 from ssc_response.serving.prometheus import ServiceMetrics
-from ssc_response.serving.routers.predictions import Answer, predict_batch
 from tests.factories import make_patient
 
 KEY = ApiKey(key_id="k-test", role=Role.CLINICIAN, label=None, created_at=datetime.now(UTC),
@@ -43,9 +43,10 @@ def served(trained_store: dict[str, Any]) -> Iterator[ServedModel]:
 
 def outcomes(engine: Engine, served: ServedModel,
              requests: list[list[dict[str, Any]]]) -> list[object]:
-    """What predict_batch gives each request (its staged audit commit run)."""
-    result = predict_batch(AuditStore(engine), ServiceMetrics(), served,
-                           [Pending(request, KEY, served) for request in requests])
+    """What the service gives each request of one batch (its staged audit commit run)."""
+    service = PredictionService(AuditStore(engine), ServiceMetrics(), max_patients=100,
+                                linger_seconds=0)
+    result = service.answer_batch(served, [Pending(request, KEY, served) for request in requests])
     return list(result.finish() if isinstance(result, Staged) else result)
 
 

@@ -21,7 +21,8 @@ from ssc_response.serving.audit import (
     AuditStore,
     compute_entry_hash,
 )
-from ssc_response.serving.database import audit_predictions, make_engine, schema_exists
+from ssc_response.serving.database import make_engine, schema_exists
+from ssc_response.serving.database_tables import audit_predictions
 from tests.serving.audit.support import fill, forked_row, make_entry, tamper
 
 

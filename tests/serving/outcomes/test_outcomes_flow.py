@@ -24,7 +24,8 @@ from ssc_response.features.schema import baseline_fields, outcome_fields
 from ssc_response.serving.audit.outcomes import OutcomeStore
 from ssc_response.serving.audit.outcomes_validation import REPORTED_THRESHOLDS, ResponseRule
 from ssc_response.serving.audit.trail import verify_trail
-from ssc_response.serving.database import audit_outcomes, make_engine
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.database_tables import audit_outcomes
 from ssc_response.serving.keys import Role
 from tests.serving.support import Service, champion_uri, running_service
 
@@ -258,7 +259,7 @@ def test_pages_follow_up_form_and_prospective_block(served: Any) -> None:
 
 
 def _accesses(engine: Any) -> list[Any]:
-    from ssc_response.serving.database import audit_access
+    from ssc_response.serving.database_tables import audit_access
 
     with engine.connect() as conn:
         return list(conn.execute(select(audit_access)))

@@ -7,13 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi import HTTPException
 from fastapi.testclient import TestClient
 
 from ssc_response.features.schema import fields
 from ssc_response.features.validation import Problem
 from ssc_response.serving.pages.forms import messages_by_field
-from ssc_response.serving.pages.routers.clinician import refused_problems
 from tests.factories import make_patient
 from tests.serving.pages.support import csrf_of, submit_patient
 
@@ -94,20 +92,14 @@ def test_someone_elses_or_unknown_prediction_is_not_shown(clinician: TestClient)
     assert response.status_code == 404 and "None of your predictions" in response.text
 
 
-def test_a_refusals_detail_items_are_shown_beside_their_fields_in_words() -> None:
-    """The API's 422 shape ({field, rule, value, row}) as page messages, field and codes in
-    words; a detail that is not a list of field items is not mistaken for one."""
-    refusal = HTTPException(422, detail=[
-        {"loc": ["body", "patients", 0, "cell_product"], "field": "cell_product",
-         "rule": "this model is for auto_bm_msc; you entered ad_svf", "value": "ad_svf",
-         "row": 1},
-        {"loc": ["body", "patients", 0, "esr_mm_h"], "field": "esr_mm_h",
-         "rule": "needed for a prediction", "value": None, "row": 1}])
-    messages = messages_by_field(refused_problems(refusal))
+def test_a_refusals_problems_are_shown_beside_their_fields_in_words() -> None:
+    """A refusal's problems (out of scope, a field needed) as page messages, field and codes
+    in words, in the refusal's order."""
+    refusal = [Problem(1, "cell_product", "ad_svf",
+                       "this model is for auto_bm_msc; you entered ad_svf"),
+               Problem(1, "esr_mm_h", None, "needed for a prediction")]
+    messages = messages_by_field(refusal)
     assert messages["cell_product"] == ["Cell product: this model is for autologous bone-marrow "
                                         "MSC; you entered adipose stromal vascular fraction."]
     assert messages["esr_mm_h"] == ["ESR: needed for a prediction."]
-    assert list(messages) == ["cell_product", "esr_mm_h"]  # the API's order is kept
-    assert refused_problems(HTTPException(422, detail="not a list")) == []
-    assert refused_problems(HTTPException(503, detail=[{"field": "x", "rule": "y"}])) == []
-    assert Problem(1, "esr_mm_h", None, "needed for a prediction") in refused_problems(refusal)
+    assert list(messages) == ["cell_product", "esr_mm_h"]

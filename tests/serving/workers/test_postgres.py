@@ -107,7 +107,7 @@ def test_the_audit_table_refuses_edits(engine: Engine, statement: str) -> None:
 def test_a_forked_chain_is_refused(engine: Engine) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from ssc_response.serving.database import audit_predictions
+    from ssc_response.serving.database_tables import audit_predictions
     from tests.serving.audit.support import forked_row
 
     AuditStore(engine).append_many([entry(1), entry(2)])

@@ -30,7 +30,8 @@ import pytest
 from sqlalchemy import select
 
 from ssc_response.serving.audit import AuditStore
-from ssc_response.serving.database import audit_predictions, make_engine
+from ssc_response.serving.database import make_engine
+from ssc_response.serving.database_tables import audit_predictions
 from ssc_response.serving.keys import Role
 from tests.factories import make_patient
 from tests.serving.live_server import Server, start_server
