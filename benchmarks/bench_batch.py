@@ -76,9 +76,14 @@ def parse_args() -> argparse.Namespace:
 
 
 def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
-    from bench_serving import model_environment
+    """The environment with the given MLflow store, or (``--train``, or none given) a store
+    holding the quick experiment's champion trained here (``bench_serving``'s recipe)."""
+    from bench_serving import model_environment, train_model
 
-    return model_environment(args.train, workdir)
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if args.train or not tracking:
+        tracking = train_model("quick", workdir)
+    return model_environment(tracking)
 
 
 def simulate(path: Path, n: int) -> Path:

@@ -17,6 +17,7 @@ page/API ratio; asserts nothing. The target is a result page in under 200 ms on 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_serving import environment, start  # noqa: E402
+from bench_serving import environment, start, train_model  # noqa: E402
 
 from tests.factories import make_patient  # noqa: E402
 
@@ -42,7 +43,10 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="ssc-bench-pages-") as tmp:
         workdir = Path(tmp)
-        env = environment(args, workdir)
+        tracking = os.environ.get("MLFLOW_TRACKING_URI")
+        if args.train or not tracking:
+            tracking = train_model("quick", workdir)
+        env = environment(args, tracking, workdir)
         keys = {role: create_key(env["SSC_DATABASE_URL"], role)
                 for role in ("clinician", "auditor")}
         server, url = start(env, workdir, 1)
