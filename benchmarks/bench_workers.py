@@ -33,6 +33,7 @@ from bench_serving import (  # noqa: E402
     model_environment,
     python_load,
     start,
+    train_model,
     wrk,
 )
 
@@ -74,7 +75,12 @@ def parse_args() -> argparse.Namespace:
 
 
 def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
-    return {**model_environment(args.train, workdir), "SSC_MODEL_URI": args.model_uri}
+    """The given MLflow store, or (``--train``, or none given) the quick experiment's champion
+    trained here (``bench_serving``'s recipe), and the model's URI."""
+    tracking = os.environ.get("MLFLOW_TRACKING_URI")
+    if args.train or not tracking:
+        tracking = train_model("quick", workdir)
+    return {**model_environment(tracking), "SSC_MODEL_URI": args.model_uri}
 
 
 def use_wrk(args: argparse.Namespace) -> bool:
