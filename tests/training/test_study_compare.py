@@ -36,7 +36,21 @@ def test_paired_differences_and_their_monte_carlo_error_by_hand() -> None:
     assert row["external_auroc_diff_se"] == pytest.approx(0.008819, abs=1e-6)
     assert bool(row["external_auroc_ok"])
     assert row["external_slope_diff"] == pytest.approx(0.2, abs=1e-12)
+    assert row["external_slope_paired_diff"] == pytest.approx(0.2, abs=1e-12)
     assert not bool(row["external_slope_ok"])
+    assert not bool(row["external_slope_nearer_one"])  # |1.2 - 1| > |1.0 - 1|
+    assert "| 1.00 | 1.20 | +0.20; +0.20 ± 0.00 | **no** |" in comparison_markdown(
+        compare_studies(old, new))
+
+
+def test_a_slope_moving_towards_one_is_said_to_be_nearer_one() -> None:
+    old = results([0.70, 0.70, 0.70], [0.3, 0.4, 0.5])  # median 0.4: overfitted
+    new = results([0.70, 0.70, 0.70], [0.8, 0.9, 1.0])  # median 0.9
+
+    row = compare_studies(old, new).iloc[0]
+
+    assert not bool(row["external_slope_ok"]) and bool(row["external_slope_nearer_one"])
+    assert "no, but nearer 1" in comparison_markdown(compare_studies(old, new))
 
 
 def test_only_cohorts_both_studies_ran_are_paired() -> None:
