@@ -34,8 +34,10 @@ def paired(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mc_se(differences: pd.Series) -> float:
-    """Monte-Carlo standard error of a mean over seeds (NaN with a single seed)."""
+    """Monte-Carlo standard error of a mean over seeds (NaN with fewer than two finite values:
+    a champion that predicts one probability for everyone has no calibration slope)."""
     values = differences.to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
     return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else np.nan
 
 
