@@ -12,6 +12,7 @@ from ssc_response.training.simulation.scenarios import SCENARIOS
 
 def register(app: typer.Typer) -> None:
     app.command("study")(study)
+    app.command("study-compare")(study_compare)
 
 
 def _sizes(value: str) -> list[int]:
@@ -80,3 +81,23 @@ def study(
                         "experiment": config.name, "fresh": fresh})
     typer.echo(summary_markdown(summary))
     typer.echo(f"wrote {', '.join(str(p) for p in paths)}; MLflow run {run_id}")
+
+
+def study_compare(
+    old: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                        help="results.csv of the earlier study.")],
+    new: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                        help="results.csv of the later study (same seeds).")],
+) -> None:
+    """Compare two studies of the same cohorts seed by seed: AUROC and calibration slope, old
+    and new, paired differences with Monte-Carlo standard errors, and whether the new is no
+    worse (AUROC within 0.01, slope within 0.1), on fresh patients and as reported."""
+    import pandas as pd
+
+    from ssc_response.training.study_compare import compare_studies, comparison_markdown
+
+    comparison = compare_studies(pd.read_csv(old), pd.read_csv(new))
+    for kind, title in (("external", "deployment (fresh patients)"),
+                        ("reported", "reported (nested CV)")):
+        typer.echo(f"\n{title}\n")
+        typer.echo(comparison_markdown(comparison, kind))

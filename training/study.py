@@ -11,6 +11,9 @@ mechanism, where the truth is known:
 * the probability interval: how often it holds their *true* probability of response (from the
   mechanism: :func:`training.simulation.outcome.true_response_probability`), the quantity it
   is an interval for;
+* the missing-data range (the served ``missing_data``: the probability over stochastic
+  imputations of a patient's blank model fields): how often it holds the probability the same
+  model gives at the patient's *true*, pre-blanking values (:mod:`training.study_missing`);
 * the gate: how often it promotes a model.
 
 Intervals are checked at :data:`COVERAGE_LEVEL` whatever the experiment serves, so studies of
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ssc_response.features.pipeline import as_model_frame
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import FinalModel, fit_final, prepare_cohort, validate
 from ssc_response.training.headline import headline_metrics
@@ -37,6 +41,7 @@ from ssc_response.training.simulation import (
     simulate_cohort,
 )
 from ssc_response.training.simulation.outcome import true_response_probability
+from ssc_response.training.study_missing import missing_range_performance
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +52,16 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class FreshCohort:
-    """A large cohort of the scenario with its true response probabilities."""
+    """A large cohort of the scenario with its true response probabilities.
+
+    ``X_complete``: the same patients (same rows) at their values before the simulator blanked
+    fields, to check the missing-data range against the answer at the true values."""
 
     X: pd.DataFrame
     y: np.ndarray
     delta: np.ndarray
     true_probability: np.ndarray
+    X_complete: pd.DataFrame
 
 
 def fresh_cohort(config: ExperimentConfig, scenario: str, n: int) -> FreshCohort:
@@ -60,12 +69,14 @@ def fresh_cohort(config: ExperimentConfig, scenario: str, n: int) -> FreshCohort
     # The deployment centre's patients: in missingness_shift its blanks arise differently.
     cohort = prepare_cohort(simulate_cohort(n, FRESH_SEED, deployment_scenario(scenario)),
                             config)
+    # The same patients before blanking: the baseline stream is drawn before, and apart from,
+    # the missingness stream (training.simulation.cohort.simulate_cohort).
     truth = complete_baseline(n, FRESH_SEED, scenario)
     truth = truth.set_index("patient_id").loc[cohort.frame["patient_id"]].reset_index()
     abs_threshold, rel_threshold, strict = config.outcome.skin_rule()
     probability = true_response_probability(truth, scenario, abs_threshold, rel_threshold,
                                             strict)
-    return FreshCohort(cohort.X, cohort.y, cohort.delta, probability)
+    return FreshCohort(cohort.X, cohort.y, cohort.delta, probability, as_model_frame(truth))
 
 
 def external_performance(final: FinalModel, fresh: FreshCohort) -> dict[str, float]:
@@ -106,6 +117,7 @@ def study_one(config: ExperimentConfig, scenario: str, n: int, seed: int,
         "champion": final.procedure.chosen.label,
         **{f"reported_{name}": value for name, value in reported.items()},
         **external_performance(final, fresh),
+        **missing_range_performance(final, cohort, config, fresh.X, fresh.X_complete),
         "promoted": not promotion_failures(metrics, config),
     }
 
@@ -151,6 +163,9 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
         delta_width=("delta_width", "mean"),
         probability_coverage=("probability_coverage", "mean"),
         probability_width=("probability_width", "mean"),
+        missing_range_coverage=("missing_range_coverage", "mean"),
+        missing_range_width_median=("missing_range_width_median", "mean"),
+        missing_range_patients=("missing_range_patients", "mean"),
         promoted=("promoted", "mean"),
     )
     return summary.reset_index()
@@ -168,6 +183,9 @@ def summary_markdown(summary: pd.DataFrame, level: float = COVERAGE_LEVEL) -> st
         "reported_brier": "Brier reported", "external_brier": "Brier external",
         "delta_coverage": f"ΔmRSS {level:.0%} interval coverage",
         "probability_coverage": f"P {level:.0%} interval coverage",
+        "missing_range_coverage": "missing-data range coverage",
+        "missing_range_width_median": "missing-data range median width",
+        "missing_range_patients": "fresh patients with blanks",
         "promoted": "promoted",
     }
     shown = summary[list(columns)].rename(columns=columns)

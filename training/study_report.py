@@ -52,11 +52,13 @@ def study_figure(rows: pd.DataFrame, scenario: str) -> Any:
         ax.legend(fontsize=7)
     axes[1].axhline(1.0, color="grey", lw=0.8, ls=":")
     for column, label in (("delta_coverage", "ΔmRSS interval"),
-                          ("probability_coverage", "probability interval")):
-        axes[2].plot(sizes, by_n[column].mean(), marker="o", label=label)
+                          ("probability_coverage", "probability interval"),
+                          ("missing_range_coverage", "missing-data range (of the model's answer)")):
+        if column in rows and rows[column].notna().any():
+            axes[2].plot(sizes, by_n[column].mean(), marker="o", label=label)
     axes[2].axhline(COVERAGE_LEVEL, color="grey", lw=0.8, ls=":", label="nominal")
     axes[2].set(xlabel="patients in the cohort", ylabel="coverage", ylim=(0.5, 1.0),
-                title=f"coverage of {COVERAGE_LEVEL:.0%} intervals")
+                title=f"coverage ({COVERAGE_LEVEL:.0%} intervals; range over 20 draws)")
     axes[2].legend(fontsize=7)
     axes[3].bar([str(s) for s in sizes], by_n["promoted"].mean().astype(float))
     axes[3].set(xlabel="patients in the cohort", ylabel="share promoted", ylim=(0, 1),
@@ -80,8 +82,10 @@ def log_study(config: ExperimentConfig, results: pd.DataFrame, summary: pd.DataF
         for _, row in summary.iterrows():
             suffix = f"{row['scenario']}_n{int(row['n'])}"
             for name in ("auroc_mean_abs_error", "slope_median_abs_error", "delta_coverage",
-                         "probability_coverage", "promoted", "external_auroc"):
-                mlflow.log_metric(f"{name}_{suffix}", float(row[name]))
+                         "probability_coverage", "missing_range_coverage", "promoted",
+                         "external_auroc"):
+                if np.isfinite(float(row[name])):  # no range where no fresh patient has blanks
+                    mlflow.log_metric(f"{name}_{suffix}", float(row[name]))
         for path in paths:
             mlflow.log_artifact(str(path), artifact_path="study")
         mlflow.set_tag("cohorts", str(len(results)))

@@ -72,6 +72,47 @@ def test_same_seed_gives_identical_frames() -> None:
     pd.testing.assert_frame_equal(simulate_cohort(300, 7), simulate_cohort(300, 7))
 
 
+# sha256 (first 16 hex digits) of simulate_cohort(40, 3, scenario).to_csv(index=False), computed
+# with the code of commit 8f95d46 (main before issue 19's missing-data change and its
+# missingness_shift scenario). A later change to the simulator must not move an existing seed's
+# cohort: the study compares the old and new defaults on the same cohorts.
+COHORTS_BEFORE_ISSUE_19 = {
+    "founding_centre": "0406679c81306a55",
+    "heteroscedastic": "9015624ee6fb7860",
+    "low_signal": "2f53c692973a2c15",
+    "nonlinear": "9ad50f14eae320cb",
+    "early_trial": "63b478be33e9b397",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(COHORTS_BEFORE_ISSUE_19))
+def test_existing_seeds_give_the_cohorts_they_gave_before_issue_19(scenario: str) -> None:
+    import hashlib
+
+    text = simulate_cohort(40, 3, scenario).to_csv(index=False).encode()
+    assert hashlib.sha256(text).hexdigest()[:16] == COHORTS_BEFORE_ISSUE_19[scenario]
+
+
+@pytest.mark.parametrize("scenario", ["founding_centre", "missingness_shift"])
+def test_complete_baseline_holds_the_values_behind_every_blank(scenario: str) -> None:
+    """What the study checks the missing-data range against: the cohort before blanking, the
+    same patients in the same rows, equal wherever the cohort is recorded."""
+    from ssc_response.training.simulation import deployment_scenario
+
+    for sc in (scenario, deployment_scenario(scenario)):
+        blanked = simulate_cohort(400, 5, sc)
+        complete = complete_baseline(400, 5, sc)
+        assert complete["patient_id"].tolist() == blanked["patient_id"].tolist()
+        some_blank = 0
+        for name in complete.columns:
+            recorded = blanked[name].notna().to_numpy()
+            some_blank += int((~recorded).sum())
+            assert complete[name].notna().all(), name
+            assert (complete[name][recorded].astype(str).to_numpy()
+                    == blanked[name][recorded].astype(str).to_numpy()).all(), name
+        assert some_blank > 100  # the check above compared something blanked
+
+
 def test_different_seeds_give_different_frames() -> None:
     first, second = simulate_cohort(300, 7), simulate_cohort(300, 8)
     assert not first.equals(second)

@@ -17,13 +17,15 @@ from ssc_response.training.study import (
     summarise,
     summary_markdown,
 )
+from ssc_response.training.study_missing import range_coverage
 
 pytestmark = pytest.mark.model
 
+TINY_FIELDS = ["mrss_total", "disease_duration_months", "tendon_friction_rubs", "crp_mg_l",
+               "esr_mm_h", "myofibroblast_score"]
 TINY = ExperimentConfig.model_validate({
     "name": "tiny-study",
-    "feature_set": ["mrss_total", "disease_duration_months", "tendon_friction_rubs",
-                    "crp_mg_l", "esr_mm_h", "myofibroblast_score"],
+    "feature_set": TINY_FIELDS,
     "estimators": {"logistic_l2": {"estimator__C": [1.0]},
                    "delta_mrss_regression": {"estimator__alpha": [10.0]}},
     "validation": {"cv_splits": 3, "cv_repeats": 1, "inner_splits": 3, "n_jobs": 1, "seed": 2},
@@ -52,6 +54,42 @@ def test_one_cohort_reports_numbers_beside_their_external_truth(fresh) -> None: 
     for name in ("probability_coverage", "delta_coverage"):
         assert 0.0 <= row[name] <= 1.0
     assert isinstance(row["promoted"], bool)
+
+
+def test_missing_range_coverage_counts_only_patients_with_a_range() -> None:
+    """Hand-computed: patient 1's 0.5 lies in [0.4, 0.6]; patient 2's 0.2 is below [0.3, 0.5];
+    patient 3's 0.9 is on the upper bound of [0.1, 0.9] (bounds inclusive); patient 4 has no
+    blank field, so no range, and does not count. Coverage 2/3; widths 0.2, 0.2, 0.8: median
+    0.2; three patients."""
+    result = range_coverage(np.array([0.5, 0.2, 0.9, 0.4]),
+                            np.array([0.4, 0.3, 0.1, np.nan]),
+                            np.array([0.6, 0.5, 0.9, np.nan]),
+                            np.array([True, True, True, False]))
+
+    assert result["missing_range_coverage"] == pytest.approx(2 / 3, abs=1e-12)
+    assert result["missing_range_width_median"] == pytest.approx(0.2, abs=1e-12)
+    assert result["missing_range_patients"] == 3
+    nobody = range_coverage(np.array([0.5]), np.array([np.nan]), np.array([np.nan]),
+                            np.array([False]))
+    assert nobody["missing_range_patients"] == 0 and np.isnan(nobody["missing_range_coverage"])
+
+
+def test_missing_range_is_checked_on_every_fresh_patient_with_a_blank_model_field(
+        fresh) -> None:  # noqa: ANN001
+    row = study_one(TINY, "founding_centre", 80, 1, fresh)
+
+    # Counted independently: fresh patients with a blank in a field the experiment reads.
+    blank = fresh.X[TINY_FIELDS].isna().any(axis=1)
+    assert 0 < row["missing_range_patients"] == int(blank.sum()) < len(fresh.X)
+    assert 0.0 <= row["missing_range_coverage"] <= 1.0
+    assert 0.0 < row["missing_range_width_median"] < 1.0
+    # The truth behind the blanks is the fresh cohort itself wherever it is recorded.
+    recorded = fresh.X[TINY_FIELDS].notna()
+    for name in TINY_FIELDS:
+        kept = recorded[name].to_numpy()
+        assert np.allclose(fresh.X_complete[name][kept].astype(float),
+                           fresh.X[name][kept].astype(float), atol=1e-12), name
+    assert not fresh.X_complete[TINY_FIELDS].isna().any().any()
 
 
 def test_summary_has_one_row_per_scenario_and_size(fresh) -> None:  # noqa: ANN001
