@@ -123,8 +123,9 @@ class PredictionService:
         blank: list[list[Problem]] = []
         if answered:
             try:
-                outputs = inference.predict_records(served, records[kept].reset_index(drop=True))
-                blank = not_enough_information(served.model, records[kept], outputs)
+                asked = records if kept.all() else records[kept].reset_index(drop=True)
+                outputs = inference.predict_records(served, asked)
+                blank = not_enough_information(served.model, asked, outputs)
             except Exception as error:  # the whole batch: nothing recorded, nothing returned
                 failed = _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE)
                 return self.counted(served, _placed(outcomes, answered, failed))
