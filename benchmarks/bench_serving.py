@@ -12,8 +12,9 @@ nothing.
 
 ``--train`` (or no ``MLFLOW_TRACKING_URI``) trains the models first, each in its own store: the
 default experiment's champion (``experiments/default.yaml`` on ``ssc-response simulate --n 200
---seed 5``: a logistic L1 champion) and the quick experiment's (``experiments/quick.yaml`` on
-the tests' 150 simulated patients, seed 11: a ΔmRSS-model champion).
+--seed 5``: a logistic champion, L2 with C = 0.01) and the quick experiment's
+(``experiments/quick.yaml`` on the tests' 150 simulated patients, seed 11: a ΔmRSS-model
+champion).
 
     python benchmarks/bench_serving.py --train      # both experiments (about five minutes)
     python benchmarks/bench_serving.py --train --experiment default

@@ -27,6 +27,9 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 from scipy.stats import norm
+from sklearn.linear_model import LogisticRegression
+
+from ssc_response.models.calibration import RecalibratedClassifier
 
 
 class ProbabilityInterval:
@@ -58,21 +61,24 @@ class ProbabilityInterval:
 
     def standard_error(self, features: Any) -> np.ndarray:
         """Per patient: SD of the members' log-odds (ddof=1)."""
+        logits = self.member_logits(features)
+        return np.asarray(np.std(logits, axis=1, ddof=1), dtype=float)
+
+    def member_logits(self, features: Any) -> np.ndarray:
+        """Per patient, every member's log-odds (patients x members).
+
+        Members that are recalibrated logistic regressions read the checked float array
+        together: their own fitted coefficients, stacked, in one matrix product - what each
+        one's ``decision_function`` computes (``X @ coef_.T + intercept_``, then the
+        recalibration), without fifty rounds of scikit-learn's per-call input checks (about
+        half a prediction's time with 50 members).
+        """
         array = features
         names = getattr(self, "feature_names_", None)  # None in bundles saved before it existed
         if names is not None and not all(_reads_frames(m) for m in self.members_):
             array = self._checked_array(features, names)
-        logits = np.column_stack([
-            np.asarray(m.decision_function(features if _reads_frames(m) else array), dtype=float)
-            for m in self.members_])
-        return np.asarray(np.std(logits, axis=1, ddof=1), dtype=float)
-
-    def member_logits(self, features: Any) -> np.ndarray:
-        """Per patient, every member's log-odds (patients x members)."""
-        array = features
-        names = getattr(self, "feature_names_", None)
-        if names is not None and not all(_reads_frames(m) for m in self.members_):
-            array = self._checked_array(features, names)
+            if all(_recalibrated_logistic(m) for m in self.members_):
+                return _stacked_logits(self.members_, array)
         return np.column_stack([
             np.asarray(m.decision_function(features if _reads_frames(m) else array), dtype=float)
             for m in self.members_])
@@ -107,6 +113,22 @@ class ProbabilityInterval:
     def relative_mc_error(self) -> float:
         """Monte-Carlo relative error of the standard error from this many members."""
         return float(1.0 / np.sqrt(2.0 * (self.n_members - 1)))
+
+
+def _recalibrated_logistic(member: Any) -> bool:
+    """Whether ``member`` is a recalibrated binary logistic regression fitted on an array."""
+    inner = getattr(member, "estimator_", None)
+    return (isinstance(member, RecalibratedClassifier) and isinstance(inner, LogisticRegression)
+            and np.shape(inner.coef_)[0] == 1 and not _reads_frames(member))
+
+
+def _stacked_logits(members: Sequence[Any], array: np.ndarray) -> np.ndarray:
+    """Every member's recalibrated log-odds (patients x members) in one matrix product."""
+    coef = np.vstack([m.estimator_.coef_ for m in members])
+    raw = array @ coef.T + np.concatenate([m.estimator_.intercept_ for m in members])
+    intercepts = np.asarray([m.intercept for m in members], dtype=float)
+    slopes = np.asarray([m.slope for m in members], dtype=float)
+    return np.asarray(intercepts + slopes * raw, dtype=float)
 
 
 def _reads_frames(member: Any) -> bool:

@@ -114,17 +114,16 @@ class PredictionService:
         records = validated.records
         if records is None:
             return self.counted(served, outcomes)
-        owner = np.repeat(np.asarray(valid), validated.sizes)  # each row's request
         scope = out_of_scope(served.model, records)
-        refused = {int(owner[r]) for r, rows in enumerate(scope) if rows}
-        kept = ~np.isin(owner, sorted(refused))  # the rows of requests wholly in scope
+        refused, kept = _screened(scope, valid, validated.sizes)
         answered = [i for i in valid if i not in refused]
         outputs: list[inference.Prediction] = []
         blank: list[list[Problem]] = []
         if answered:
             try:
-                outputs = inference.predict_records(served, records[kept].reset_index(drop=True))
-                blank = not_enough_information(served.model, records[kept], outputs)
+                asked = records if kept.all() else records[kept].reset_index(drop=True)
+                outputs = inference.predict_records(served, asked)
+                blank = not_enough_information(served.model, asked, outputs)
             except Exception as error:  # the whole batch: nothing recorded, nothing returned
                 failed = _unavailable(error, "prediction", DETAIL_PREDICTION_UNAVAILABLE)
                 return self.counted(served, _placed(outcomes, answered, failed))
@@ -169,6 +168,15 @@ class PredictionService:
             elif isinstance(outcome, NotEnoughInformationError):
                 self.metrics.refusals.labels("not_enough_information").inc()
         return outcomes
+
+
+def _screened(scope: Sequence[Sequence[Problem]], valid: Sequence[int],
+              sizes: Sequence[int]) -> tuple[set[int], np.ndarray]:
+    """From each row's broken population rules (``scope``): the requests refused (a request
+    with one patient out of scope is refused whole), and the rows of the others, to predict."""
+    owner = np.repeat(np.asarray(valid), sizes)  # each row's request
+    refused = {int(owner[r]) for r, rows in enumerate(scope) if rows}
+    return refused, ~np.isin(owner, sorted(refused))
 
 
 def _renumbered(problems: Sequence[Sequence[Problem]], rows: range) -> list[Problem]:

@@ -11,6 +11,7 @@ from scipy.special import expit
 from scipy.stats import norm
 from sklearn.linear_model import LogisticRegression
 
+from ssc_response.models.calibration import RecalibratedClassifier
 from ssc_response.models.probability_interval import ProbabilityInterval
 
 pytestmark = pytest.mark.model
@@ -95,3 +96,22 @@ def test_members_fitted_on_the_array_refuse_features_in_another_order() -> None:
 
     with pytest.raises(ValueError, match="not those the members were fitted on"):
         interval.standard_error(frame[["c", "b", "a"]].head(3))
+
+
+def test_recalibrated_logistic_members_give_each_members_own_log_odds() -> None:
+    """Evaluated together (one matrix product), the log-odds are each member's own
+    ``decision_function`` (the reference: scikit-learn's, member by member)."""
+    frame, members = _frame_and_members(fit_on_array=True)
+    rng = np.random.default_rng(2)
+    recalibrated = []
+    for member in members:
+        wrapped = RecalibratedClassifier(member, rng.normal(), rng.uniform(0.5, 1.5))
+        wrapped.estimator_ = member  # already fitted on the array
+        recalibrated.append(wrapped)
+    patients = frame.head(7)
+
+    together = ProbabilityInterval(recalibrated, feature_names=["a", "b", "c"]).member_logits(
+        patients)
+
+    one_by_one = np.column_stack([m.decision_function(patients.to_numpy()) for m in recalibrated])
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-12, atol=1e-12)

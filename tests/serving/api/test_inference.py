@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from ssc_response.features.scope import NotEnoughInformationError, OutOfScopeError
 from ssc_response.features.validation import ContractError
 from ssc_response.models.registry import ServedModel, load_served_model
 from ssc_response.serving import inference
@@ -87,6 +88,34 @@ def test_a_bad_request_gets_exactly_its_own_error_and_spares_the_others(
     ids = [json.loads(r.body)["predictions"][0]["patient_id"] for r in results
            if isinstance(r, Answer)]
     assert ids == ["G-0", "G-1", "G-2"]
+
+
+def test_refusals_in_a_batch_are_each_requests_own_and_numbered_within_it(
+    engine: Engine, served: ServedModel
+) -> None:
+    """An out-of-scope patient (second of its request) and a patient with most fields blank
+    refuse only their own requests, each problem at its row within the request; the others
+    are answered, in order."""
+    full = make_patient(patient_id="N-1")
+    minimal = {k: full[k] for k in ("patient_id", "age_years", "sex", "disease_duration_months",
+                                    "mrss_total")}
+    requests = [[make_patient(patient_id="G-0")],
+                [make_patient(patient_id="S-1"), make_patient(patient_id="S-2",
+                                                              cell_product="ad_svf")],
+                [make_patient(patient_id="G-1")],
+                [make_patient(patient_id="N-0"), minimal]]
+
+    results = outcomes(engine, served, requests)
+
+    assert [type(r) for r in results] == [Answer, OutOfScopeError, Answer,
+                                          NotEnoughInformationError]
+    scope, blank = results[1], results[3]
+    assert isinstance(scope, OutOfScopeError) and isinstance(blank, NotEnoughInformationError)
+    assert [(p.row, p.field) for p in scope.problems] == [(2, "cell_product")]
+    assert blank.problems and {p.row for p in blank.problems} == {2}
+    ids = [json.loads(r.body)["predictions"][0]["patient_id"] for r in results
+           if isinstance(r, Answer)]
+    assert ids == ["G-0", "G-1"]
 
 
 def test_a_batch_validated_in_one_pass_equals_its_requests_validated_alone() -> None:
