@@ -105,7 +105,12 @@ class RecalibratedClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         """Recalibrated log-odds of response."""
         check_is_fitted(self, "estimator_")
-        return self.intercept + self.slope * raw_score(self.estimator_, X)
+        return self.recalibrated(raw_score(self.estimator_, X))
+
+    def recalibrated(self, raw: np.ndarray) -> np.ndarray:
+        """``intercept + slope * raw``: the log-odds of raw scores computed elsewhere (e.g.
+        several members' linear scores in one matrix product)."""
+        return np.asarray(self.intercept + self.slope * raw, dtype=float)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         positive = expit(self.decision_function(X))

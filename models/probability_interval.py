@@ -126,9 +126,7 @@ def _stacked_logits(members: Sequence[Any], array: np.ndarray) -> np.ndarray:
     """Every member's recalibrated log-odds (patients x members) in one matrix product."""
     coef = np.vstack([m.estimator_.coef_ for m in members])
     raw = array @ coef.T + np.concatenate([m.estimator_.intercept_ for m in members])
-    intercepts = np.asarray([m.intercept for m in members], dtype=float)
-    slopes = np.asarray([m.slope for m in members], dtype=float)
-    return np.asarray(intercepts + slopes * raw, dtype=float)
+    return np.column_stack([m.recalibrated(raw[:, j]) for j, m in enumerate(members)])
 
 
 def _reads_frames(member: Any) -> bool:
