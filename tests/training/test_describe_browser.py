@@ -10,20 +10,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from ssc_response.training.describe_report import write_report
 from ssc_response.training.describe_run import describe_cohort
 from ssc_response.training.simulation import simulate_cohort
+from tests.browser import BROWSER_MARKS, CHROMIUM
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-                              "(apt-get install chromium; .ci/run installs it)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def screenshot_path(tmp_path: Path) -> Path:

@@ -1,5 +1,5 @@
 """Plain helpers for the browser tests (Debian's Chromium driven by Playwright against a real
-``serve``): the marks every browser module carries, a page, sign-in and the one-patient form.
+``serve``): a page, sign-in and the one-patient form.
 The fixtures (``deployment``, ``chromium``, ``shots``, ``patient``) are in ``conftest.py``."""
 
 from __future__ import annotations
@@ -7,22 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ssc_response.features.schema import fields
 from tests.serving.live_server import Server
 
-CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT_MS = 30_000
-
-# Slow, and skipped (saying why) only when /usr/bin/chromium is absent (.ci/run installs it).
-BROWSER_MARKS = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(),
-                       reason="browser tests need Debian's Chromium at /usr/bin/chromium "
-                              "(apt-get install chromium; .ci/run installs it)"),
-]
 
 
 def typed(value: Any) -> str:

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 
 from ssc_response.features.schema import baseline_fields
 from ssc_response.serving.keys import Role
+from tests.browser import CHROMIUM
 from tests.serving.live_server import Server, start_server
-from tests.serving.pages.browser_support import CHROMIUM, ROOT, typed
+from tests.serving.pages.browser_support import ROOT, typed
 from tests.serving.pages.support import signed_in_client
 from tests.serving.support import Service, champion_uri, create_keys, running_service
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from ssc_response.features.schema import MRSS_SITE_FIELDS, baseline_fields
 from ssc_response.serving.keys import Role
-from tests.serving.pages.browser_support import BROWSER_MARKS, fill_patient, new_page, sign_in
+from tests.browser import BROWSER_MARKS
+from tests.serving.pages.browser_support import fill_patient, new_page, sign_in
 
 pytestmark = BROWSER_MARKS
 

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from ssc_response.serving.keys import Role
+from tests.browser import BROWSER_MARKS
 from tests.factories import make_patient
-from tests.serving.pages.browser_support import BROWSER_MARKS, new_page, sign_in
+from tests.serving.pages.browser_support import new_page, sign_in
 
 pytestmark = BROWSER_MARKS
 

@@ -21,8 +21,9 @@ import httpx
 from ssc_response.features.clinical_labels import label
 from ssc_response.features.schema import REQUIRED_FIELDS
 from ssc_response.serving.keys import Role
+from tests.browser import BROWSER_MARKS
 from tests.factories import make_patient
-from tests.serving.pages.browser_support import BROWSER_MARKS, fill_patient, new_page, sign_in
+from tests.serving.pages.browser_support import fill_patient, new_page, sign_in
 from tests.serving.pages.support import form_values
 
 pytestmark = BROWSER_MARKS

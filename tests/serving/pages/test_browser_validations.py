@@ -14,7 +14,8 @@ from ssc_response.features.io import write_table
 from ssc_response.serving.keys import Role
 from ssc_response.training.external_validation import run_validation
 from ssc_response.training.simulation import simulate_cohort
-from tests.serving.pages.browser_support import BROWSER_MARKS, new_page, sign_in
+from tests.browser import BROWSER_MARKS
+from tests.serving.pages.browser_support import new_page, sign_in
 from tests.serving.support import champion_uri
 
 pytestmark = BROWSER_MARKS
