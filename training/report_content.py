@@ -18,7 +18,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
-from ssc_response.training.model_card import (
+from ssc_response.training.model_card import model_card_markdown
+from ssc_response.training.model_card_contents import (
     DataSource,
     IntervalScheme,
     Metric,
@@ -28,7 +29,6 @@ from ssc_response.training.model_card import (
     SampleSizeCheck,
     SubgroupResult,
     ValidationScheme,
-    model_card_markdown,
 )
 from ssc_response.training.plots import (
     calibration_figure,

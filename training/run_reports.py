@@ -15,7 +15,7 @@ from ssc_response.training import report_content, tracking
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import Cohort, FinalModel, Validation
 from ssc_response.training.metrics import net_benefit
-from ssc_response.training.model_card import missing_data_text
+from ssc_response.training.model_card_contents import missing_data_text
 from ssc_response.training.sample_size import RileyResult, riley_binary_min_n
 from ssc_response.training.sample_size_continuous import riley_continuous_min_n
 

@@ -405,7 +405,7 @@ def test_card_requires_an_aware_creation_time() -> None:
 
 
 def test_card_states_the_population_instability_and_the_indicator_warning() -> None:
-    from ssc_response.training.model_card import missing_data_text
+    from ssc_response.training.model_card_contents import missing_data_text
 
     text = model_card_markdown(make_card(
         population="diffuse SSc; autologous bone-marrow MSC", n_out_of_scope=7,
