@@ -78,7 +78,7 @@ def parse_args() -> argparse.Namespace:
 def environment(args: argparse.Namespace, workdir: Path) -> dict[str, str]:
     """The environment with the given MLflow store, or (``--train``, or none given) a store
     holding the quick experiment's champion trained here (``bench_serving``'s recipe)."""
-    from bench_serving import model_environment, train_model
+    from served_model import model_environment, train_model
 
     tracking = os.environ.get("MLFLOW_TRACKING_URI")
     if args.train or not tracking:

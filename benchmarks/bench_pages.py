@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_serving import environment, start, train_model  # noqa: E402
+from bench_serving import environment  # noqa: E402
+from served_model import start, train_model  # noqa: E402
 
 from tests.factories import make_patient  # noqa: E402
 

@@ -28,14 +28,10 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,49 +39,19 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from tests.factories import make_patient  # noqa: E402
-
-# `ssc-response serve` without depending on cli/main.py registering the command.
-SERVE = (
-    "import typer; from ssc_response.cli.serve_cmd import register; "
-    "app = typer.Typer(); app.callback()(lambda: None); register(app); app()"
+from load_driver import Result, measured, python_load, wrk  # noqa: E402
+from served_model import (  # noqa: E402
+    RECIPES,
+    clinician_key,
+    model_environment,
+    start,
+    start_mlflow,
+    train_model,
 )
 
-WRK_DONE = """
-done = function(summary, latency, requests)
-  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout
-  io.write(string.format(
-    'RESULT {"requests": %d, "seconds": %f, "errors": %d, "p50_ms": %f, "p99_ms": %f}\\n',
-    summary.requests, summary.duration / 1e6, errors,
-    latency:percentile(50) / 1e3, latency:percentile(99) / 1e3))
-end
-"""
-
-
-@dataclass
-class Result:
-    """Throughput and latency of one endpoint."""
-
-    requests: int
-    seconds: float
-    errors: int
-    p50_ms: float
-    p99_ms: float
-    server_cpu_s: float = float("nan")  # CPU time the server processes used during the run
-
-    @property
-    def cpu_ms_per_request(self) -> float:
-        return self.server_cpu_s / self.requests * 1e3
-
-    @property
-    def per_second(self) -> float:
-        return self.requests / self.seconds
-
-
-# The models measured with --train: experiment file, simulated patients, seed.
-RECIPES = {"default": ("default.yaml", 200, 5), "quick": ("quick.yaml", 150, 11)}
+from tests.factories import make_patient  # noqa: E402
 
 
 def main() -> None:
@@ -147,90 +113,10 @@ def models_to_measure(args: argparse.Namespace) -> dict[str, Any]:
     return {name: lambda workdir, name=name: train_model(name, workdir) for name in names}
 
 
-def model_environment(tracking: str) -> dict[str, str]:
-    """The environment with the MLflow store, its SQLite path made absolute: the benchmarks'
-    servers and jobs run in temporary directories."""
-    return {**os.environ, "MLFLOW_TRACKING_URI": absolute_sqlite(tracking),
-            "PYTHONPATH": str(ROOT)}
-
-
 def environment(args: argparse.Namespace, tracking: str, workdir: Path) -> dict[str, str]:
     """Server environment: the model's store and URI, and a fresh database."""
     return {**model_environment(tracking), "SSC_MODEL_URI": args.model_uri,
             "SSC_DATABASE_URL": f"sqlite:///{workdir / 'service.db'}"}
-
-
-def absolute_sqlite(uri: str) -> str:
-    """``sqlite:///relative/path.db`` made absolute (from the current directory); others as is."""
-    prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
-        return prefix + str(Path(uri.removeprefix(prefix)).resolve())
-    return uri
-
-
-def train_model(name: str, workdir: Path) -> str:
-    """``RECIPES[name]`` trained and registered as champion in a store of its own."""
-    import mlflow
-
-    from ssc_response.features.io import write_table
-    from ssc_response.training.run import run_experiment
-    from ssc_response.training.simulation import simulate_cohort
-
-    experiment, n, seed = RECIPES[name]
-    uri = f"sqlite:///{workdir / 'mlflow.db'}"
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    write_table(simulate_cohort(n, seed), workdir / "cohort.csv")
-    print(f"training {experiment} on {n} simulated patients (seed {seed})...", flush=True)
-    run_experiment(ROOT / "experiments" / experiment, workdir / "cohort.csv")
-    print(f"champion: {_champion()}", flush=True)
-    return uri
-
-
-def _champion() -> str:
-    """The registered champion's family and parameters."""
-    from ssc_response.models.registry import load_served_model
-
-    served = load_served_model("models:/ssc-skin-response@champion")
-    return str(served.model.metadata.get("champion"))
-
-
-def clinician_key(database_url: str) -> str:
-    from ssc_response.serving.database import make_engine
-    from ssc_response.serving.keys import KeyStore
-
-    engine = make_engine(database_url)
-    try:
-        return KeyStore(engine).create("clinician", label="benchmark")[1]
-    finally:
-        engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start(env: dict[str, str], workdir: Path,
-          workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the server and wait (at most 120 s) for /readyz."""
-    port = free_port()
-    command = [sys.executable, "-c", SERVE, "serve", "--port", str(port), "--log-level", "warning",
-               "--workers", str(workers)]
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the directory
-    server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if server.poll() is not None:
-            sys.exit((workdir / "server.log").read_text(errors="replace"))
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("server did not become ready in 120 s")
 
 
 def run(args: argparse.Namespace, url: str, token: str, server_pid: int) -> tuple[Result, Result]:
@@ -251,30 +137,6 @@ def run(args: argparse.Namespace, url: str, token: str, server_pid: int) -> tupl
     report(health, predict)
     report_batching(before, batch_metrics(url), args.workers)
     return health, predict
-
-
-def start_mlflow(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``mlflow models serve`` of the same registered model (one worker, this environment)."""
-    port = free_port()
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", env["SSC_MODEL_URI"],
-               "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]
-    log = open(workdir / "mlflow-serve.log", "wb")  # noqa: SIM115 - closed with the directory
-    # MLflow starts `uvicorn` by name: this environment's scripts must be on the PATH.
-    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    server = subprocess.Popen(command, env={**env, "PATH": path}, cwd=workdir, stdout=log,
-                              stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if server.poll() is not None:
-            sys.exit((workdir / "mlflow-serve.log").read_text(errors="replace"))
-        try:
-            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("mlflow models serve did not become ready in 120 s")
 
 
 def compare_with_mlflow(args: argparse.Namespace, env: dict[str, str], workdir: Path,
@@ -299,85 +161,6 @@ def compare_with_mlflow(args: argparse.Namespace, env: dict[str, str], workdir: 
     ratio = ours.per_second / theirs.per_second
     print(f"ratio predictions / mlflow models serve: {ratio:.1f}x   (target: >= 12x)")
     return ratio
-
-
-def measured(server_pid: int, drive: Any) -> Result:
-    """``drive()``'s result with the server's CPU time (all its processes) during the run."""
-    before = tree_cpu_seconds(server_pid)
-    result: Result = drive()
-    result.server_cpu_s = tree_cpu_seconds(server_pid) - before
-    return result
-
-
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of ``root`` and its descendants (Linux /proc; NaN elsewhere)."""
-    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rpartition(")")[2].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        parent, user, system = int(fields[1]), int(fields[11]), int(fields[12])
-        stats[int(entry.parent.name)] = (parent, (user + system) / ticks)
-    if root not in stats:
-        return float("nan")
-    tree, changed = {root}, True
-    while changed:
-        changed = False
-        for pid, (parent, _) in stats.items():
-            if parent in tree and pid not in tree:
-                tree.add(pid)
-                changed = True
-    return sum(stats[pid][1] for pid in tree)
-
-
-def wrk(url: str, path: str, method: str, body: str | None, headers: dict[str, str],
-        args: argparse.Namespace) -> Result:
-    """Run wrk with a Lua script that sets the request and prints a JSON summary."""
-    script = [f'wrk.method = "{method}"']
-    if body is not None:
-        script.append(f"wrk.body = {json.dumps(body)}")
-    script += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write("\n".join(script) + "\n" + WRK_DONE)
-    try:
-        command = ["wrk", "-t", "2", "-c", str(args.connections), "-d", f"{args.duration:g}s",
-                   "--timeout", "10s", "-s", lua.name, url + path]
-        output = subprocess.run(command, capture_output=True, text=True, check=True,
-                                timeout=args.duration + 60).stdout
-    finally:
-        os.unlink(lua.name)
-    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
-    return Result(**json.loads(line.removeprefix("RESULT ")))
-
-
-def python_load(url: str, path: str, method: str, body: str | None,
-                headers: dict[str, str], args: argparse.Namespace) -> Result:
-    """Fallback: one thread per connection, each a keep-alive httpx client, fixed duration."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    deadline = time.perf_counter() + args.duration
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=10) as client:
-            while time.perf_counter() < deadline:
-                start = time.perf_counter()
-                response = client.request(method, path, content=body, headers=headers)
-                with lock:
-                    latencies.append(time.perf_counter() - start)
-                    errors[0] += response.status_code != 200
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(args.connections)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(args.duration + 30)
-    seconds = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return Result(len(latencies), seconds, errors[0], cuts[49] * 1e3, cuts[98] * 1e3)
 
 
 def report(health: Result, predict: Result) -> None:

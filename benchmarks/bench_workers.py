@@ -26,16 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-from bench_serving import (  # noqa: E402
-    Result,
-    clinician_key,
-    measured,
-    model_environment,
-    python_load,
-    start,
-    train_model,
-    wrk,
-)
+from load_driver import Result, measured, python_load, wrk  # noqa: E402
+from served_model import clinician_key, model_environment, start, train_model  # noqa: E402
 
 from tests.factories import make_patient  # noqa: E402
 
