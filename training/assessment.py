@@ -40,6 +40,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+from ssc_response.training.candidates import ProcedureSpec
 from ssc_response.training.metrics import (
     _logistic_newton,
     auroc,
@@ -50,7 +51,7 @@ from ssc_response.training.metrics import (
     mae,
     r2,
 )
-from ssc_response.training.procedure import ProcedureSpec, fit_procedure
+from ssc_response.training.procedure import fit_procedure
 
 BINARY = ("auroc", "brier", "calibration_slope", "calibration_intercept")
 CONTINUOUS = ("delta_mae", "delta_r2")

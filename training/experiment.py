@@ -31,16 +31,10 @@ from ssc_response.features.pipeline import FeatureSpec, as_model_frame
 from ssc_response.models.calibration import RecalibratedClassifier
 from ssc_response.models.probability_interval import ProbabilityInterval
 from ssc_response.training.assessment import Assessment, bootstrap_optimism, nested_cross_validation
+from ssc_response.training.candidates import ProcedureSpec, ResponseRule, candidates_from
 from ssc_response.training.comparison import compare_feature_sets
 from ssc_response.training.config import ExperimentConfig
-from ssc_response.training.procedure import (
-    FittedProcedure,
-    ProcedureSpec,
-    ResponseRule,
-    candidates_from,
-    fit_on_features,
-    fit_procedure,
-)
+from ssc_response.training.procedure import FittedProcedure, fit_on_features, fit_procedure
 
 log = logging.getLogger(__name__)
 

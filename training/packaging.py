@@ -13,9 +13,9 @@ from typing import Any
 
 from ssc_response.models.bundle import ResponseModel
 from ssc_response.models.summary import TrainingSummary
+from ssc_response.training.candidates import DELTA_FAMILY
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import Cohort, FinalModel
-from ssc_response.training.procedure import DELTA_FAMILY
 
 BACKGROUND_ROWS = 100  # the explainer's background: enough for a stable mean, small to store
 

@@ -13,10 +13,10 @@ from ssc_response.training.assessment import (
     nested_cross_validation,
     score,
 )
+from ssc_response.training.candidates import Candidate, ProcedureSpec
 from ssc_response.training.config import ExperimentConfig, load_experiment
 from ssc_response.training.experiment import prepare_cohort
 from ssc_response.training.metrics import auroc, delong_variance
-from ssc_response.training.procedure import Candidate, ProcedureSpec
 from ssc_response.training.promotion import promotion_failures
 from ssc_response.training.simulation import simulate_cohort
 

@@ -12,15 +12,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from ssc_response.features.pipeline import FeatureSpec
 from ssc_response.models.calibration import RecalibratedClassifier, raw_score
+from ssc_response.training.candidates import Candidate, ProcedureSpec, candidates_from
 from ssc_response.training.config import ExperimentConfig
 from ssc_response.training.experiment import prepare_cohort
 from ssc_response.training.metrics import auroc, brier
 from ssc_response.training.procedure import (
-    Candidate,
-    ProcedureSpec,
     RecordFolds,
     candidate_table,
-    candidates_from,
     fit_on_features,
     fit_procedure,
     inner_folds,
