@@ -10,7 +10,6 @@ contract it documents.
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from typing import Any, Literal
 from uuid import UUID
@@ -34,7 +33,7 @@ DETAIL_AUDIT_NOT_FOUND = "no audit entry with this prediction_id"
 DETAIL_MODEL_NOT_FOUND = "no registered model version answers to the requested version or alias"
 DETAIL_MODEL_LOAD_FAILED = "the model could not be loaded; the previous model is still served"
 
-_Scalar = float | int | bool | str | None
+Scalar = float | int | bool | str | None
 
 
 # --- request: an envelope, its records documented from the data dictionary ---------------------
@@ -187,7 +186,7 @@ class Contribution(BaseModel):
     """One input field's SHAP contribution to the output (in ``output_space``)."""
 
     feature: str
-    value: _Scalar = Field(description=(
+    value: Scalar = Field(description=(
         "The patient's value of the field; for a blank field the model reads, the value the "
         "imputation gave it (then ``imputed`` is true); null for a blank field it does not read."))
     unit: str
@@ -236,7 +235,7 @@ class ErrorItem(BaseModel):
     loc: list[str | int] = Field(description="Where: FastAPI-style location in the request.")
     field: str | None = Field(description="The data-dictionary field (or parameter) concerned.")
     rule: str = Field(description="What the value must satisfy.")
-    value: _Scalar = Field(None, description="The value received (scalars only, shortened).")
+    value: Scalar = Field(None, description="The value received (scalars only, shortened).")
     row: int | None = Field(None, description="1-based patient number in the batch.")
 
 
@@ -252,56 +251,3 @@ class MessageOut(BaseModel):
     """An error with a stable ``detail`` string."""
 
     detail: str
-
-
-# --- follow-up outcomes of served predictions (POST /v1/outcomes) ------------------------------
-
-
-def _outcome_field(field: DictionaryField) -> Any:
-    """A follow-up field as documented; its value is checked by the data contract."""
-    unit = f" Unit: {field.unit}." if field.unit else ""
-    bounds = (f" Range {field.min:g}-{field.max:g} (inclusive)."
-              if field.is_numeric and field.min is not None and field.max is not None else "")
-    return (_Scalar, Field(None, description=f"{field.description.rstrip('.')}.{unit}{bounds}"))
-
-
-class _OutcomeBase(BaseModel):
-    """Which prediction, and when the follow-up visit took place."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    prediction_id: UUID | None = Field(
-        None, description="The served prediction this outcome belongs to.")
-    patient_id: str | None = Field(
-        None, min_length=1, max_length=ID_MAX_LENGTH, pattern=f"^{ID_PATTERN}$",
-        description="Instead of prediction_id: the patient's pseudonymous id; the outcome then "
-                    "belongs to the patient's latest prediction served on or before visit_date.")
-    visit_date: date = Field(description="Date of the follow-up visit (YYYY-MM-DD); not before "
-                                         "the prediction, not in the future.")
-
-
-@cache
-def outcome_in_model() -> type[BaseModel]:
-    """``OutcomeIn``: the identifying fields and the data dictionary's follow-up fields."""
-    from ssc_response.features.schema import outcome_fields
-
-    definitions = {name: _outcome_field(fields()[name]) for name in outcome_fields()}
-    return create_model("OutcomeIn", __base__=_OutcomeBase, **definitions)
-
-
-class OutcomeOut(BaseModel):
-    """One recorded outcome, as stored in the audit trail's outcome chain."""
-
-    seq: int = Field(description="Position in the outcome chain.")
-    prediction_id: str
-    recorded_at: str = Field(description="UTC ISO-8601 time it was recorded.")
-    recorded_by: str = Field(description="Key id of whoever recorded it.")
-    visit_date: str
-    values: dict[str, _Scalar] = Field(description="The follow-up fields as stored.")
-
-
-class OutcomesOut(BaseModel):
-    """The outcomes recorded for one model version's predictions (by visit date)."""
-
-    waiting: int = Field(description="Predictions of the version still without an outcome.")
-    outcomes: list[OutcomeOut]

@@ -18,13 +18,8 @@ from ssc_response.serving.audit.filters import VERSION_PATTERN
 from ssc_response.serving.audit.outcomes import OutcomeIn, OutcomeStore
 from ssc_response.serving.audit.outcomes_metrics import refresh
 from ssc_response.serving.deps import AuditorKey, ClinicianKey, ServicesDep
-from ssc_response.serving.schemas import (
-    MessageOut,
-    OutcomeOut,
-    OutcomesOut,
-    ValidationErrorOut,
-    outcome_in_model,
-)
+from ssc_response.serving.outcome_schemas import OutcomeOut, OutcomesOut, outcome_in_model
+from ssc_response.serving.schemas import MessageOut, ValidationErrorOut
 
 router = APIRouter(prefix="/v1", tags=["outcomes"])
 OutcomeBody = outcome_in_model()
