@@ -90,19 +90,7 @@ def start(env: dict[str, str], workdir: Path,
     port = free_port()
     command = [sys.executable, "-c", SERVE, "serve", "--port", str(port), "--log-level", "warning",
                "--workers", str(workers)]
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the directory
-    server = subprocess.Popen(command, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if server.poll() is not None:
-            sys.exit((workdir / "server.log").read_text(errors="replace"))
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    server.kill()
-    sys.exit("server did not become ready in 120 s")
+    return _started(command, env, workdir / "server.log", port, "/readyz", "server")
 
 
 def start_mlflow(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -111,19 +99,27 @@ def start_mlflow(env: dict[str, str], workdir: Path) -> tuple[subprocess.Popen[b
     command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", env["SSC_MODEL_URI"],
                "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1"]
-    log = open(workdir / "mlflow-serve.log", "wb")  # noqa: SIM115 - closed with the directory
     # MLflow starts `uvicorn` by name: this environment's scripts must be on the PATH.
     path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    server = subprocess.Popen(command, env={**env, "PATH": path}, cwd=workdir, stdout=log,
+    return _started(command, {**env, "PATH": path}, workdir / "mlflow-serve.log", port, "/ping",
+                    "mlflow models serve")
+
+
+def _started(command: list[str], env: dict[str, str], log_path: Path, port: int, ready: str,
+             name: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``command`` (output to ``log_path``) and wait at most 120 s for ``ready`` to
+    answer 200; exit with its log if it dies first."""
+    log = open(log_path, "wb")  # noqa: SIM115 - closed with the directory
+    server = subprocess.Popen(command, env=env, cwd=log_path.parent, stdout=log,
                               stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     for _ in range(600):
         if server.poll() is not None:
-            sys.exit((workdir / "mlflow-serve.log").read_text(errors="replace"))
+            sys.exit(log_path.read_text(errors="replace"))
         try:
-            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{ready}", timeout=2).status_code == 200:
                 return server, url
         except httpx.TransportError:
             time.sleep(0.2)
     server.kill()
-    sys.exit("mlflow models serve did not become ready in 120 s")
+    sys.exit(f"{name} did not become ready in 120 s")
