@@ -59,15 +59,21 @@ def _z(level: float) -> float:
     return float(norm.ppf(0.5 + level / 2))
 
 
+def finite_pair(y: npt.ArrayLike, pred: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Check and return ``(y, pred)`` as flat floats: same length, finite."""
+    y_arr = np.asarray(y, dtype=float).ravel()
+    pred_arr = np.asarray(pred, dtype=float).ravel()
+    if y_arr.shape != pred_arr.shape:
+        raise ValueError(f"y and predictions differ in length: {y_arr.size} vs {pred_arr.size}.")
+    if not (np.all(np.isfinite(y_arr)) and np.all(np.isfinite(pred_arr))):
+        raise ValueError("y and predictions must be finite (no NaN or inf).")
+    return y_arr, pred_arr
+
+
 def binary_pair(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """Check and return ``(y, p)`` as floats: same length, finite, y 0/1 with both classes,
     p in [0, 1]."""
-    y_arr = np.asarray(y, dtype=float).ravel()
-    p_arr = np.asarray(p, dtype=float).ravel()
-    if y_arr.shape != p_arr.shape:
-        raise ValueError(f"y and predictions differ in length: {y_arr.size} vs {p_arr.size}.")
-    if not (np.all(np.isfinite(y_arr)) and np.all(np.isfinite(p_arr))):
-        raise ValueError("y and predictions must be finite (no NaN or inf).")
+    y_arr, p_arr = finite_pair(y, p)
     if not np.all((y_arr == 0) | (y_arr == 1)):
         raise ValueError(f"y must be 0/1; received values {np.unique(y_arr)[:5]}.")
     if np.any((p_arr < 0) | (p_arr > 1)):

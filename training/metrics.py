@@ -27,6 +27,7 @@ from ssc_response.models.performance import (
     calibration_in_the_large,
     delong_placements,
     delong_variance,
+    finite_pair,
     net_benefit,
 )
 from ssc_response.models.performance import calibration_slope as calibration_slope_interval
@@ -39,16 +40,6 @@ __all__ = [
     "calibration_slope_intercept", "delong_placements", "delong_variance", "mae",
     "net_benefit", "r2",
 ]
-
-
-def _paired(y: npt.ArrayLike, pred: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    y_arr = np.asarray(y, dtype=float).ravel()
-    pred_arr = np.asarray(pred, dtype=float).ravel()
-    if y_arr.shape != pred_arr.shape:
-        raise ValueError(f"y and predictions differ in length: {y_arr.size} vs {pred_arr.size}.")
-    if not (np.all(np.isfinite(y_arr)) and np.all(np.isfinite(pred_arr))):
-        raise ValueError("y and predictions must be finite (no NaN or inf).")
-    return y_arr, pred_arr
 
 
 def _logistic_newton(x: FloatArray, y: FloatArray) -> FloatArray:
@@ -99,13 +90,13 @@ def calibration_intercept(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
 
 def mae(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:
     """Mean absolute error."""
-    y_arr, pred_arr = _paired(y, pred)
+    y_arr, pred_arr = finite_pair(y, pred)
     return float(np.mean(np.abs(y_arr - pred_arr)))
 
 
 def r2(y: npt.ArrayLike, pred: npt.ArrayLike) -> float:
     """Coefficient of determination ``1 - SS_res / SS_tot`` (can be negative out of sample)."""
-    y_arr, pred_arr = _paired(y, pred)
+    y_arr, pred_arr = finite_pair(y, pred)
     ss_tot = np.sum((y_arr - y_arr.mean()) ** 2)
     if ss_tot == 0:
         raise ValueError("r2 is undefined when y is constant.")
