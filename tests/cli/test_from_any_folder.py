@@ -8,27 +8,15 @@ data dictionary) comes with the installed package.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ssc_response.features.validation import validate_records
 from ssc_response.training.config import builtin_experiments
+from tests.cli.installed_program import run
 
 pytestmark = pytest.mark.slow
-
-PROGRAM = Path(sys.executable).parent / "ssc-response"
-UNSET = ("MLFLOW_TRACKING_URI", "SSC_DATABASE_URL", "SSC_MODEL_URI", "PYTHONPATH",
-         "SSC_ARTIFACT_ROOT", "SSC_MODEL_NAME")
-
-
-def run(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in UNSET}
-    return subprocess.run([str(PROGRAM), *arguments], cwd=folder, env=environment,
-                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_demo_without_serving_works_from_an_empty_folder(tmp_path: Path) -> None:

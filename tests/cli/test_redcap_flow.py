@@ -8,27 +8,15 @@ embedded ``sqlite:///mlflow.db`` default), as ``test_from_any_folder.py`` does.
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ssc_response.training.simulation import simulate_cohort
+from tests.cli.installed_program import run
 from tests.redcap_export import to_redcap_export
 
 pytestmark = pytest.mark.slow
-
-PROGRAM = Path(sys.executable).parent / "ssc-response"
-UNSET = ("MLFLOW_TRACKING_URI", "SSC_DATABASE_URL", "SSC_MODEL_URI", "PYTHONPATH",
-         "SSC_ARTIFACT_ROOT", "SSC_MODEL_NAME")
-
-
-def run(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in UNSET}
-    return subprocess.run([str(PROGRAM), *arguments], cwd=folder, env=environment,
-                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def test_dictionary_then_export_then_describe(tmp_path: Path) -> None:

@@ -62,19 +62,25 @@ def test_a_bad_value_is_shown_beside_its_field(chromium: Any, deployment: Any,
     page.screenshot(path=shots / "clinician-form-error.png", full_page=False)
 
 
+def uploaded(chromium: Any, server: Any, key: str, cohort: Any, folder: Path) -> Any:
+    """A clinician's page after uploading ``cohort`` as a CSV file on the several-patients page."""
+    upload = folder / "patients.csv"
+    cohort.to_csv(upload, index=False)
+    page = new_page(chromium, server)
+    sign_in(page, key)
+    page.goto("/patients")
+    page.get_by_label("Patient file").set_input_files(upload)
+    page.get_by_role("button", name="Predict for every patient").click()
+    return page
+
+
 def test_clinician_uploads_a_file(chromium: Any, deployment: Any, shots: Path,
                                   tmp_path: Path) -> None:
     from ssc_response.training.simulation import simulate_cohort
 
     server, keys = deployment
     cohort = simulate_cohort(5, seed=7)[["patient_id", *baseline_fields()]]
-    upload = tmp_path / "patients.csv"
-    cohort.to_csv(upload, index=False)
-    page = new_page(chromium, server)
-    sign_in(page, keys[Role.CLINICIAN])
-    page.goto("/patients")
-    page.get_by_label("Patient file").set_input_files(upload)
-    page.get_by_role("button", name="Predict for every patient").click()
+    page = uploaded(chromium, server, keys[Role.CLINICIAN], cohort, tmp_path)
     assert page.locator("#predictions tbody tr").count() == 5
     with page.expect_download() as download:
         page.locator("#download").click()
@@ -140,13 +146,7 @@ def test_batch_warnings_are_read_in_words_and_each_row_opens_its_prediction(
     for name in ESCSG_BLANKS:  # one patient whose EScSG cannot be decided
         cohort[name] = cohort[name].astype(object)
         cohort.loc[cohort.index[1], name] = None
-    upload = tmp_path / "patients.csv"
-    cohort.to_csv(upload, index=False)
-    page = new_page(chromium, server)
-    sign_in(page, keys[Role.CLINICIAN])
-    page.goto("/patients")
-    page.get_by_label("Patient file").set_input_files(upload)
-    page.get_by_role("button", name="Predict for every patient").click()
+    page = uploaded(chromium, server, keys[Role.CLINICIAN], cohort, tmp_path)
     second = page.locator("#predictions tbody tr").nth(1)
     warnings = second.locator("ul.warnings-in-cell").inner_text()
     assert "EScSG activity index not assessable" in warnings
